@@ -1,0 +1,159 @@
+"""The `possync` command line. Settings are loaded here, once, and passed down.
+
+Every failure ends as one line on stderr (`error: …`) and a non-zero exit: 1 for a failed
+operation, 2 for bad usage or settings. `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import psycopg
+
+from possync import __version__
+from possync.config import Settings, load_settings
+from possync.db import Database, ensure_schema_exists, open_database, translate_database_error
+from possync.errors import ConfigError, PossyncError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AppContext:
+    """Settings and database, built on first use so `--help` needs neither."""
+
+    def __init__(self, debug: bool) -> None:
+        self.debug = debug
+        self._settings: Settings | None = None
+        self._database: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = open_database(self.settings)
+        return self._database
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+class PossyncGroup(click.Group):
+    """Turns possync's exceptions into one-line errors and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            if app is not None and app.debug:
+                raise
+            error = _as_possync_error(exc, app)
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2 if isinstance(error, ConfigError) else 1)
+
+
+def _as_possync_error(exc: Exception, app: AppContext | None) -> PossyncError:
+    if isinstance(exc, PossyncError):
+        return exc
+    if isinstance(exc, psycopg.Error) and app is not None and app._database is not None:
+        return translate_database_error(app._database.url, exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return PossyncError("interrupted")
+    return PossyncError(f"unexpected {type(exc).__name__}; run again with --debug for details")
+
+
+@click.group(cls=PossyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="possync")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """possync: copy your Lightspeed or Square POS data into your own PostgreSQL."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = AppContext(debug)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the applied migrations as JSON.")
+@pass_app
+def migrate(app: AppContext, as_json: bool) -> None:
+    """Create or upgrade possync's tables and views. Safe to run any number of times."""
+    from possync.migrate import migrate as run_migrations
+
+    applied = run_migrations(app.database, app.settings)
+    if as_json:
+        click.echo(json.dumps({"applied": [f"{m.version:04d}_{m.name}" for m in applied]}))
+    elif applied:
+        for migration in applied:
+            click.echo(f"applied {migration.version:04d}_{migration.name}")
+        click.echo(f"database {app.database.display} is up to date")
+    else:
+        click.echo(f"nothing to do: database {app.database.display} is up to date")
+
+
+@main.command()
+@click.option("--source", help="Only this source (lightspeed or square).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def status(app: AppContext, source: str | None, as_json: bool) -> None:
+    """Show each synced entity: last success, status and health colour."""
+    from possync.status import read_entity_statuses
+
+    with app.database.connect() as conn:
+        ensure_schema_exists(conn, app.database.schema)
+        rows = read_entity_statuses(conn, app.settings, source=source)
+    if as_json:
+        click.echo(json.dumps({"entities": [row.to_json() for row in rows]}, indent=2))
+        return
+    if not rows:
+        click.echo("no syncs yet: run `possync sync` (or `possync demo` to try the simulator)")
+        return
+    header = f"{'SOURCE':<11} {'ENTITY':<24} {'HEALTH':<7} {'STATUS':<13} {'LAST SUCCESS':<26} ROWS"
+    click.echo(header)
+    for row in rows:
+        last = row.last_sync_time.isoformat(timespec="seconds") if row.last_sync_time else "never"
+        click.echo(
+            f"{row.source:<11} {row.entity_type:<24} {row.health:<7} {row.status:<13} "
+            f"{last:<26} {row.records_total}"
+        )
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (one line each)."""
+    from possync.sync_cli import check_command, sync_command
+
+    main.add_command(sync_command)
+    main.add_command(check_command)
+    from possync.reconcile_cli import reconcile_command
+
+    main.add_command(reconcile_command)
+    from possync.demo import demo_command
+
+    main.add_command(demo_command)
+    from possync.notify.cli import alerts_command
+
+    main.add_command(alerts_command)
+    from possync.simulator.cli import simulator_command
+
+    main.add_command(simulator_command)
+    from possync.web.cli import serve_command, worker_command
+
+    main.add_command(serve_command)
+    main.add_command(worker_command)
+
+
+_register_commands()

@@ -1,0 +1,235 @@
+"""Writing validated pages to PostgreSQL: one COPY into a staging table and one
+`INSERT … ON CONFLICT` per table and page, never row by row. Nothing here touches HTTP.
+
+The caller owns the transaction: the engine commits a page's rows together with its cursor and
+counters (invariant 1). Upserts never regress: a stored row is replaced only by a payload whose
+guard column (`version`, or `updated_at` where the source has none) is at least the stored one.
+Child rows (sale line items) are replaced whole, and only for parents whose write won.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from possync.tables.spec import TableSpec
+from possync.validate import Rejected, ValidPage
+
+_staged: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[str]] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class PageWrite:
+    written: int = 0  # parent rows inserted or updated
+    children_written: int = 0
+    unknown_references: int = 0
+
+
+def stage_name(table: str) -> str:
+    return f"possync_stage_{table}"
+
+
+def _ensure_stage(conn: psycopg.Connection[Any], table: str) -> sql.Identifier:
+    """A session temp table shaped like `table`, emptied at every commit."""
+    name = stage_name(table)
+    created = _staged.setdefault(conn, set())
+    if name not in created:
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS"
+            ).format(sql.Identifier(name), sql.Identifier(table))
+        )
+        created.add(name)
+    return sql.Identifier(name)
+
+
+def _copy_rows(
+    conn: psycopg.Connection[Any],
+    spec: TableSpec,
+    rows: list[tuple[Any, ...]],
+) -> sql.Identifier:
+    stage = _ensure_stage(conn, spec.table)
+    columns = [*spec.column_names, "raw"]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        stage, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def _upsert(
+    conn: psycopg.Connection[Any], spec: TableSpec, stage: sql.Identifier, *, keep_latest: bool
+) -> int:
+    """INSERT … SELECT DISTINCT ON (key) … ON CONFLICT DO UPDATE … WHERE guard >= stored."""
+    table = sql.Identifier(spec.table)
+    columns = [*spec.column_names, "raw"]
+    key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    updates: list[sql.Composable] = [
+        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+        for c in columns
+        if c not in spec.key
+    ]
+    updates.append(sql.SQL("synced_at = now()"))
+    if "updated_at" not in spec.column_names:
+        updates.append(sql.SQL("updated_at = now()"))
+    order: sql.Composable = sql.SQL("ORDER BY {}").format(key)
+    if keep_latest and spec.guard:
+        order = sql.SQL("ORDER BY {}, {} DESC NULLS LAST").format(key, sql.Identifier(spec.guard))
+    # Unguarded tables (full snapshots) skip rows that did not change, so a run with nothing
+    # new writes nothing; a row that reappears after being marked deleted comes back.
+    guard: sql.Composable = sql.SQL(
+        " WHERE {t}.raw IS DISTINCT FROM EXCLUDED.raw OR {t}.deleted_at IS NOT NULL"
+    ).format(t=table)
+    if spec.guard:
+        guard = sql.SQL(" WHERE {t}.{g} IS NULL OR {t}.{g} <= EXCLUDED.{g}").format(
+            t=table, g=sql.Identifier(spec.guard)
+        )
+    statement = sql.SQL(
+        "INSERT INTO {table} ({columns}) SELECT DISTINCT ON ({key}) {columns} FROM {stage} "
+        "{order} ON CONFLICT ({key}) DO UPDATE SET {updates}{guard}"
+    ).format(
+        table=table,
+        columns=column_list,
+        key=key,
+        stage=stage,
+        order=order,
+        updates=sql.SQL(", ").join(updates),
+        guard=guard,
+    )
+    with conn.cursor() as cur:
+        cur.execute(statement)
+        return max(cur.rowcount, 0)
+
+
+def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage) -> PageWrite:
+    """Load one validated page: parents, then their children where the parent's write won."""
+    result = PageWrite()
+    parent_rows = page.rows.get(spec.table) or []
+    if not parent_rows:
+        return result
+    stage = _copy_rows(conn, spec, parent_rows)
+    result.written = _upsert(conn, spec, stage, keep_latest=True)
+    result.unknown_references += _count_unknown_references(conn, spec, stage)
+    for child in spec.children:
+        child_spec = child.table
+        parent_key = sql.Identifier(spec.key[0])
+        parent_table = sql.Identifier(spec.table)
+        child_table = sql.Identifier(child_spec.table)
+        guard_match: sql.Composable = sql.SQL("")
+        if spec.guard:
+            guard_match = sql.SQL(" AND p.{g} = s.{g}").format(g=sql.Identifier(spec.guard))
+        # Remove the children of every parent whose staged version is now the stored one.
+        conn.execute(
+            sql.SQL(
+                "DELETE FROM {child} c USING {parent} p, {stage} s "
+                "WHERE c.{fk} = s.{pk} AND p.{pk} = s.{pk}{guard}"
+            ).format(
+                child=child_table,
+                parent=parent_table,
+                stage=stage,
+                fk=sql.Identifier(child.parent_column),
+                pk=parent_key,
+                guard=guard_match,
+            )
+        )
+        rows = page.rows.get(child_spec.table) or []
+        if not rows:
+            continue
+        child_stage = _copy_rows(conn, child_spec, rows)
+        if spec.guard:
+            # Keep only children staged with the parent version that won.
+            conn.execute(
+                sql.SQL(
+                    "DELETE FROM {cs} c WHERE NOT EXISTS (SELECT 1 FROM {parent} p "
+                    "WHERE p.{pk} = c.{fk} AND p.{g} = c.{cg})"
+                ).format(
+                    cs=child_stage,
+                    parent=parent_table,
+                    pk=parent_key,
+                    fk=sql.Identifier(child.parent_column),
+                    g=sql.Identifier(spec.guard),
+                    cg=sql.Identifier(child.parent_guard_column),
+                )
+            )
+        result.children_written += _upsert(conn, child_spec, child_stage, keep_latest=False)
+        result.unknown_references += _count_unknown_references(conn, child_spec, child_stage)
+    return result
+
+
+def _count_unknown_references(
+    conn: psycopg.Connection[Any], spec: TableSpec, stage: sql.Identifier
+) -> int:
+    total = 0
+    for column, referenced in spec.references:
+        row = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM {stage} s WHERE s.{col} IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM {ref} r WHERE r.id = s.{col})"
+            ).format(stage=stage, col=sql.Identifier(column), ref=sql.Identifier(referenced))
+        ).fetchone()
+        total += int(row[0]) if row else 0
+    return total
+
+
+def mark_missing_as_deleted(
+    conn: psycopg.Connection[Any], spec: TableSpec, seen_keys: list[str]
+) -> int:
+    """After a complete snapshot walk: rows the walk did not see are gone at the source."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "UPDATE {} SET deleted_at = now(), synced_at = now() "
+                "WHERE deleted_at IS NULL AND NOT ({} = ANY(%s))"
+            ).format(sql.Identifier(spec.table), sql.Identifier(spec.key[0])),
+            (seen_keys,),
+        )
+        return max(cur.rowcount, 0)
+
+
+def quarantine_records(
+    conn: psycopg.Connection[Any],
+    source: str,
+    entity: str,
+    rejected: list[Rejected],
+    run_id: UUID,
+) -> None:
+    """Store rejected records with their reason; a record seen again updates its row."""
+    if not rejected:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO sync_quarantine (source, entity_type, record_id, reason, raw, run_id)
+               VALUES (%s, %s, %s, %s, %s::jsonb, %s)
+               ON CONFLICT (source, entity_type, record_id) DO UPDATE SET
+                   reason = EXCLUDED.reason, raw = EXCLUDED.raw, run_id = EXCLUDED.run_id,
+                   last_seen = now(), times_seen = sync_quarantine.times_seen + 1""",
+            [
+                (source, entity, r.record_id, r.reason, orjson.dumps(r.raw).decode(), run_id)
+                for r in rejected
+            ],
+        )
+
+
+def release_from_quarantine(
+    conn: psycopg.Connection[Any], source: str, entity: str, accepted_ids: list[str]
+) -> int:
+    """A record that now arrives valid leaves quarantine."""
+    if not accepted_ids:
+        return 0
+    with conn.cursor() as cur:
+        cur.execute(
+            """DELETE FROM sync_quarantine
+               WHERE source = %s AND entity_type = %s AND record_id = ANY(%s)""",
+            (source, entity, accepted_ids),
+        )
+        return max(cur.rowcount, 0)

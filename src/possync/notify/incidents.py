@@ -1,0 +1,253 @@
+"""Incidents: problems grouped into one streak of trouble, and the messages they are due.
+
+One open incident per kind lists every affected entity. It is announced once when it opens,
+reminded at most every POSSYNC_ALERT_REMINDER_HOURS, and closed with one recovery message when
+no entity is affected any more. Entities that go bad while it is open join it silently and are
+named (as new) in the next reminder.
+
+Callers hold `lock_alerts()` in the transaction that runs `update_incident()`: the decision,
+the send and the record of the send happen under one PostgreSQL lock, so two processes
+evaluating at once never send the same message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+from possync.config import Settings
+from possync.notify import messages
+from possync.notify.model import (
+    AlertMessage,
+    Delivery,
+    EntityKey,
+    EntityProblem,
+    Incident,
+    IncidentEntity,
+    IncidentKind,
+    SentMessage,
+)
+
+ALERTS_LOCK_KEY = 0x706F7373_616C7274  # "possalrt": one alert evaluation at a time
+
+Sender = Callable[[AlertMessage], Delivery]
+
+
+def lock_alerts(conn: psycopg.Connection[Any]) -> None:
+    """Wait for other evaluations; released when the current transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (ALERTS_LOCK_KEY,))
+
+
+def update_incident(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    kind: IncidentKind,
+    problems: Sequence[EntityProblem],
+    *,
+    now: datetime,
+    send: Sender,
+    checked: Collection[EntityKey] | None = None,
+) -> list[SentMessage]:
+    """Record `problems` on the open incident of `kind` and send what is due.
+
+    `checked` is the set of entities the observation covered: those without a problem are
+    resolved. None means the observation covered everything (a full health check).
+    """
+    incident = _open_incident(conn, kind)
+    if incident is None:
+        if not problems:
+            return []
+        incident = _create_incident(conn, kind, now)
+    _record_problems(conn, incident.id, problems, now)
+    bad = {problem.key for problem in problems}
+    if checked is None:
+        _resolve(conn, incident.id, now, keep=bad)
+    else:
+        _resolve(conn, incident.id, now, only=[key for key in checked if key not in bad])
+    entities = incident_entities(conn, incident.id)
+    if not any(entity.active for entity in entities):
+        _close_incident(conn, incident.id, now)
+        if incident.last_notified_at is None:
+            return []  # nobody was told it opened: a recovery would only confuse
+        message = messages.recovered(settings, incident, entities, now)
+        return _deliver(conn, settings, incident, message, now, send)
+    if incident.last_notified_at is None:
+        message = messages.opened(settings, incident, entities, now)
+    elif _reminder_due(settings, incident, now):
+        message = messages.reminder(settings, incident, entities, now)
+    else:
+        return []
+    return _deliver(conn, settings, incident, message, now, send)
+
+
+def open_incidents(conn: psycopg.Connection[Any]) -> list[Incident]:
+    """Incidents not yet closed, oldest first."""
+    with conn.cursor(row_factory=class_row(Incident)) as cur:
+        cur.execute(f"{_INCIDENT_SELECT} WHERE closed_at IS NULL ORDER BY opened_at")
+        return cur.fetchall()
+
+
+def recent_incidents(conn: psycopg.Connection[Any], limit: int) -> list[Incident]:
+    """The latest incidents, open or closed, newest first."""
+    with conn.cursor(row_factory=class_row(Incident)) as cur:
+        cur.execute(f"{_INCIDENT_SELECT} ORDER BY opened_at DESC, id DESC LIMIT %s", (limit,))
+        return cur.fetchall()
+
+
+def incident_entities(conn: psycopg.Connection[Any], incident_id: int) -> list[IncidentEntity]:
+    """The entities of an incident, ordered by source then entity."""
+    with conn.cursor(row_factory=class_row(IncidentEntity)) as cur:
+        cur.execute(
+            """SELECT source, entity_type AS entity, problem, detail, last_sync_time,
+                      first_seen_at, resolved_at, announced
+               FROM alert_incident_entities WHERE incident_id = %s
+               ORDER BY source, entity_type""",
+            (incident_id,),
+        )
+        return cur.fetchall()
+
+
+def record_message(
+    conn: psycopg.Connection[Any],
+    incident_id: int | None,
+    message: AlertMessage,
+    delivery: Delivery,
+    now: datetime,
+    *,
+    dedupe_key: str | None = None,
+) -> None:
+    """Keep a record of a message attempt; `dedupe_key` only sticks once it was delivered."""
+    conn.execute(
+        """INSERT INTO alert_messages
+               (incident_id, kind, title, sent_at, channels, delivered, errors, dedupe_key)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        (
+            incident_id,
+            message.kind,
+            message.title,
+            now,
+            len(delivery.channels),
+            delivery.delivered,
+            delivery.errors,
+            dedupe_key if delivery.delivered else None,
+        ),
+    )
+
+
+_INCIDENT_SELECT = """SELECT id, kind, opened_at, closed_at, last_notified_at, messages_sent,
+                             last_delivery_error
+                      FROM alert_incidents"""
+
+
+def _open_incident(conn: psycopg.Connection[Any], kind: IncidentKind) -> Incident | None:
+    with conn.cursor(row_factory=class_row(Incident)) as cur:
+        cur.execute(f"{_INCIDENT_SELECT} WHERE kind = %s AND closed_at IS NULL FOR UPDATE", (kind,))
+        return cur.fetchone()
+
+
+def _create_incident(conn: psycopg.Connection[Any], kind: IncidentKind, now: datetime) -> Incident:
+    with conn.cursor(row_factory=class_row(Incident)) as cur:
+        cur.execute(
+            """INSERT INTO alert_incidents (kind, opened_at) VALUES (%s, %s)
+               RETURNING id, kind, opened_at, closed_at, last_notified_at, messages_sent,
+                         last_delivery_error""",
+            (kind, now),
+        )
+        created = cur.fetchone()
+    assert created is not None  # INSERT … RETURNING always returns the row
+    return created
+
+
+def _record_problems(
+    conn: psycopg.Connection[Any],
+    incident_id: int,
+    problems: Sequence[EntityProblem],
+    now: datetime,
+) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO alert_incident_entities
+                   (incident_id, source, entity_type, problem, detail, last_sync_time,
+                    first_seen_at, last_seen_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (incident_id, source, entity_type) DO UPDATE SET
+                   problem = EXCLUDED.problem, detail = EXCLUDED.detail,
+                   last_sync_time = EXCLUDED.last_sync_time,
+                   last_seen_at = EXCLUDED.last_seen_at, resolved_at = NULL""",
+            [
+                (incident_id, p.source, p.entity, p.problem, p.detail, p.last_sync_time, now, now)
+                for p in problems
+            ],
+        )
+
+
+def _resolve(
+    conn: psycopg.Connection[Any],
+    incident_id: int,
+    now: datetime,
+    *,
+    keep: Collection[EntityKey] = (),
+    only: Collection[EntityKey] | None = None,
+) -> None:
+    """Mark entities healthy again (all but `keep`, or just `only`), with their last success."""
+    keys = list(only if only is not None else keep)
+    membership = "IN" if only is not None else "NOT IN"
+    conn.execute(
+        f"""UPDATE alert_incident_entities e
+            SET resolved_at = %s,
+                last_sync_time = COALESCE(
+                    (SELECT s.last_sync_time FROM sync_state s
+                     WHERE s.source = e.source AND s.entity_type = e.entity_type),
+                    e.last_sync_time)
+            WHERE e.incident_id = %s AND e.resolved_at IS NULL
+              AND (e.source, e.entity_type) {membership}
+                  (SELECT * FROM unnest(%s::text[], %s::text[]))""",
+        (now, incident_id, [source for source, _ in keys], [entity for _, entity in keys]),
+    )
+
+
+def _close_incident(conn: psycopg.Connection[Any], incident_id: int, now: datetime) -> None:
+    conn.execute("UPDATE alert_incidents SET closed_at = %s WHERE id = %s", (now, incident_id))
+
+
+def _reminder_due(settings: Settings, incident: Incident, now: datetime) -> bool:
+    if settings.alert_reminder_hours <= 0 or incident.last_notified_at is None:
+        return False
+    return now - incident.last_notified_at >= timedelta(hours=settings.alert_reminder_hours)
+
+
+def _deliver(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    incident: Incident,
+    message: AlertMessage,
+    now: datetime,
+    send: Sender,
+) -> list[SentMessage]:
+    """Send, then record the attempt and (if anyone got it) what it announced."""
+    if not settings.notify_url_list:
+        return []  # incidents are still tracked; the message goes out once URLs are set
+    delivery = send(message)
+    record_message(conn, incident.id, message, delivery, now)
+    if delivery.delivered:
+        conn.execute(
+            """UPDATE alert_incidents SET last_notified_at = %s,
+                   messages_sent = messages_sent + 1, last_delivery_error = %s
+               WHERE id = %s""",
+            (now, delivery.errors, incident.id),
+        )
+        conn.execute(
+            """UPDATE alert_incident_entities SET announced = true
+               WHERE incident_id = %s AND resolved_at IS NULL""",
+            (incident.id,),
+        )
+    else:
+        conn.execute(
+            "UPDATE alert_incidents SET last_delivery_error = %s WHERE id = %s",
+            (delivery.errors, incident.id),
+        )
+    return [SentMessage(message.kind, message.title, incident.id, delivery)]

@@ -1,0 +1,80 @@
+"""Keeping secrets out of alert messages and logs.
+
+Every secret setting (tokens, passwords, the database URL) and every credential inside the
+apprise URLs (passwords, Slack and Teams webhook tokens: apprise marks those parts private) is
+replaced by `***` wherever it appears, raw, URL-quoted or HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import apprise
+from pydantic import SecretStr
+
+from possync.config import Settings
+
+REDACTED = "***"
+# Shorter values would match ordinary words; no real token or password is this short.
+MIN_SECRET_LENGTH = 4
+_SECRET_NAME_PARTS = ("token", "password", "secret", "api_key")
+
+
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """Every secret the settings hold, longest first (so a secret inside another goes too)."""
+    found: set[str] = set()
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            _add_value(found, value.get_secret_value())
+        elif isinstance(value, str) and any(part in name for part in _SECRET_NAME_PARTS):
+            _add_value(found, value)
+    for url in settings.notify_url_list:
+        _add_value(found, url)
+        found.update(_apprise_private_values(url))
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with every secret replaced by ***."""
+    for secret in secrets:
+        for form in _forms(secret):
+            if form in text:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def _forms(secret: str) -> tuple[str, ...]:
+    return tuple({secret, html.escape(secret), quote(secret, safe="")})
+
+
+def _add_value(found: set[str], value: str) -> None:
+    if len(value) >= MIN_SECRET_LENGTH:
+        found.add(value)
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        return
+    if password and len(unquote(password)) >= MIN_SECRET_LENGTH:
+        found.update({password, unquote(password)})
+
+
+def _apprise_private_values(url: str) -> set[str]:
+    """The parts of an apprise URL that apprise itself treats as private."""
+    try:
+        plugin = apprise.Apprise.instantiate(url)
+    except Exception:
+        return set()
+    if plugin is None:
+        return set()
+    specs: dict[str, dict[str, Any]] = {**plugin.template_tokens, **plugin.template_args}
+    values: set[str] = set()
+    for name, spec in specs.items():
+        if not spec.get("private"):
+            continue
+        value = getattr(plugin, str(spec.get("map_to", name)), None)
+        if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+            values.add(value)
+    return values

@@ -1,0 +1,100 @@
+"""`possync reconcile`: the POS's own daily counts and totals against the database's."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+
+from possync.cli import AppContext, pass_app
+from possync.errors import PossyncError
+from possync.reconcile import ReconcileReport, reconcile, record_reconcile
+from possync.sources import configured_sources
+from possync.tables import SOURCES
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+@click.command("reconcile")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(SOURCES),
+    help="Source to check (repeatable). Default: every configured source.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=7,
+    show_default=True,
+    help="How many local business days to compare, ending --until.",
+)
+@click.option("--until", callback=_parse_date, help="Last day to compare (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def reconcile_command(
+    app: AppContext, sources: tuple[str, ...], days: int, until: date | None, as_json: bool
+) -> None:
+    """Compare, per outlet/location and day, the POS's counts and money with the database.
+
+    Records the result in sync_log (action `reconcile`), alerts on a mismatch, and exits 1
+    when one is found.
+    """
+    chosen = sources or configured_sources(app.settings)
+    if not chosen:
+        raise PossyncError("no source is configured: nothing to reconcile")
+    reports = []
+    for source in chosen:
+        report = reconcile(app.settings, app.database, source, days=days, until=until)
+        record_reconcile(app.database, report)
+        _alert(app, report)
+        reports.append(report)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in reports], indent=2))
+    else:
+        for report in reports:
+            _print(report)
+    if not all(r.ok for r in reports):
+        sys.exit(1)
+
+
+def _alert(app: AppContext, report: ReconcileReport) -> None:
+    from possync.notify import ReconciliationMismatch, report_reconciliation
+    from possync.reconcile import spec_for
+
+    entity = spec_for(report.source).entity
+    mismatches = []
+    if not report.ok:
+        days = sorted({(d.location_id, d.business_date) for d in report.differences})
+        first = report.differences[0]
+        mismatches.append(
+            ReconciliationMismatch(
+                report.source,
+                entity,
+                f"{len(days)} day(s) differ from the POS, e.g. {first.location_id} on "
+                f"{first.business_date}: {first.field} POS {first.pos}, database {first.database}",
+            )
+        )
+    report_reconciliation(app.settings, app.database, mismatches, checked=[(report.source, entity)])
+
+
+def _print(report: ReconcileReport) -> None:
+    verdict = "matches" if report.ok else f"{len(report.differences)} difference(s)"
+    click.echo(
+        f"{report.source}: {report.first_day} to {report.last_day}, "
+        f"{report.days_checked} outlet-days checked: {verdict}"
+    )
+    for d in report.differences:
+        click.echo(
+            f"  {d.location_id} {d.business_date} {d.field}: POS {d.pos}, database {d.database}"
+        )

@@ -1,0 +1,97 @@
+"""`possync simulator`: serve the simulated Lightspeed and Square APIs over HTTP."""
+
+from __future__ import annotations
+
+import click
+
+from possync.config import DEFAULT_SIMULATOR_TOKEN
+from possync.simulator.config import SCALES, SimulatorConfig
+from possync.simulator.faults import FaultConfig
+
+
+@click.command("simulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same data.")
+@click.option(
+    "--scale",
+    default="small",
+    show_default=True,
+    type=click.Choice(SCALES),
+    help="Store size: small (tests), medium, large (1M+ sale line items, benchmarks).",
+)
+@click.option(
+    "--token",
+    default=DEFAULT_SIMULATOR_TOKEN,
+    show_default=True,
+    help="The only bearer token both APIs accept.",
+)
+@click.option(
+    "--faults",
+    "fault_spec",
+    default="",
+    metavar="SPEC",
+    help="Faults to inject, e.g. error_rate=0.1,reset_rate=0.05,latency_ms=20.",
+)
+@click.option("--rate-limit", is_flag=True, help="Enforce 300 × registers + 50 per window.")
+@click.option(
+    "--rate-limit-window",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Rate-limit window in seconds.",
+)
+@click.option("--lightspeed/--no-lightspeed", default=True, help="Serve Lightspeed.")
+@click.option("--square/--no-square", default=True, help="Serve Square.")
+def simulator_command(
+    host: str,
+    port: int,
+    seed: int,
+    scale: str,
+    token: str,
+    fault_spec: str,
+    rate_limit: bool,
+    rate_limit_window: float,
+    lightspeed: bool,
+    square: bool,
+) -> None:
+    """Serve Lightspeed X-Series API 2.0 at /api/2.0/ and Square at /v2/ over generated data.
+
+    Control endpoints (no token): POST /_simulator/advance {"minutes": N},
+    GET /_simulator/truth, GET|POST /_simulator/faults, GET /_simulator/stats,
+    POST /_simulator/corrupt {"entity": "sales", "count": 3}.
+    """
+    from possync.simulator.server import serve_forever
+
+    try:
+        faults = FaultConfig.parse(fault_spec)
+        config = SimulatorConfig(
+            seed=seed,
+            scale=scale,
+            token=token,
+            faults=faults,
+            rate_limit=rate_limit,
+            rate_limit_window_seconds=rate_limit_window,
+            lightspeed=lightspeed,
+            square=square,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(f"building the {scale} store (seed {seed}) ...", err=True)
+
+    def announce(base_url: str) -> None:
+        if lightspeed:
+            click.echo(f"Lightspeed X-Series: {base_url}/api/2.0")
+        if square:
+            click.echo(f"Square:              {base_url}/v2")
+        click.echo(f"Control:             {base_url}/_simulator/truth")
+        if token == DEFAULT_SIMULATOR_TOKEN:
+            click.echo(f"Token:               Bearer {DEFAULT_SIMULATOR_TOKEN} (the default)")
+        click.echo("Press Ctrl+C to stop.", err=True)
+
+    try:
+        serve_forever(config, host, port, on_ready=announce)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None

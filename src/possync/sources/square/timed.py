@@ -1,0 +1,210 @@
+"""Time-windowed Square streams: orders, customers, payments, refunds, inventory counts.
+
+A run reads one window, `[watermark − lookback, end]`, over one or more partitions (orders:
+chunks of at most 10 locations; payments: one location at a time; the rest: all at once).
+Every page commits the run's position (`run_cursor`: window, partitions, which partition,
+its query start and cursor), so a killed run resumes where it stopped and with the same
+window. Only the last page of the last partition promotes the watermark, to the window's end:
+Square's own clock, never the machine's (the newest `updated_at` at run start for orders, the
+newest value seen during the run otherwise).
+
+Backfill (`--since/--until`, orders) reads a `created_at` range and leaves the watermark and
+any unfinished run's position exactly as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+
+from possync.sources.base import CursorAdvance, Page, ReadOptions, StreamState
+from possync.sources.http import ApiClient
+from possync.sources.square.api import latest_time, list_location_ids, parse_time, square_time
+from possync.sources.square.walk import Meter, walk_query
+
+RUN_KIND = "window"
+
+
+@dataclass(frozen=True)
+class TimedQuery:
+    """One partition's query, as a stream's `fetch` turns it into a request."""
+
+    locations: list[str] | None
+    begin: str | None  # the window's start (inclusive)
+    end: str | None  # the window's end (inclusive), None: open
+    start_from: str | None  # a later start after a refused cursor (the sort field)
+    cursor: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class TimedStream:
+    entity: str
+    list_key: str
+    fetch: Callable[[ApiClient, TimedQuery], dict[str, Any]]
+    clock_field: str  # the record's change time: the newest one seen is Square's clock
+    narrow_field: str | None  # ascending sort field a refused cursor restarts from
+    partition: Literal["all", "location", "chunk"] = "all"
+    # orders: the newest change time in a partition at run start (fixes the window's end)
+    probe: Callable[[ApiClient, list[str] | None], datetime | None] | None = None
+    max_limit: int = 1000
+
+
+@dataclass
+class WindowRun:
+    """Where a windowed run stands; stored as `run_cursor` after every page."""
+
+    begin: str | None
+    end: str | None
+    partitions: list[list[str] | None]
+    index: int = 0
+    start_from: str | None = None
+    cursor: str | None = None
+    restart_from: str | None = None
+    newest: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": RUN_KIND,
+            "begin": self.begin,
+            "end": self.end,
+            "partitions": self.partitions,
+            "index": self.index,
+            "from": self.start_from,
+            "cursor": self.cursor,
+            "restart_from": self.restart_from,
+            "newest": self.newest,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> WindowRun | None:
+        """A stored position, or None when there is none (or it is not ours)."""
+        if not data or data.get("kind") != RUN_KIND or not isinstance(data.get("partitions"), list):
+            return None
+        return cls(
+            begin=data.get("begin"),
+            end=data.get("end"),
+            partitions=data["partitions"],
+            index=int(data.get("index") or 0),
+            start_from=data.get("from"),
+            cursor=data.get("cursor"),
+            restart_from=data.get("restart_from"),
+            newest=data.get("newest"),
+        )
+
+
+def partitions_for(stream: TimedStream, client: ApiClient, chunk: int) -> list[list[str] | None]:
+    """The run's partitions, in a stable order (locations sorted by id)."""
+    if stream.partition == "all":
+        return [None]
+    ids = list_location_ids(client)
+    if stream.partition == "location":
+        return [[location_id] for location_id in ids]
+    return [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
+
+
+def read_timed(
+    client: ApiClient,
+    stream: TimedStream,
+    state: StreamState,
+    options: ReadOptions,
+    *,
+    lookback: timedelta,
+    limit: int,
+    chunk: int,
+) -> Iterator[Page]:
+    """Pages of one windowed run (new, resumed, or a backfill)."""
+    meter = Meter(client)
+    limit = min(limit, stream.max_limit)
+    partitions = partitions_for(stream, client, chunk)
+    backfill = options.since is not None or options.until is not None
+    run: WindowRun | None
+    if backfill:
+        run = WindowRun(*backfill_window(options), partitions=partitions)
+    else:
+        run = None if options.full else WindowRun.from_json(state.run_cursor)
+        if run is not None and run.partitions != partitions:
+            # The locations changed mid-run: same window, every partition again.
+            run = WindowRun(run.begin, run.end, partitions, newest=run.newest)
+        run = run or _new_window(client, stream, state, options, partitions, lookback)
+    if run is None or not run.partitions:  # nothing to read: close the run, keep the mark
+        yield meter.page([], CursorAdvance(run_cursor=state.run_cursor if backfill else None))
+        return
+    while run.index < len(run.partitions):
+        query = TimedQuery(run.partitions[run.index], run.begin, run.end, None, None, limit)
+        pages = walk_query(
+            _fetcher(client, stream, query),
+            list_key=stream.list_key,
+            where=f"{stream.entity} search",
+            start_from=run.start_from,
+            cursor=run.cursor,
+            restart_from=run.restart_from,
+            narrow_field=stream.narrow_field,
+        )
+        for answered in pages:
+            newest = latest_time(answered.records, stream.clock_field, parse_time(run.newest))
+            run.newest = square_time(newest) if newest else None
+            if answered.next_cursor is None:
+                run.index += 1
+                run.start_from = run.cursor = run.restart_from = None
+            else:
+                run.start_from = answered.query_from
+                run.cursor = answered.next_cursor
+                run.restart_from = answered.restart_from
+            finished = run.index >= len(run.partitions)
+            if answered.records or finished:
+                yield meter.page(answered.records, _advance(run, state, backfill, finished))
+
+
+def _fetcher(
+    client: ApiClient, stream: TimedStream, query: TimedQuery
+) -> Callable[[str | None, str | None], dict[str, Any]]:
+    def fetch(start_from: str | None, cursor: str | None) -> dict[str, Any]:
+        return stream.fetch(client, replace(query, start_from=start_from, cursor=cursor))
+
+    return fetch
+
+
+def _advance(run: WindowRun, state: StreamState, backfill: bool, finished: bool) -> CursorAdvance:
+    if backfill:  # a backfill never moves the watermark or an unfinished run's position
+        return CursorAdvance(run_cursor=state.run_cursor)
+    if not finished:
+        return CursorAdvance(run_cursor=run.to_json())
+    return CursorAdvance(watermark=parse_time(run.end or run.newest), run_cursor=None)
+
+
+def _new_window(
+    client: ApiClient,
+    stream: TimedStream,
+    state: StreamState,
+    options: ReadOptions,
+    partitions: list[list[str] | None],
+    lookback: timedelta,
+) -> WindowRun | None:
+    """A new run's window; None when the probe finds nothing at all to read."""
+    begin = None
+    if state.watermark is not None and not options.full:
+        begin = square_time(state.watermark - lookback)
+    end = None
+    if stream.probe is not None:
+        newest = [stream.probe(client, part) for part in partitions]
+        found = [moment for moment in newest if moment is not None]
+        if not found:
+            return None
+        end = square_time(max(found))
+    return WindowRun(begin, end, partitions)
+
+
+def backfill_window(options: ReadOptions) -> tuple[str | None, str | None]:
+    """`created_at` bounds covering the requested local business dates in any time zone:
+    from a day before `since` to a day after `until` (UTC), both inclusive."""
+    begin = end = None
+    if options.since is not None:
+        start = datetime.combine(options.since, time(), UTC) - timedelta(days=1)
+        begin = square_time(start)
+    if options.until is not None:
+        stop = datetime.combine(options.until, time(), UTC) + timedelta(days=2)
+        end = square_time(stop - timedelta(microseconds=1))
+    return begin, end

@@ -1,0 +1,207 @@
+"""`possync sync` and `possync check`: run a sync with progress, or verify the setup."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from typing import Any
+
+import click
+
+from possync.cli import AppContext, pass_app
+from possync.db import ensure_schema_exists
+from possync.errors import PossyncError
+from possync.sources import configured_sources, open_source
+from possync.sync import EntityProgress, SyncReport, SyncRequest, run_sync
+from possync.tables import SOURCES
+
+
+class ProgressPrinter:
+    """One updating line per entity on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, interactive: bool, interval: float = 5.0) -> None:
+        self.interactive = interactive
+        self.interval = interval
+        self._last_print = 0.0
+
+    def __call__(self, progress: EntityProgress) -> None:
+        rate = progress.records / progress.elapsed_seconds if progress.elapsed_seconds else 0.0
+        eta = "?"
+        if progress.estimated_total and rate > 0:
+            left = max(progress.estimated_total - progress.records, 0)
+            eta = f"{left / rate:.0f}s"
+        line = (
+            f"{progress.source} {progress.entity}: {progress.records} records, "
+            f"{progress.pages} pages, {rate:,.0f} rec/s, ETA {eta}"
+        )
+        if self.interactive:
+            end = "\n" if progress.done else ""
+            click.echo(f"\r\033[K{line}", nl=False)
+            if end:
+                click.echo("")
+            return
+        now = time.monotonic()
+        if progress.done or now - self._last_print >= self.interval:
+            self._last_print = now
+            click.echo(line)
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+@click.command("sync")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(SOURCES),
+    help="Source to sync (repeatable). Default: every configured source.",
+)
+@click.option("--entity", "entities", multiple=True, help="Only these entities (repeatable).")
+@click.option("--full", is_flag=True, help="Re-read everything from the start (full refresh).")
+@click.option("--dry-run", is_flag=True, help="Fetch and validate, write nothing.")
+@click.option("--force", is_flag=True, help="Keep going even when many records fail validation.")
+@click.option("--since", callback=_parse_date, help="Backfill from this date (Square orders).")
+@click.option("--until", callback=_parse_date, help="Backfill up to this date (Square orders).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def sync_command(
+    app: AppContext,
+    sources: tuple[str, ...],
+    entities: tuple[str, ...],
+    full: bool,
+    dry_run: bool,
+    force: bool,
+    since: date | None,
+    until: date | None,
+    as_json: bool,
+) -> None:
+    """Copy new and changed records from the POS into PostgreSQL.
+
+    Without --source, every configured source is synced. Exits 1 when any entity failed.
+    """
+    settings = app.settings
+    chosen = sources or configured_sources(settings)
+    if not chosen:
+        raise PossyncError(
+            "no source is configured: set POSSYNC_LIGHTSPEED_TOKEN and "
+            "POSSYNC_LIGHTSPEED_DOMAIN_PREFIX, or POSSYNC_SQUARE_TOKEN"
+        )
+    if (since or until) and not entities:
+        entities = ("orders",)
+    printer = None if as_json else ProgressPrinter(interactive=sys.stdout.isatty())
+    reports: list[SyncReport] = []
+    for source in chosen:
+        request = SyncRequest(source, entities, full, dry_run, force, since, until)
+        reports.append(run_sync(settings, app.database, request, on_progress=printer))
+        _after_sync(app, reports[-1])
+    if as_json:
+        click.echo(json.dumps([_report_json(r) for r in reports], indent=2))
+    else:
+        for report in reports:
+            _print_summary(report)
+    if not all(report.ok for report in reports):
+        sys.exit(1)
+
+
+def _after_sync(app: AppContext, report: SyncReport) -> None:
+    """Alerts after a run, if the alerts module is there; a failing notifier never fails a
+    sync."""
+    if report.dry_run:
+        return
+    try:
+        from possync import notify
+    except ImportError:
+        return
+    after_sync = getattr(notify, "after_sync", None)
+    if after_sync is None:
+        return
+    try:
+        after_sync(app.settings, app.database, report)
+    except Exception as exc:  # alerts must never turn a good sync into a failure
+        click.echo(f"warning: alerts could not be sent: {type(exc).__name__}", err=True)
+
+
+def _report_json(report: SyncReport) -> dict[str, Any]:
+    return {
+        "source": report.source,
+        "dry_run": report.dry_run,
+        "ok": report.ok,
+        "entities": [
+            {
+                "entity": r.entity,
+                "status": r.status,
+                "action": r.action,
+                "records": r.records,
+                "pages": r.pages,
+                "requests": r.requests,
+                "retries": r.retries,
+                "quarantined": r.quarantined,
+                "duration_seconds": round(r.duration_seconds, 3),
+                "error": r.error,
+                "run_id": str(r.run_id),
+            }
+            for r in report.results
+        ],
+    }
+
+
+def _print_summary(report: SyncReport) -> None:
+    mode = " (dry run: nothing written)" if report.dry_run else ""
+    click.echo(f"\n{report.source}{mode}")
+    click.echo(
+        f"  {'ENTITY':<20} {'STATUS':<10} {'RECORDS':>9} {'PAGES':>6} {'QUAR':>5} {'SECS':>7}"
+    )
+    for r in report.results:
+        click.echo(
+            f"  {r.entity:<20} {r.status:<10} {r.records:>9} {r.pages:>6} {r.quarantined:>5} "
+            f"{r.duration_seconds:>7.1f}"
+        )
+        if r.error:
+            click.echo(f"    {r.error}")
+    total = sum(r.records for r in report.results)
+    seconds = sum(r.duration_seconds for r in report.results)
+    click.echo(f"  {total} records in {seconds:.1f}s")
+
+
+@click.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def check_command(app: AppContext, as_json: bool) -> None:
+    """Verify the database and each configured source's token; say what is wrong."""
+    results: list[dict[str, Any]] = []
+    try:
+        with app.database.connect() as conn:
+            ensure_schema_exists(conn, app.database.schema)
+        results.append({"check": "database", "ok": True, "detail": app.database.display})
+    except PossyncError as exc:
+        results.append({"check": "database", "ok": False, "detail": str(exc)})
+    sources = configured_sources(app.settings)
+    if not sources:
+        results.append({"check": "sources", "ok": False, "detail": "no source is configured"})
+    for name in sources:
+        try:
+            source = open_source(app.settings, name)
+            try:
+                detail = source.check()
+            finally:
+                source.close()
+            results.append({"check": name, "ok": True, "detail": detail})
+        except PossyncError as exc:
+            results.append({"check": name, "ok": False, "detail": str(exc)})
+    if as_json:
+        click.echo(json.dumps({"checks": results}, indent=2))
+    else:
+        for item in results:
+            mark = "ok  " if item["ok"] else "FAIL"
+            click.echo(f"{mark} {item['check']}: {item['detail']}")
+    if not all(item["ok"] for item in results):
+        sys.exit(1)

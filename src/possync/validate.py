@@ -1,0 +1,222 @@
+"""Turning API payloads into typed rows, or into a reason for quarantine.
+
+Nothing here touches HTTP or the database. A record that fails (a missing required field, a
+value of the wrong type, money that is not a number, line items that do not add up) becomes a
+`Rejected` with a one-line reason; the engine stores it in `sync_quarantine` and goes on.
+
+Money: JSON numbers arrive as floats (orjson). A float's shortest repr gives back exactly the
+decimal text the API sent for up to 15 significant digits (all real POS amounts), so
+`Decimal(repr(x))` is exact; we never do arithmetic on the float itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from possync.tables.spec import Column, TableSpec
+
+
+@dataclass
+class ValidPage:
+    """Rows ready for the loader: per table name, a list of value tuples in column order."""
+
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    parent_count: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    accepted_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    record_id: str
+    reason: str
+    raw: Any
+
+
+class InvalidValue(ValueError):
+    pass
+
+
+def record_key(spec: TableSpec, record: Any) -> str:
+    """The record's key as one string (composite keys joined by ':'), or a payload hash."""
+    if isinstance(record, dict):
+        parts = [record.get(part) for part in spec.key]
+        if all(isinstance(p, str | int) and p != "" for p in parts):
+            return ":".join(str(p) for p in parts)
+    digest = hashlib.sha1(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    return f"(no id) {digest}"
+
+
+def validate_page(spec: TableSpec, records: Iterable[Any]) -> ValidPage:
+    """Split a page into typed rows (parents and children) and rejected records."""
+    page = ValidPage()
+    page.rows[spec.table] = []
+    for child in spec.children:
+        page.rows[child.table.table] = []
+    for record in records:
+        try:
+            parent_row = _typed_row(spec, record, None)
+            child_rows = [
+                (child.table.table, _typed_row(child.table, item, record))
+                for child in spec.children
+                for item in _child_items(record, child.path)
+            ]
+            if spec.check is not None:
+                reason = spec.check(record, {})
+                if reason:
+                    raise InvalidValue(reason)
+        except InvalidValue as exc:
+            page.rejected.append(Rejected(record_key(spec, record), str(exc), record))
+            continue
+        page.rows[spec.table].append(parent_row)
+        for table, row in child_rows:
+            page.rows[table].append(row)
+        page.parent_count += 1
+        page.accepted_ids.append(record_key(spec, record))
+    return page
+
+
+def _child_items(record: dict[str, Any], path: str) -> list[Any]:
+    items = record.get(path)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InvalidValue(f"{path} is not a list")
+    return items
+
+
+def _typed_row(spec: TableSpec, record: Any, parent: dict[str, Any] | None) -> tuple[Any, ...]:
+    if not isinstance(record, dict):
+        where = f"an item of {spec.table}" if parent is not None else "the record"
+        raise InvalidValue(f"{where} is not a JSON object")
+    values = [read(record, parent) for read in _compiled(spec)]
+    values.append(orjson.dumps(record).decode())
+    return tuple(values)
+
+
+ColumnReader = Callable[[dict[str, Any], "dict[str, Any] | None"], Any]
+_compiled_specs: dict[int, tuple[TableSpec, list[ColumnReader]]] = {}
+
+
+def _compiled(spec: TableSpec) -> list[ColumnReader]:
+    """One reader per column, built once per table: the per-row work is a dict lookup and a
+    conversion (this loop runs for every record and line item)."""
+    cached = _compiled_specs.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        cached = (spec, [_column_reader(column) for column in spec.columns])
+        _compiled_specs[id(spec)] = cached
+    return cached[1]
+
+
+def _column_reader(column: Column) -> ColumnReader:
+    convert = _CONVERTERS[column.kind]
+    name, kind, required = column.name, column.kind, column.required
+    path = column.payload_path
+    extract = column.extract
+
+    def read(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+        if extract is not None:
+            value = extract(record, parent)
+        elif len(path) == 1:
+            value = record.get(path[0])
+        else:
+            value = record
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+        if value is None or (value == "" and (required or kind != "text")):
+            if required:
+                prefix = "line item " if parent is not None else ""
+                raise InvalidValue(f"{prefix}{name} is missing")
+            return None
+        try:
+            return convert(value)
+        except (InvalidValue, ValueError, TypeError, InvalidOperation):
+            shown = str(value)[:40]
+            raise InvalidValue(f"{name}: {shown!r} is not a valid {kind}") from None
+
+    return read
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def _numeric(value: Any) -> Decimal | str:
+    if type(value) is float:
+        # JSON floats are always finite; repr is the exact decimal text the API sent.
+        return repr(value)
+    if isinstance(value, bool):
+        raise InvalidValue("boolean is not a number")
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, str):
+        result = Decimal(value.strip())
+    else:
+        raise InvalidValue("not a number")
+    if not result.is_finite():
+        raise InvalidValue("not a finite number")
+    return result
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidValue("not a timestamp")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise InvalidValue("timestamp without a time zone")
+    return parsed
+
+
+def _date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise InvalidValue("not a date")
+    return date.fromisoformat(value[:10])
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidValue("not a boolean")
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidValue("boolean is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise InvalidValue("not an integer")
+
+
+def _jsonb(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+_CONVERTERS = {
+    "text": _text,
+    "numeric": _numeric,
+    "timestamptz": _timestamp,
+    "date": _date,
+    "bool": _bool,
+    "bigint": _integer,
+    "int": _integer,
+    "jsonb": _jsonb,
+}

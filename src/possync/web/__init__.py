@@ -1,0 +1,89 @@
+"""The dashboard: a Flask app factory, one blueprint per page.
+
+    create_app(settings, db) -> Flask
+
+Pages: `/login`, `/` (overview), `/history`, `/jobs`; machine endpoints: `/api/status`,
+`/healthz`, `/metrics`. Every route but login, health, metrics and static needs a session
+(enforced once, in `auth.require_login`, so a new route can't forget it). The web layer reads
+the database and enqueues jobs; it never talks to a POS API itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response
+
+from possync.config import Settings
+from possync.db import Database
+from possync.errors import ConfigError
+from possync.jobs import JobQueue
+from possync.web.cache import StatusCache
+from possync.web.state import WebState
+
+SESSION_LIFETIME = timedelta(hours=12)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None = None) -> Flask:
+    """The dashboard for one database. Refuses to build without a dashboard password."""
+    if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
+        raise ConfigError(
+            "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
+        )
+    app = Flask(__name__)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    app.config.update(
+        SECRET_KEY=secret or secrets.token_urlsafe(32),
+        SESSION_COOKIE_NAME="possync_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.extensions["possync"] = WebState(
+        settings=settings,
+        db=db,
+        cache=StatusCache(settings.status_cache_seconds),
+        job_queue=job_queue or JobQueue(settings, db),
+    )
+    _register(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _register(app: Flask) -> None:
+    from possync.web import api, auth, errors, filters, history, jobs_page, overview
+
+    auth.init_app(app)
+    errors.init_app(app)
+    filters.init_app(app)
+    for blueprint in (
+        auth.blueprint,
+        overview.blueprint,
+        history.blueprint,
+        jobs_page.blueprint,
+        api.blueprint,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _security_headers(response: Response) -> Response:
+    headers: dict[str, Any] = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    }
+    for name, value in headers.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype in ("text/html", "application/json"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,104 @@
+"""Jinja filters: times in the shop's zone, ages, counts and durations written for people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from possync.web.status_data import entity_label, source_label
+
+
+def format_age(seconds: float) -> str:
+    """12 → "12 s ago", 7200 → "2 h ago"."""
+    if seconds < 0:
+        seconds = 0
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86_400:.0f} days ago"
+
+
+def format_duration(seconds: float | Decimal | None) -> str:
+    if seconds is None:
+        return "—"
+    value = float(seconds)
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, rest = divmod(int(value), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def format_number(value: int | float | Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}"
+
+
+STATUS_TEXT = {
+    "success": "Synced",
+    "failed": "Failed",
+    "running": "Running",
+    "pending": "Pending",
+    "never_synced": "Never synced",
+}
+
+
+def status_text(status: str, job: str | None = None) -> str:
+    """What a card says about its state; a queued or running job says more than sync_state."""
+    if job == "doing":
+        return "Running…"
+    if job == "todo":
+        return "Queued"
+    return STATUS_TEXT.get(status, status.replace("_", " ").capitalize())
+
+
+def last_run_text(run: dict[str, Any] | None) -> str:
+    """ "completed · 1,234 records in 2.1 s" (the JSON form of a RunInfo)."""
+    if not run:
+        return "—"
+    records = format_number(run.get("records"))
+    return f"{run['status']} · {records} records in {format_duration(run.get('duration_seconds'))}"
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value) if value else None
+    return value
+
+
+def init_app(app: Flask) -> None:
+    zone = ZoneInfo(app.extensions["possync"].settings.timezone)
+
+    def local_time(value: datetime | str | None) -> str:
+        value = _as_datetime(value)
+        if value is None:
+            return "never"
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def age(value: datetime | str | None) -> str:
+        value = _as_datetime(value)
+        if value is None:
+            return "never"
+        return format_age((datetime.now(UTC) - value).total_seconds())
+
+    app.jinja_env.filters.update(
+        local_time=local_time,
+        age=age,
+        duration=format_duration,
+        number=format_number,
+        entity_label=entity_label,
+        source_label=source_label,
+    )
+    app.jinja_env.globals.update(
+        shop_timezone=zone.key, status_text=status_text, last_run_text=last_run_text
+    )

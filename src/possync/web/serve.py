@@ -1,0 +1,97 @@
+"""`possync serve`: the dashboard, a worker and the scheduler in one process, for one shop.
+
+The dashboard runs on waitress (a production WSGI server, pure Python, with a thread pool) in
+the main thread; the worker and the periodic scheduler run on their own event loop in a
+background thread. Ctrl-C (or SIGTERM) stops the web server, then the worker: a running sync
+finishes the entity it is on (so nothing is half-done), then everything exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import waitress
+from flask import Flask
+
+from possync.config import Settings
+from possync.db import Database, ensure_schema_exists
+from possync.errors import ConfigError, PossyncError, SchemaMissingError
+from possync.jobs_schema import job_queue_schema_exists
+from possync.jobs_worker import BackgroundWorker
+from possync.web import create_app
+
+logger = logging.getLogger(__name__)
+
+WEB_THREADS = 8
+
+
+def check_ready(settings: Settings, db: Database) -> None:
+    """Fail fast, in one line, when the password, the database or the tables are missing."""
+    if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
+        raise ConfigError(
+            "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
+        )
+    with db.connect() as conn:
+        ensure_schema_exists(conn, db.schema)
+        if not job_queue_schema_exists(conn):
+            raise SchemaMissingError("the job queue's tables are missing: run `possync migrate`")
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_dashboard(
+    settings: Settings,
+    db: Database,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    worker: bool = True,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the dashboard (and, unless `worker=False`, a worker and the schedules) until
+    Ctrl-C or SIGTERM. `on_ready` gets the URL once the port is bound (port 0: a free one)."""
+    check_ready(settings, db)
+    app: Flask = create_app(settings, db)
+    try:
+        server: Any = waitress.create_server(
+            app, host=host, port=port, threads=WEB_THREADS, ident="possync"
+        )
+    except OSError as exc:
+        raise PossyncError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    background = BackgroundWorker(settings, db, schedules=True) if worker else None
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if background is not None:
+            background.start()
+        url = f"http://{host}:{server.effective_port}/"
+        if on_ready is not None:
+            on_ready(url)
+        logger.info("dashboard on %s", url)
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _close_server(server)
+        if background is not None:
+            _note("stopping: a running sync finishes its current entity first")
+            background.stop()
+        app.extensions["possync"].job_queue.close()
+
+
+def _close_server(server: Any) -> None:
+    server.close()
+    dispatcher = getattr(server, "task_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.shutdown(timeout=5)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,209 @@
+/* possync dashboard: live cards, "Sync now" without reloads, jobs table refresh.
+   Plain JavaScript, no dependencies. The pages work without it (forms post and redirect). */
+(function () {
+  "use strict";
+
+  var OVERVIEW_POLL_MS = 2000;
+  var JOBS_POLL_MS = 3000;
+  var RETRY_POLL_MS = 5000;
+  var STATUS_TEXT = {
+    success: "Synced", failed: "Failed", running: "Running", pending: "Pending",
+    never_synced: "Never synced"
+  };
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function banner(text) {
+    var el = document.getElementById("banner");
+    if (!el) { return; }
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  function number(value) {
+    return value === null || value === undefined ? "—" : Number(value).toLocaleString("en-US");
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) { return "—"; }
+    if (seconds < 60) { return seconds.toFixed(1) + " s"; }
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) { return minutes + " min " + Math.floor(seconds % 60) + " s"; }
+    return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+  }
+
+  function age(seconds) {
+    seconds = Math.max(0, seconds);
+    if (seconds < 60) { return Math.round(seconds) + " s ago"; }
+    if (seconds < 3600) { return Math.floor(seconds / 60) + " min ago"; }
+    if (seconds < 172800) { return Math.round(seconds / 3600) + " h ago"; }
+    return Math.round(seconds / 86400) + " days ago";
+  }
+
+  function statusText(status, job) {
+    if (job === "doing") { return "Running…"; }
+    if (job === "todo") { return "Queued"; }
+    return STATUS_TEXT[status] || status;
+  }
+
+  function lastRunText(run) {
+    if (!run) { return "—"; }
+    return run.status + " · " + number(run.records) + " records in " + duration(run.duration_seconds);
+  }
+
+  function setText(card, field, text) {
+    var el = card.querySelector('[data-field="' + field + '"]');
+    if (el && el.textContent !== text) { el.textContent = text; }
+    return el;
+  }
+
+  function updateCard(card, data, serverNow) {
+    var wasRunning = card.classList.contains("is-running");
+    card.className = card.className.replace(/\bhealth-\w+/, "health-" + data.health);
+    card.classList.toggle("is-running", Boolean(data.running));
+    setText(card, "health", data.health);
+    var last = setText(card, "last_sync",
+      data.last_sync_time ? age((serverNow - Date.parse(data.last_sync_time)) / 1000) : "never");
+    if (last) { last.title = data.last_sync_time ? new Date(data.last_sync_time).toLocaleString() : "never"; }
+    setText(card, "status", statusText(data.status, data.job));
+    setText(card, "records", number(data.records_total));
+    setText(card, "last_run", lastRunText(data.last_run));
+    var error = setText(card, "error", data.error || "");
+    if (error) { error.hidden = !(data.error && data.status === "failed"); }
+    var progress = card.querySelector('[data-field="progress"]');
+    if (progress) {
+      var bar = progress.querySelector("progress");
+      var run = data.running;
+      progress.hidden = !run && data.job !== "todo";
+      if (run) {
+        var text = number(run.records) + " records · " + number(run.pages) + " pages";
+        if (run.estimated_total) {
+          bar.max = run.estimated_total;
+          bar.value = Math.min(run.records, run.estimated_total);
+          text += " of ~" + number(run.estimated_total);
+        } else {
+          bar.removeAttribute("value");
+        }
+        setText(card, "progress_text", text);
+      } else if (data.job === "todo") {
+        bar.removeAttribute("value");
+        setText(card, "progress_text", "Waiting for a worker…");
+      }
+    }
+    if (wasRunning && !data.running) {
+      card.classList.add("just-finished");
+      setTimeout(function () { card.classList.remove("just-finished"); }, 4000);
+    }
+  }
+
+  function applyStatus(status) {
+    var serverNow = Date.parse(status.generated_at);
+    var cards = {};
+    document.querySelectorAll("[data-card]").forEach(function (card) {
+      cards[card.dataset.key] = card;
+    });
+    var known = Object.keys(cards).length;
+    var missing = status.cards.some(function (data) { return !cards[data.key]; });
+    if (missing || status.cards.length !== known) {
+      // A new source or entity appeared: rebuild the page once rather than the DOM by hand.
+      window.location.reload();
+      return;
+    }
+    status.cards.forEach(function (data) { updateCard(cards[data.key], data, serverNow); });
+    ["green", "yellow", "red"].forEach(function (colour) {
+      var el = document.querySelector('[data-count="' + colour + '"]');
+      if (el) { el.textContent = status.summary[colour]; }
+    });
+    var updated = document.querySelector("[data-updated]");
+    if (updated) { updated.textContent = "Updated " + new Date().toLocaleTimeString() + "."; }
+  }
+
+  function pollStatus() {
+    fetch("/api/status", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 401) {
+          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+          return null;
+        }
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      })
+      .then(function (result) {
+        if (!result) { return; }
+        if (!result.ok) {
+          banner("Database unavailable: " + (result.body.detail || result.body.error) + " — retrying.");
+          setTimeout(pollStatus, RETRY_POLL_MS);
+          return;
+        }
+        banner("");
+        applyStatus(result.body);
+        setTimeout(pollStatus, OVERVIEW_POLL_MS);
+      })
+      .catch(function () {
+        banner("possync is not answering — retrying.");
+        setTimeout(pollStatus, RETRY_POLL_MS);
+      });
+  }
+
+  function pollJobs(container) {
+    fetch(container.dataset.partialUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        banner("");
+        container.innerHTML = html;
+        setTimeout(function () { pollJobs(container); }, JOBS_POLL_MS);
+      })
+      .catch(function () {
+        banner("Could not refresh the jobs — retrying.");
+        setTimeout(function () { pollJobs(container); }, RETRY_POLL_MS);
+      });
+  }
+
+  function flash(form, message, isError) {
+    var card = form.closest("[data-card]");
+    var target = card ? card.querySelector('[data-field="progress_text"]') : null;
+    if (card && !isError) {
+      card.querySelector('[data-field="progress"]').hidden = false;
+      target.textContent = message;
+      return;
+    }
+    banner(message);
+    if (!isError) { setTimeout(function () { banner(""); }, 4000); }
+  }
+
+  function submitSync(event) {
+    var form = event.target.closest("form[data-sync]");
+    if (!form) { return; }
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() }
+    })
+      .then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; },
+          function () { return { ok: false, body: { error: "HTTP " + response.status } }; });
+      })
+      .then(function (result) {
+        flash(form, result.body.message || result.body.error || "", !result.ok);
+      })
+      .catch(function () { flash(form, "possync is not answering; try again.", true); })
+      .then(function () { setTimeout(function () { button.disabled = false; }, 1500); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.addEventListener("submit", submitSync);
+    var page = document.body.dataset.page;
+    if (page === "overview") { setTimeout(pollStatus, 300); }
+    var jobs = document.querySelector("[data-jobs]");
+    if (jobs) { setTimeout(function () { pollJobs(jobs); }, JOBS_POLL_MS); }
+  });
+})();

@@ -1,0 +1,255 @@
+"""The engine against the Lightspeed simulator and real PostgreSQL: imports equal the truth."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from possync.config import Settings
+from possync.db import Database
+from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.sources.http import RetryPolicy
+from possync.sources.lightspeed import LightspeedSource
+from possync.sync import SyncRequest, run_sync
+from tests.conftest import make_settings
+from tests.engine.truth import assert_lightspeed_matches_truth
+
+FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    with running_simulator(SimulatorConfig(seed=7, scale="small", square=False)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def ls_settings(db: Database, tmp_path: Path, simulator: RunningSimulator) -> Settings:
+    return make_settings(
+        db,
+        tmp_path,
+        lightspeed_url=simulator.lightspeed_url,
+        lightspeed_token=simulator.token,
+        lightspeed_page_size=200,
+    )
+
+
+def _sync(settings: Settings, db: Database, **request: Any) -> Any:
+    source = LightspeedSource(settings, retry=FAST_RETRY)
+    try:
+        return run_sync(settings, db, SyncRequest("lightspeed", **request), source=source)
+    finally:
+        source.close()
+
+
+def _truth(simulator: RunningSimulator) -> dict[str, Any]:
+    truth: dict[str, Any] = simulator.simulator.truth()["lightspeed"]
+    return truth
+
+
+def test_historical_import_equals_truth(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    report = _sync(ls_settings, db)
+    assert report.ok, [r.error for r in report.failed]
+    assert all(r.action == "historical_import" for r in report.results)
+    truth = _truth(simulator)
+    with db.connect() as conn:
+        assert_lightspeed_matches_truth(conn, truth)
+        states = dict(
+            conn.execute(
+                "SELECT entity_type, status FROM sync_state WHERE source = 'lightspeed'"
+            ).fetchall()
+        )
+        assert states["sale_line_items"] == "success"
+        assert states["sales"] == "success"
+        log = conn.execute(
+            """SELECT status, records_processed, metadata FROM sync_log
+               WHERE entity_type = 'sales' AND source = 'lightspeed'"""
+        ).fetchone()
+    assert log is not None and log[0] == "completed"
+    sales_truth = truth["entities"]["sales"]
+    assert log[1] == len(sales_truth["alive"]) + len(sales_truth["deleted"])
+    assert log[2]["pages"] >= 2 and log[2]["requests"] >= log[2]["pages"]
+
+
+def test_incremental_after_time_travel_equals_truth(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    assert _sync(ls_settings, db).ok
+    changes = simulator.simulator.advance(60 * 24 * 3)
+    assert sum(changes.get("lightspeed", changes).values()) > 0
+    report = _sync(ls_settings, db)
+    assert report.ok
+    by_entity = {r.entity: r for r in report.results}
+    assert by_entity["sales"].action == "incremental_sync"
+    assert 0 < by_entity["sales"].records < len(_truth(simulator)["entities"]["sales"]["alive"])
+    with db.connect() as conn:
+        assert_lightspeed_matches_truth(conn, _truth(simulator))
+
+
+def test_second_run_with_nothing_new_writes_nothing(ls_settings: Settings, db: Database) -> None:
+    assert _sync(ls_settings, db).ok
+    with db.connect() as conn:
+        before = _table_fingerprints(conn)
+    report = _sync(ls_settings, db)
+    assert report.ok
+    versioned = [r for r in report.results if r.entity != "product_categories"]
+    assert all(r.records == 0 for r in versioned), [(r.entity, r.records) for r in versioned]
+    with db.connect() as conn:
+        assert _table_fingerprints(conn) == before
+
+
+def _table_fingerprints(conn: Any) -> dict[str, Any]:
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE 'lightspeed_%' ORDER BY 1"
+        )
+    ]
+    return {
+        t: conn.execute(
+            f"SELECT count(*), max(synced_at), sum(hashtext(raw::text)) FROM {t}"
+        ).fetchone()
+        for t in tables
+    }
+
+
+def test_faults_still_end_equal_to_truth(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    simulator.simulator.set_faults(
+        FaultConfig(
+            error_rate=0.08,
+            reset_rate=0.05,
+            truncate_rate=0.05,
+            rate_limit_burst=3,
+            short_page_rate=0.1,
+            seed=3,
+        )
+    )
+    report = _sync(ls_settings, db)
+    assert report.ok, [r.error for r in report.failed]
+    assert sum(r.retries for r in report.results) > 0
+    injected = simulator.simulator.faults.injected
+    assert injected.get("server_error", 0) + injected.get("reset", 0) > 0
+    with db.connect() as conn:
+        assert_lightspeed_matches_truth(conn, _truth(simulator))
+
+
+def test_malformed_records_land_in_quarantine_only(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    bad_ids = simulator.simulator.corrupt("lightspeed", "sales", 3)
+    assert len(bad_ids) == 3
+    report = _sync(ls_settings, db)
+    assert report.ok
+    sales = next(r for r in report.results if r.entity == "sales")
+    assert sales.quarantined == 3
+    with db.connect() as conn:
+        quarantined = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT record_id, reason FROM sync_quarantine WHERE entity_type = 'sales'"
+            )
+        }
+        stored = conn.execute(
+            "SELECT count(*) FROM lightspeed_sales WHERE id = ANY(%s)", (list(bad_ids),)
+        ).fetchone()
+        assert_lightspeed_matches_truth(conn, _truth(simulator))
+    assert stored == (0,)
+    assert set(bad_ids) <= set(quarantined) or len(quarantined) == 3
+    assert all(reason for reason in quarantined.values())
+
+
+def test_killed_import_resumes_without_loss_or_duplicates(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    simulator.simulator.set_faults(FaultConfig(latency_ms=15))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
+        "POSSYNC_DATABASE_URL": db.url,
+        "POSSYNC_DATA_DIR": str(tmp_path),
+        "POSSYNC_LIGHTSPEED_URL": simulator.lightspeed_url,
+        "POSSYNC_LIGHTSPEED_TOKEN": simulator.token,
+        "POSSYNC_LIGHTSPEED_PAGE_SIZE": "25",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "possync", "sync", "--source", "lightspeed"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                row = conn.execute(
+                    """SELECT records_processed FROM sync_log
+                       WHERE entity_type = 'sales' AND status = 'started'"""
+                ).fetchone()
+            if row and row[0] >= 100:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the sync never reached the sales")
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with db.connect() as conn:
+        partial = conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone()
+        orphan_lines = conn.execute(
+            """SELECT count(*) FROM lightspeed_sale_line_items li
+               WHERE NOT EXISTS (SELECT 1 FROM lightspeed_sales s WHERE s.id = li.sale_id)"""
+        ).fetchone()
+    assert partial is not None and partial[0] >= 100
+    assert orphan_lines == (0,)
+    simulator.simulator.set_faults(FaultConfig())
+    report = _sync(ls_settings, db)
+    assert report.ok
+    sales = next(r for r in report.results if r.entity == "sales")
+    assert sales.action == "incremental_sync"  # resumed from the committed cursor
+    total_sales = len(_truth(simulator)["entities"]["sales"]["alive"]) + len(
+        _truth(simulator)["entities"]["sales"]["deleted"]
+    )
+    assert sales.records <= total_sales - partial[0] + 25  # at most one page read again
+    with db.connect() as conn:
+        assert_lightspeed_matches_truth(conn, _truth(simulator))
+
+
+def test_rejected_token_fails_the_run_with_a_clear_message(
+    db: Database, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    settings = make_settings(
+        db, tmp_path, lightspeed_url=simulator.lightspeed_url, lightspeed_token="wrong-token"
+    )
+    report = _sync(settings, db)
+    assert not report.ok
+    assert len(report.results) == 1  # critical: the run stops at the first entity
+    error = report.results[0].error or ""
+    assert "rejected the token" in error and "wrong-token" not in error
+    with db.connect() as conn:
+        state = conn.execute(
+            "SELECT status, error_message FROM sync_state WHERE entity_type = 'outlets'"
+        ).fetchone()
+    assert state is not None and state[0] == "failed" and "token" in state[1]
+
+
+def test_dry_run_writes_nothing(ls_settings: Settings, db: Database) -> None:
+    report = _sync(ls_settings, db, dry_run=True)
+    assert report.ok
+    assert sum(r.records for r in report.results) > 0
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM sync_log").fetchone() == (0,)

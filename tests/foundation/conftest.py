@@ -1,0 +1,171 @@
+"""Fixtures for the foundation tests: run the real `possync` command, hold embedded servers.
+
+CLI tests run the installed console script in a subprocess, with an environment that holds no
+POSSYNC_ variable but the ones the test sets, and a working directory with no `.env`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from possync.db import Database
+
+POSSYNC_SCRIPT = Path(sys.executable).with_name("possync")
+
+# A process that holds an embedded server open until its stdin closes, like a long-running
+# `possync serve` would.
+_HOLDER_SCRIPT = """
+import sys
+from pathlib import Path
+from possync.db import start_embedded_server
+print(start_embedded_server(Path(sys.argv[1])), flush=True)
+sys.stdin.readline()
+"""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one run of `possync` did."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    def explain(self) -> str:
+        return (
+            f"possync {' '.join(self.args)} -> rc={self.returncode} in {self.seconds:.1f}s\n"
+            f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        )
+
+
+def possync_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any POSSYNC_ variable, plus `settings`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("POSSYNC_")}
+    env.update(settings)
+    return env
+
+
+def environment_for(database: Database, data_dir: Path, **settings: str) -> dict[str, str]:
+    """An environment pointing possync at `database`."""
+    return possync_environment(
+        POSSYNC_DATABASE_URL=database.url, POSSYNC_DATA_DIR=str(data_dir), **settings
+    )
+
+
+RunPossync = Callable[..., CommandResult]
+
+
+@pytest.fixture
+def run_possync(tmp_path: Path) -> RunPossync:
+    """Run the installed `possync` script: run_possync("status", "--json", env=...)."""
+    assert POSSYNC_SCRIPT.exists(), f"{POSSYNC_SCRIPT} is missing: install with tasks.py"
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+
+    def run(*args: str, env: dict[str, str], timeout: float = 60.0) -> CommandResult:
+        started = time.monotonic()
+        completed = subprocess.run(
+            [str(POSSYNC_SCRIPT), *args],
+            env=env,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return CommandResult(
+            args=args,
+            returncode=completed.returncode,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            seconds=time.monotonic() - started,
+        )
+
+    return run
+
+
+@dataclass(frozen=True)
+class Postmaster:
+    """The first lines of an embedded server's postmaster.pid."""
+
+    pid: int
+    listen_addresses: str
+
+    @property
+    def running(self) -> bool:
+        # A stopped postmaster can linger as a zombie when nothing reaps orphans (containers).
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except FileNotFoundError:
+            return False
+        state = stat.rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+
+
+def read_postmaster(data_dir: Path) -> Postmaster | None:
+    """The running embedded server under `data_dir`, or None when it is stopped."""
+    pid_file = data_dir / "pgdata" / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    lines = pid_file.read_text().splitlines()
+    return Postmaster(pid=int(lines[0]), listen_addresses=lines[5].strip())
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A data dir for an embedded server, outside pytest's base temp dir.
+
+    pytest tightens its base temp dir to mode 0700 whenever a session starts, and the embedded
+    server runs as another user when we are root: another pytest starting meanwhile (another
+    checkout on this machine) would lock our server out of its own files.
+    """
+    path = Path(tempfile.mkdtemp(prefix="possync-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def embedded_server_holder(data_dir: Path) -> Iterator[str]:
+    """Start (or join) the embedded server under `data_dir` in another process; yield its URL.
+
+    Leaving the block ends that process, which stops the server if it was the last user.
+    """
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER_SCRIPT, str(data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        url = holder.stdout.readline().strip()
+        assert url.startswith("postgresql://"), f"embedded server did not start: {url!r}"
+        yield url
+    finally:
+        holder.stdin.close()
+        try:
+            holder.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait()
+        holder.stdout.close()

@@ -1,0 +1,238 @@
+"""The real `possync` command in a subprocess, then the database queried for the result."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import pytest
+
+from possync import __version__
+from possync.cli import main
+from possync.db import Database
+from possync.migrate import available_migrations, schema_snapshot
+
+from .conftest import CommandResult, RunPossync, environment_for, possync_environment
+
+UNREACHABLE_URL = "postgresql://u:pw@127.0.0.1:1/x"
+# Commands that never open the database; every other command must fail fast without one.
+# `demo` runs its own embedded database under the data dir, whatever the URL says.
+COMMANDS_WITHOUT_DATABASE = {"simulator", "demo"}
+# Commands whose output is a report of several checks, one of them the database.
+REPORT_COMMANDS = {"check"}
+
+
+def database_commands(
+    group: click.Group = main, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Every leaf command that opens the database, as argument tuples ("alerts", "check")."""
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        if path[0] in COMMANDS_WITHOUT_DATABASE:
+            continue
+        if isinstance(command, click.Group):
+            found += database_commands(command, path)
+        else:
+            found.append(path)
+    return found
+
+
+def assert_one_line_error(result_stderr_lines: list[str], text: str) -> None:
+    assert len(result_stderr_lines) == 1, result_stderr_lines
+    assert result_stderr_lines[0].startswith("error: "), result_stderr_lines
+    assert "Traceback" not in text
+
+
+def test_help_lists_the_commands(run_possync: RunPossync) -> None:
+    result = run_possync("--help", env=possync_environment())
+    assert result.returncode == 0, result.explain()
+    for name in main.commands:
+        assert name in result.stdout
+    status = run_possync("status", "--help", env=possync_environment())
+    assert status.returncode == 0, status.explain()
+    assert "--json" in status.stdout
+
+
+def test_help_works_with_bad_settings(run_possync: RunPossync) -> None:
+    # --help needs neither valid settings nor a database.
+    env = possync_environment(POSSYNC_HEALTH_GREEN_HOURS="soon", POSSYNC_DATABASE_URL="x")
+    result = run_possync("migrate", "--help", env=env)
+    assert result.returncode == 0, result.explain()
+    assert "Usage:" in result.stdout
+
+
+def test_version(run_possync: RunPossync) -> None:
+    result = run_possync("--version", env=possync_environment())
+    assert result.returncode == 0, result.explain()
+    assert result.stdout.strip() == f"possync, version {__version__}"
+
+
+def test_migrate_twice_on_a_fresh_database(
+    run_possync: RunPossync, empty_db: Database, tmp_path: Path
+) -> None:
+    env = environment_for(empty_db, tmp_path / "data")
+    first = run_possync("migrate", env=env)
+    assert first.returncode == 0, first.explain()
+    names = [f"{m.version:04d}_{m.name}" for m in available_migrations()]
+    assert [line.removeprefix("applied ") for line in first.stdout.splitlines()[:-1]] == names
+    with empty_db.connect() as conn:
+        recorded = conn.execute("SELECT version FROM possync_migrations ORDER BY 1").fetchall()
+        before = schema_snapshot(conn, "public")
+        migrated_at = conn.execute("SELECT max(applied_at) FROM possync_migrations").fetchone()
+    assert [v for (v,) in recorded] == [m.version for m in available_migrations()]
+
+    second = run_possync("migrate", env=env)
+    assert second.returncode == 0, second.explain()
+    assert second.stdout.startswith("nothing to do"), second.explain()
+    assert "applied" not in second.stdout
+    with empty_db.connect() as conn:
+        assert schema_snapshot(conn, "public") == before
+        assert conn.execute("SELECT max(applied_at) FROM possync_migrations").fetchone() == (
+            migrated_at
+        )
+
+    as_json = run_possync("migrate", "--json", env=env)
+    assert as_json.returncode == 0, as_json.explain()
+    assert json.loads(as_json.stdout) == {"applied": []}
+
+
+def test_status_json_on_an_empty_database(
+    run_possync: RunPossync, db: Database, tmp_path: Path
+) -> None:
+    result = run_possync("status", "--json", env=environment_for(db, tmp_path))
+    assert result.returncode == 0, result.explain()
+    assert json.loads(result.stdout) == {"entities": []}
+    assert result.stderr == ""
+    text = run_possync("status", env=environment_for(db, tmp_path))
+    assert text.returncode == 0, text.explain()
+    assert "no syncs yet" in text.stdout
+
+
+def test_status_reports_what_the_database_holds(
+    run_possync: RunPossync, db: Database, tmp_path: Path
+) -> None:
+    with db.connect() as conn:
+        conn.execute(
+            """INSERT INTO sync_state (source, entity_type, status, last_sync_time, records_total)
+               VALUES ('lightspeed', 'sales', 'success', now() - interval '3 hours', 1250),
+                      ('square', 'orders', 'failed', now() - interval '1 hour', 40)"""
+        )
+        conn.commit()
+    result = run_possync(
+        "status", "--json", env=environment_for(db, tmp_path, POSSYNC_HEALTH_GREEN_HOURS="4")
+    )
+    assert result.returncode == 0, result.explain()
+    entities = json.loads(result.stdout)["entities"]
+    summary = [(e["source"], e["entity_type"], e["health"], e["records_total"]) for e in entities]
+    assert summary == [("lightspeed", "sales", "green", 1250), ("square", "orders", "red", 40)]
+    only_square = run_possync(
+        "status", "--json", "--source", "square", env=environment_for(db, tmp_path)
+    )
+    assert [e["entity_type"] for e in json.loads(only_square.stdout)["entities"]] == ["orders"]
+
+
+def test_status_without_tables_says_to_migrate(
+    run_possync: RunPossync, empty_db: Database, tmp_path: Path
+) -> None:
+    result = run_possync("status", env=environment_for(empty_db, tmp_path))
+    assert result.returncode == 1, result.explain()
+    assert_one_line_error(result.stderr_lines, result.stderr)
+    assert "possync migrate" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("POSSYNC_HEALTH_GREEN_HOURS", "soon"), ("POSSYNC_SCHEMA", "my-shop")],
+)
+def test_bad_setting_is_one_line_naming_it(
+    run_possync: RunPossync, db: Database, tmp_path: Path, name: str, value: str
+) -> None:
+    result = run_possync("status", env=environment_for(db, tmp_path, **{name: value}))
+    assert result.returncode == 2, result.explain()
+    assert_one_line_error(result.stderr_lines, result.stderr)
+    assert result.stderr.startswith(f"error: {name}: "), result.explain()
+
+
+def test_bad_database_url_does_not_echo_it(run_possync: RunPossync, tmp_path: Path) -> None:
+    env = possync_environment(POSSYNC_DATABASE_URL="mysql://u:pw@127.0.0.1/x")
+    result = run_possync("migrate", env=env)
+    assert result.returncode == 2, result.explain()
+    assert_one_line_error(result.stderr_lines, result.stderr)
+    assert "POSSYNC_DATABASE_URL" in result.stderr
+    assert "pw" not in result.stdout + result.stderr
+
+
+def test_unreachable_database_fails_fast_in_one_line(
+    run_possync: RunPossync, tmp_path: Path
+) -> None:
+    # Exactly the issue's "done when": only the URL is set. Commands run side by side.
+    env = possync_environment(POSSYNC_DATABASE_URL=UNREACHABLE_URL, POSSYNC_DATA_DIR=str(tmp_path))
+    runs = [(*path, "--json") for path in database_commands() if _has_json_option(path)]
+    runs += database_commands()
+    assert ("migrate",) in runs and ("status", "--json") in runs
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda args: run_possync(*args, env=env, timeout=30), runs))
+    problems = [
+        f"{result.explain()}\nproblem: {problem}"
+        for result in results
+        if (problem := _unreachable_problem(result))
+    ]
+    assert problems == [], "\n\n".join(problems)
+    assert not (tmp_path / "pgdata").exists(), "a URL was given: no embedded server"
+
+
+def _unreachable_problem(result: CommandResult) -> str | None:
+    """What is wrong with how a command failed on an unreachable database, if anything."""
+    output = result.stdout + result.stderr
+    if result.returncode == 0:
+        return "exit code 0"
+    if result.seconds >= 10:
+        return "took 10 s or more"
+    if "pw" in output or "Traceback" in output:
+        return "shows the password or a traceback"
+    if result.args[0] in REPORT_COMMANDS:
+        about_database = [line for line in output.splitlines() if "PostgreSQL" in line]
+        if len(about_database) != 1 or "127.0.0.1:1" not in about_database[0]:
+            return "the report does not name the database's host and port on one line"
+        return None
+    if len(result.stderr_lines) != 1 or not result.stderr.startswith("error: "):
+        return "stderr is not one `error: ` line"
+    if result.args[0] in ("migrate", "status") and "127.0.0.1:1" not in result.stderr:
+        return "the error does not name host and port"
+    return None
+
+
+def _has_json_option(path: tuple[str, ...]) -> bool:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return any(
+        isinstance(param, click.Option) and "--json" in param.opts for param in command.params
+    )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+def test_silent_server_times_out_within_ten_seconds(
+    run_possync: RunPossync, silent_server: int, tmp_path: Path
+) -> None:
+    url = f"postgresql://u:pw@127.0.0.1:{silent_server}/x"
+    result = run_possync("status", env=possync_environment(POSSYNC_DATABASE_URL=url), timeout=30)
+    assert result.returncode == 1, result.explain()
+    assert result.seconds < 10, result.explain()
+    assert_one_line_error(result.stderr_lines, result.stderr)
+    assert f"127.0.0.1:{silent_server}" in result.stderr
+    assert "pw" not in result.stderr

@@ -1,0 +1,251 @@
+"""Real alert endpoints on loopback: an SMTP server (aiosmtpd) and a Slack webhook receiver.
+
+Slack: apprise's own Slack plugin builds the payload; a subclass registered for the
+`slacklocal://` scheme only swaps Slack's webhook base (https://hooks.slack.com/services) for
+the local receiver, so the bytes that arrive are exactly what Slack would get.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import apprise
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from apprise.plugins.slack import NotifySlack
+
+from possync.config import Settings
+from possync.db import Database
+from possync.sync import EntityResult, SyncReport
+from tests.conftest import make_settings
+
+SMTP_USER = "alerts"
+SMTP_PASSWORD = "smtp-Pa55word-7781"
+SLACK_TOKEN = "xoxSlackSecretToken9931"
+DASHBOARD_PASSWORD = "dashboard-hunter2-5521"
+LIGHTSPEED_TOKEN = "lsp_personal_token_4477"
+DASHBOARD_URL = "https://possync.shop.example:8443"
+
+
+@dataclass
+class SmtpInbox:
+    """Messages the loopback SMTP server accepted."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+    @property
+    def subjects(self) -> list[str]:
+        return [str(message["Subject"]) for message in self.messages]
+
+    def bodies(self, index: int) -> tuple[str, str]:
+        """(plain text, HTML) of message `index`."""
+        message = self.messages[index]
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        assert text is not None and html is not None, message.as_string()
+        return str(text.get_content()), str(html.get_content())
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content if isinstance(envelope.content, bytes) else b""
+        parsed = message_from_bytes(content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == SMTP_USER.encode()
+            and data.password == SMTP_PASSWORD.encode()
+        )
+        if ok:
+            self.logins.append(SMTP_USER)
+        return AuthResult(success=ok)
+
+
+@dataclass
+class SlackReceiver:
+    """JSON posts the local Slack-format webhook received."""
+
+    port: int
+    posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def titles(self) -> list[str]:
+        return [payload["attachments"][0]["title"] for _, payload in self.posts]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_smtp(inbox: SmtpInbox) -> Controller:
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=inbox.port,
+        authenticator=inbox.authenticate,
+        auth_require_tls=False,  # loopback test server: plain SMTP with AUTH
+    )
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[SmtpInbox]:
+    inbox = SmtpInbox(port=free_port())
+    controller = start_smtp(inbox)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def slack_receiver() -> Iterator[SlackReceiver]:
+    receiver = SlackReceiver(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            receiver.posts.append((self.path, json.loads(self.rfile.read(length))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    class LocalSlack(NotifySlack):
+        secure_protocol = "slacklocal"
+        webhook_url = f"http://127.0.0.1:{receiver.port}/services"
+        request_rate_per_sec = 0
+
+    manager = apprise.NotificationManager()
+    assert manager.add(LocalSlack, schemas="slacklocal")
+    yield receiver
+    manager.remove("slacklocal")
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def mailto_url(port: int) -> str:
+    """Plain SMTP with AUTH on loopback (`mailto://` without `mode=`: no TLS)."""
+    return (
+        f"mailto://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{port}"
+        "?from=possync@shop.example&to=ops@shop.example"
+    )
+
+
+SLACK_URL = f"slacklocal://T0LOCAL1/B0LOCAL2/{SLACK_TOKEN}"
+
+
+@pytest.fixture
+def alert_settings(
+    db: Database, tmp_path: Path, smtp_inbox: SmtpInbox, slack_receiver: SlackReceiver
+) -> Settings:
+    """Alerts to the loopback SMTP server and the Slack receiver; secrets set to be leaked."""
+    return make_settings(
+        db,
+        tmp_path,
+        notify_urls=f"{mailto_url(smtp_inbox.port)}, {SLACK_URL}",
+        dashboard_url=DASHBOARD_URL,
+        dashboard_password=DASHBOARD_PASSWORD,
+        lightspeed_token=LIGHTSPEED_TOKEN,  # no Lightspeed URL: not a configured source
+    )
+
+
+def record_run(
+    db: Database,
+    source: str,
+    entity: str,
+    *,
+    ok: bool,
+    at: datetime,
+    error: str | None = None,
+    created_at: datetime | None = None,
+) -> EntityResult:
+    """Write what the engine writes when a run of (source, entity) ends; return its result."""
+    run_id = uuid.uuid4()
+    status = "completed" if ok else "failed"
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO sync_state (source, entity_type, status, last_sync_time,
+                                       last_attempt_time, error_message, last_run_id, created_at)
+               VALUES (%(source)s, %(entity)s, %(state)s, %(success)s, %(at)s, %(error)s,
+                       %(run)s, %(created)s)
+               ON CONFLICT (source, entity_type) DO UPDATE SET
+                   status = EXCLUDED.status,
+                   last_sync_time = COALESCE(EXCLUDED.last_sync_time, sync_state.last_sync_time),
+                   last_attempt_time = EXCLUDED.last_attempt_time,
+                   error_message = EXCLUDED.error_message, last_run_id = EXCLUDED.last_run_id,
+                   updated_at = now()""",
+            {
+                "source": source,
+                "entity": entity,
+                "state": "success" if ok else "failed",
+                "success": at if ok else None,
+                "at": at,
+                "error": error,
+                "run": run_id,
+                "created": created_at or at - timedelta(minutes=5),
+            },
+        )
+        conn.execute(
+            """INSERT INTO sync_log (run_id, source, "timestamp", entity_type, action, status,
+                                     duration_seconds, records_processed, error_details,
+                                     finished_at)
+               VALUES (%s, %s, %s, %s, 'incremental_sync', %s, 1.5, %s, %s, %s)""",
+            (run_id, source, at, entity, status, 10 if ok else 0, error, at),
+        )
+    return EntityResult(
+        source=source,
+        entity=entity,
+        run_id=run_id,
+        status=status,
+        action="incremental_sync",
+        records=10 if ok else 0,
+        error=error,
+    )
+
+
+def report_of(*results: EntityResult) -> SyncReport:
+    return SyncReport(source=results[0].source, dry_run=False, results=list(results))
+
+
+def set_never_synced(db: Database, source: str, entity: str, created_at: datetime) -> None:
+    """A sync_state row that exists but never succeeded (what the engine creates first)."""
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO sync_state (source, entity_type, created_at) VALUES (%s, %s, %s)""",
+            (source, entity, created_at),
+        )
+
+
+def query(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    with psycopg.connect(db.url) as conn:
+        return conn.execute(sql, params).fetchall()

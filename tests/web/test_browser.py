@@ -1,0 +1,126 @@
+"""End to end in real headless Chromium: log in, see the cards, press "Sync now", watch the
+progress, see the card turn green. Screenshots (desktop and phone width) go to artifacts/."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from possync.db import Database
+from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from tests.web.conftest import PASSWORD
+from tests.web.serving import Served, clean_env, serving
+
+CHROMIUM = Path(os.environ.get("POSSYNC_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package "
+            "(apt-get install chromium) or set POSSYNC_TEST_CHROMIUM"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def slow_simulator() -> Iterator[RunningSimulator]:
+    # Latency and small pages make a products sync last a few seconds, long enough to watch.
+    faults = FaultConfig(latency_ms=120)
+    with running_simulator(
+        SimulatorConfig(seed=3, scale="small", square=False, faults=faults)
+    ) as sim:
+        yield sim
+
+
+@pytest.fixture
+def dashboard(db: Database, slow_simulator: RunningSimulator, tmp_path: Path) -> Iterator[Served]:
+    env = clean_env(
+        database_url=db.url,
+        dashboard_password=PASSWORD,
+        lightspeed_url=slow_simulator.lightspeed_url,
+        lightspeed_token=slow_simulator.token,
+        lightspeed_page_size="10",
+        schedule_incremental="",
+        schedule_deep="",
+    )
+    with serving(env, tmp_path) as served:
+        yield served
+
+
+def log_in(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page).to_have_title("Log in · possync")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_title("Overview · possync")
+
+
+def test_sync_now_turns_the_card_green(browser: Browser, dashboard: Served) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, dashboard.url)
+    cards = page.locator("[data-card]")
+    assert cards.count() >= 15
+    products = page.locator('[data-key="lightspeed/products"]')
+    expect(products).to_have_class("card health-red")
+    expect(products.locator('[data-field="status"]')).to_have_text("Never synced")
+    expect(page.locator('[data-key="lightspeed/sale_line_items"] h3')).to_have_text(
+        "Sale line items"
+    )
+
+    products.get_by_role("button", name="Sync products now").click()
+    # Live progress: the card shows committed records and pages while the run goes.
+    progress = products.locator('[data-field="progress_text"]')
+    expect(progress).to_contain_text(" records · ", timeout=30_000)
+    expect(products.locator('[data-field="status"]')).to_have_text("Running…")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-syncing.png"), full_page=True)
+    started = time.monotonic()
+
+    expect(products).to_have_class("card health-green", timeout=60_000)
+    expect(products.locator('[data-field="status"]')).to_have_text("Synced")
+    expect(products.locator('[data-field="last_run"]')).to_contain_text("completed · ")
+    expect(products.locator('[data-field="progress"]')).to_be_hidden()
+    assert products.locator('[data-field="records"]').inner_text() != "0"
+    assert time.monotonic() - started < 60
+    expect(page.locator('[data-count="green"]')).to_have_text("1")
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.goto(dashboard.url + "history")
+    expect(page.locator("svg.chart rect.bar")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
+    page.goto(dashboard.url + "jobs")
+    expect(page.locator("tr.job-succeeded")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "jobs.png"), full_page=True)
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    log_in(phone, dashboard.url)
+    expect(phone.locator('[data-key="lightspeed/products"]')).to_have_class("card health-green")
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the overview is {overflow}px wider than a phone"
+    phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=False)
+    phone.goto(dashboard.url + "history")
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the history page is {overflow}px wider than a phone"
