@@ -54,6 +54,7 @@ def _copy_rows(
     conn: psycopg.Connection[Any],
     spec: TableSpec,
     rows: list[tuple[Any, ...]],
+    encoded: bytes | None = None,
 ) -> sql.Identifier:
     stage = _ensure_stage(conn, spec.table)
     columns = [*spec.column_names, "raw"]
@@ -61,8 +62,11 @@ def _copy_rows(
         stage, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        if encoded is not None:
+            copy.write(encoded)
+        else:
+            for row in rows:
+                copy.write_row(row)
     return stage
 
 
@@ -117,7 +121,7 @@ def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage)
     parent_rows = page.rows.get(spec.table) or []
     if not parent_rows:
         return result
-    stage = _copy_rows(conn, spec, parent_rows)
+    stage = _copy_rows(conn, spec, parent_rows, page.copy_data.get(spec.table))
     result.written = _upsert(conn, spec, stage, keep_latest=True)
     result.unknown_references += _count_unknown_references(conn, spec, stage)
     for child in spec.children:
@@ -145,7 +149,7 @@ def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage)
         rows = page.rows.get(child_spec.table) or []
         if not rows:
             continue
-        child_stage = _copy_rows(conn, child_spec, rows)
+        child_stage = _copy_rows(conn, child_spec, rows, page.copy_data.get(child_spec.table))
         if spec.guard:
             # Keep only children staged with the parent version that won.
             conn.execute(
@@ -214,10 +218,15 @@ def quarantine_records(
                    reason = EXCLUDED.reason, raw = EXCLUDED.raw, run_id = EXCLUDED.run_id,
                    last_seen = now(), times_seen = sync_quarantine.times_seen + 1""",
             [
-                (source, entity, r.record_id, r.reason, orjson.dumps(r.raw).decode(), run_id)
+                (source, entity, r.record_id, r.reason, _storable_json(r.raw), run_id)
                 for r in rejected
             ],
         )
+
+
+def _storable_json(payload: Any) -> str:
+    """JSONB cannot hold NUL: keep the payload, with U+FFFD where a NUL was."""
+    return orjson.dumps(payload).decode().replace("\\u0000", "\\ufffd")
 
 
 def release_from_quarantine(

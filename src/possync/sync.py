@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -46,7 +46,8 @@ from possync.state import (
 )
 from possync.tables import SOURCES, child_entities_for, entities_for, tables_for
 from possync.tables.spec import TableSpec
-from possync.validate import validate_page
+from possync.validate import ValidPage, validate_page
+from possync.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +297,14 @@ def _sync_entity(
     return result
 
 
+@dataclass
+class _PageJob:
+    page: Page
+    valid: ValidPage
+    counters: RunCounters  # as of this page: committed with it
+    seen_keys: list[str]
+
+
 def _walk(
     conn: psycopg.Connection[Any],
     settings: Settings,
@@ -310,11 +319,49 @@ def _walk(
     started: float,
     on_progress: ProgressCallback | None,
 ) -> None:
+    """Fetch (prefetch thread) → validate (this thread) → write (writer thread), in order."""
     state_entities = [entity, *child_entities_for(request.source, entity)]
     stats = source.stats
     base_rate_limited, base_waited = stats.rate_limited, stats.waited_seconds
     seen_keys: list[str] = []
+    written = RunCounters()  # what only the writer learns: unknown references, tombstones
+
+    def report(snapshot: RunCounters) -> None:
+        if on_progress is not None:
+            on_progress(
+                EntityProgress(
+                    request.source,
+                    entity,
+                    run_id,
+                    snapshot.records,
+                    snapshot.pages,
+                    time.monotonic() - started,
+                    snapshot.estimated_total,
+                )
+            )
+
+    def write(job: _PageJob) -> None:
+        write_result = upsert_page(conn, spec, job.valid)
+        written.unknown_references += write_result.unknown_references
+        quarantine_records(conn, request.source, entity, job.valid.rejected, run_id)
+        release_from_quarantine(conn, request.source, entity, job.valid.accepted_ids)
+        if job.page.complete_snapshot:
+            written.deleted_by_snapshot += mark_missing_as_deleted(conn, spec, job.seen_keys)
+        job.counters.unknown_references = written.unknown_references
+        job.counters.deleted_by_snapshot = written.deleted_by_snapshot
+        advance_cursor(conn, source=request.source, entities=state_entities, cursor=job.page.cursor)
+        record_progress(
+            conn,
+            run_id=run_id,
+            source=request.source,
+            entities=state_entities,
+            counters=job.counters,
+        )
+        conn.commit()
+        report(job.counters)
+
     pages = Prefetcher[Page](source.read_pages(entity, state, options))
+    writer = None if request.dry_run else OrderedWriter[_PageJob](write)
     try:
         for page in pages:
             valid = validate_page(spec, page.records)
@@ -330,39 +377,30 @@ def _walk(
             if spec.guard is None or page.snapshot:
                 seen_keys.extend(valid.accepted_ids)
                 seen_keys.extend(r.record_id for r in valid.rejected)
-            if not request.dry_run:
-                write = upsert_page(conn, spec, valid)
-                counters.unknown_references += write.unknown_references
-                quarantine_records(conn, request.source, entity, valid.rejected, run_id)
-                release_from_quarantine(conn, request.source, entity, valid.accepted_ids)
-                if page.complete_snapshot:
-                    counters.deleted_by_snapshot += mark_missing_as_deleted(conn, spec, seen_keys)
-                advance_cursor(
-                    conn, source=request.source, entities=state_entities, cursor=page.cursor
-                )
-                record_progress(
-                    conn,
-                    run_id=run_id,
-                    source=request.source,
-                    entities=state_entities,
-                    counters=counters,
-                )
-                conn.commit()
-            _check_quarantine_ratio(settings, request, counters)
-            if on_progress is not None:
-                on_progress(
-                    EntityProgress(
-                        request.source,
-                        entity,
-                        run_id,
-                        counters.records,
-                        counters.pages,
-                        time.monotonic() - started,
-                        counters.estimated_total,
+            if writer is None:
+                report(counters)
+            else:
+                valid.encode_for_copy()
+                writer.submit(
+                    _PageJob(
+                        page,
+                        valid,
+                        replace(counters),
+                        list(seen_keys) if page.complete_snapshot else [],
                     )
                 )
+            _check_quarantine_ratio(settings, request, counters)
+        if writer is not None:
+            writer.finish()
+            writer = None
     finally:
         pages.close()
+        if writer is not None:
+            # Stopped early (an error): let the queued pages finish; they are valid.
+            with contextlib.suppress(Exception):
+                writer.finish()
+    counters.unknown_references = written.unknown_references
+    counters.deleted_by_snapshot = written.deleted_by_snapshot
 
 
 def _check_quarantine_ratio(

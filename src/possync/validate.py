@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from possync.copyformat import copy_lines
 from possync.tables.spec import Column, TableSpec
 
 
@@ -31,6 +32,11 @@ class ValidPage:
     parent_count: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     accepted_ids: list[str] = field(default_factory=list)
+    # The same rows in COPY text form, when the engine pre-encodes them (see copyformat).
+    copy_data: dict[str, bytes] = field(default_factory=dict)
+
+    def encode_for_copy(self) -> None:
+        self.copy_data = {table: copy_lines(rows) for table, rows in self.rows.items()}
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,11 @@ def _typed_row(spec: TableSpec, record: Any, parent: dict[str, Any] | None) -> t
         where = f"an item of {spec.table}" if parent is not None else "the record"
         raise InvalidValue(f"{where} is not a JSON object")
     values = [read(record, parent) for read in _compiled(spec)]
-    values.append(orjson.dumps(record).decode())
+    raw = orjson.dumps(record).decode()
+    if "\\u0000" in raw:
+        # PostgreSQL text and JSONB cannot hold NUL: quarantine rather than fail the page.
+        raise InvalidValue("contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    values.append(raw)
     return tuple(values)
 
 
