@@ -4,6 +4,7 @@ embedded PostgreSQL, timing and peak-memory helpers. Nothing here is imported by
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -24,9 +26,13 @@ from psycopg import sql
 from possync.config import DEFAULT_SIMULATOR_TOKEN, Settings, load_settings
 from possync.db import Database, start_embedded_server
 from possync.migrate import migrate
+from possync.tables import tables_for
 
 BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
 DATA_DIR = Path(os.environ.get("POSSYNC_BENCH_DATA_DIR", "/tmp/possync-bench"))
+SALE_TABLES = ("lightspeed_sales", "lightspeed_sale_line_items", "lightspeed_sale_payments")
 
 
 def free_port() -> int:
@@ -73,6 +79,7 @@ def simulator_process(
             *extra_args,
         ],
         stdout=subprocess.DEVNULL,
+        cwd=ROOT,
     )
     sim = SimulatorProcess(process, port)
     try:
@@ -132,13 +139,57 @@ def machine_line() -> str:
     )
 
 
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak RSS in MiB of that process).
+def clean_env(**possync: str) -> dict[str, str]:
+    """This process's environment without any POSSYNC_ setting, plus `possync` (names without
+    the prefix, e.g. `database_url=…`), with the repository on PYTHONPATH for `-m bench.…`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update({f"POSSYNC_{name.upper()}": value for name, value in possync.items()})
+    return env
+
+
+def possync_env(db: Database, sim: SimulatorProcess, **possync: str) -> dict[str, str]:
+    """The environment of a `possync` command syncing `sim`'s Lightspeed store into `db`."""
+    return clean_env(
+        database_url=db.url,
+        lightspeed_url=sim.lightspeed_url,
+        lightspeed_token=sim.token,
+        **possync,
+    )
+
+
+def possync_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "possync", *args]
+
+
+def simulator_requests(sim: SimulatorProcess) -> int:
+    """Lightspeed requests the simulator has answered so far (429s included)."""
+    stats = httpx.get(f"{sim.base_url}/_simulator/stats", timeout=10).json()
+    return int(stats["requests"].get("lightspeed", 0))
+
+
+def count_rows(db: Database, tables: tuple[str, ...] = SALE_TABLES) -> int:
+    """Rows in `tables` (by default sales + line items + payments), counted in SQL."""
+    total = 0
+    with db.connect() as conn:
+        for table in tables:
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+            ).fetchone()
+            total += int(row[0]) if row else 0
+    return total
+
+
+def run_measured(
+    args: list[str], env: dict[str, str], *, check: bool = True
+) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MiB of that process). With `check`, a
+    non-zero exit raises RuntimeError.
 
     RSS is sampled every 20 ms with psutil: the kernel's ru_maxrss would count the pages the
     parent shared with the child between fork and exec."""
     started = time.perf_counter()
-    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, cwd=ROOT)
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
@@ -146,6 +197,51 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
             peak = max(peak, watched.memory_info().rss)
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
-    if process.returncode != 0:
+    if check and process.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:4])}… exited {process.returncode}")
     return elapsed, peak / 2**20
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """Counters summed over the `sync_log` rows of the runs after a given row id."""
+
+    entities: int
+    records: int
+    requests: int
+    rate_limited: int
+    waited_seconds: float
+    failed: int
+
+
+def last_sync_log_id(db: Database) -> int:
+    with db.connect() as conn:
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM sync_log").fetchone()
+        return int(row[0]) if row else 0
+
+
+def run_totals(db: Database, after_id: int, source: str = "lightspeed") -> RunTotals:
+    """What `sync_log` recorded for the runs that started after row `after_id`. Child entities
+    (sale line items, payments) repeat their parent's counters, so only synced entities count."""
+    with db.connect() as conn:
+        row = conn.execute(
+            """SELECT count(*), coalesce(sum(records_processed), 0),
+                      coalesce(sum((metadata->>'requests')::bigint), 0),
+                      coalesce(sum((metadata->>'rate_limited')::bigint), 0),
+                      coalesce(sum((metadata->>'waited_seconds')::numeric), 0),
+                      count(*) FILTER (WHERE status <> 'completed')
+               FROM sync_log WHERE id > %s AND source = %s AND entity_type = ANY(%s)""",
+            (after_id, source, list(tables_for(source))),
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("sync_log could not be read")
+    return RunTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]), int(row[5]))
+
+
+def write_results(name: str, text: str, numbers: dict[str, Any]) -> None:
+    """Print a benchmark's markdown and keep it, with its key numbers as JSON for run_all,
+    in bench/results/NAME.md and NAME.json."""
+    print(text)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"{name}.md").write_text(text)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(numbers, indent=2) + "\n")

@@ -15,8 +15,6 @@ bench/results/lightspeed_sync.md). `--scale medium` is a quicker check.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from typing import Any
 
@@ -25,8 +23,12 @@ import orjson
 from psycopg import sql
 
 from bench.common import (
-    BENCH_DIR,
+    RESULTS_DIR,
+    SimulatorProcess,
+    count_rows,
     machine_line,
+    possync_command,
+    possync_env,
     run_measured,
     scratch_database,
     simulator_process,
@@ -113,47 +115,19 @@ def row_by_row(db: Database, pages: list[list[dict[str, Any]]]) -> tuple[float, 
         return time.perf_counter() - started, rows
 
 
-def end_to_end(db: Database, lightspeed_url: str, token: str) -> tuple[float, float, int]:
+def end_to_end(db: Database, sim: SimulatorProcess) -> tuple[float, float, int]:
     """possync itself in its own process: seconds, peak MiB, rows stored."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
-        "POSSYNC_DATABASE_URL": db.url,
-        "POSSYNC_LIGHTSPEED_URL": lightspeed_url,
-        "POSSYNC_LIGHTSPEED_TOKEN": token,
-        "POSSYNC_LIGHTSPEED_PAGE_SIZE": str(PAGE_SIZE),
-    }
+    env = possync_env(db, sim, lightspeed_page_size=str(PAGE_SIZE))
     seconds, peak = run_measured(
-        [
-            sys.executable,
-            "-m",
-            "possync",
-            "sync",
-            "--source",
-            "lightspeed",
-            "--entity",
-            "sales",
-        ],
-        env,
+        possync_command("sync", "--source", "lightspeed", "--entity", "sales"), env
     )
     return seconds, peak, count_rows(db)
-
-
-def count_rows(db: Database) -> int:
-    tables = ("lightspeed_sales", "lightspeed_sale_line_items", "lightspeed_sale_payments")
-    total = 0
-    with db.connect() as conn:
-        for table in tables:
-            row = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-            ).fetchone()
-            total += int(row[0]) if row else 0
-    return total
 
 
 def measure(scale: str) -> dict[str, Any]:
     with simulator_process(scale) as sim:
         with scratch_database() as db:
-            e2e_seconds, peak_mib, e2e_rows = end_to_end(db, sim.lightspeed_url, sim.token)
+            e2e_seconds, peak_mib, e2e_rows = end_to_end(db, sim)
         pages, download_seconds, download_rows = walk_sales(sim.lightspeed_url, sim.token)
         with scratch_database() as db:
             copy_seconds, copy_rows = raw_copy(db, pages)
@@ -206,9 +180,8 @@ def main() -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    out = BENCH_DIR / "results"
-    out.mkdir(exist_ok=True)
-    (out / "lightspeed_sync.md").write_text(text)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / "lightspeed_sync.md").write_text(text)
 
 
 if __name__ == "__main__":

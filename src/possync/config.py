@@ -128,8 +128,8 @@ class Settings(BaseSettings):
     square_lookback_minutes: float = Field(
         default=60.0,
         ge=0,
-        description="Square customers, payments and refunds: re-read this many minutes before "
-        "the watermark (Square shows new changes with a delay).",
+        description="Square catalog, customers, payments and refunds: re-read this many "
+        "minutes before the watermark (Square shows new changes with a delay).",
     )
     square_page_limit: int = Field(
         default=1000,

@@ -10,15 +10,16 @@ source). Each job carries two locks named after (source, entity):
 The engine's advisory lock per (source, entity) stays underneath as the last line of defence
 (a job for "everything" and one for a single entity hold different job locks).
 
-Periodic schedules (`jobs_schedule.py`) only *defer* sync jobs, so a scheduled run and a click
-share the same locks. Workers are in `jobs_worker.py`.
+Periodic schedules (`jobs_schedule.py`) only *defer* jobs, so a scheduled run and a click
+share the same locks. The reconciliation job is in `jobs_reconcile.py`, workers in
+`jobs_worker.py`, procrastinate's tables in `jobs_schema.py`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
@@ -30,12 +31,14 @@ from possync.config import Settings
 from possync.db import APPLICATION_NAME, CONNECT_TIMEOUT_SECONDS, Database
 from possync.errors import ConfigError, DatabaseError, PossyncError, SyncLockedError
 
+if TYPE_CHECKING:
+    from possync.sync import EntityResult, SyncReport
+
 logger = logging.getLogger(__name__)
 
 QUEUE = "possync"
 SYNC_TASK = "possync.sync"
 EVERY_ENTITY = ""  # the `entity` argument meaning "every entity of the source"
-TRIGGERS = ("manual", "schedule", "deep", "cli")
 
 
 class SyncJobFailed(PossyncError):
@@ -89,11 +92,10 @@ def _search_path_statement(schema: str) -> sql.Composed:
     return sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))
 
 
-def _pool_kwargs(db: Database) -> dict[str, Any]:
-    return {
-        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        "application_name": f"{APPLICATION_NAME}-jobs",
-    }
+CONNECTION_KWARGS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    "application_name": f"{APPLICATION_NAME}-jobs",
+}
 
 
 def build_job_app(
@@ -113,13 +115,16 @@ def build_job_app(
 
     connector = PsycopgConnector(
         conninfo=db.url,
-        kwargs=_pool_kwargs(db),
+        kwargs=CONNECTION_KWARGS,
         configure=put_schema_first,
         min_size=1,
         max_size=max_pool_size,
     )
     app = App(connector=connector)
     register_sync_task(app, settings, db)
+    from possync.jobs_reconcile import register_reconcile_task
+
+    register_reconcile_task(app, settings, db)
     if schedules:
         from possync.jobs_schedule import register_schedules
 
@@ -172,7 +177,12 @@ def run_sync_job(
     attempt = context.job.attempts + 1
     logger.info("job %s (attempt %s): sync %s, %s", job_id, attempt, what, trigger)
     request = SyncRequest(source=source, entities=(entity,) if entity else (), full=full)
-    report = run_sync(settings, db, request, on_progress=stop_between_entities)
+    try:
+        report = run_sync(settings, db, request, on_progress=stop_between_entities)
+    except PossyncError as exc:  # stopped everything (database gone, bad entity): keep why
+        if job_id is not None:
+            record_outcome(db, job_id, source, entity, attempt, None, str(exc), context.worker_name)
+        raise
     _notify(settings, db, report)
     failed = report.failed
     skipped = [r for r in report.results if r.status == "skipped"]
@@ -182,9 +192,7 @@ def run_sync_job(
     elif report.results and len(skipped) == len(report.results):
         error = f"{what} is being synced by another job; retrying later"
     if job_id is not None:
-        record_outcome(
-            db, job_id, source, entity, attempt, report, error, worker=context.worker_name
-        )
+        record_outcome(db, job_id, source, entity, attempt, report, error, context.worker_name)
     if failed:
         # The engine prefixes what stops a run (token rejected, database gone) with
         # "critical:"; that needs a person, the rest (server errors, timeouts) may pass.
@@ -205,12 +213,29 @@ def record_outcome(
     source: str,
     entity: str,
     attempt: int,
-    report: Any,
+    report: SyncReport | None,
     error: str | None,
     worker: str | None = None,
 ) -> None:
-    """Keep what a job did next to its id, for the jobs page."""
-    results = report.results
+    """Keep what a job did next to its id, for the jobs page (best effort: the database may
+    be what failed)."""
+    results = report.results if report is not None else []
+    try:
+        _write_outcome(db, job_id, source, entity, attempt, results, error, worker)
+    except (PossyncError, psycopg.Error) as exc:
+        logger.warning("could not record the outcome of job %s: %s", job_id, exc)
+
+
+def _write_outcome(
+    db: Database,
+    job_id: int,
+    source: str,
+    entity: str,
+    attempt: int,
+    results: list[EntityResult],
+    error: str | None,
+    worker: str | None,
+) -> None:
     with db.connect() as conn:
         conn.execute(
             """INSERT INTO sync_job_outcomes
@@ -239,7 +264,7 @@ def record_outcome(
         conn.commit()
 
 
-def _notify(settings: Settings, db: Database, report: Any) -> None:
+def _notify(settings: Settings, db: Database, report: SyncReport) -> None:
     """Alerts after a run, when the alerts module offers them; they never fail the job."""
     from possync import notify
 
@@ -299,7 +324,7 @@ class JobQueue:
 
             pool: NullConnectionPool[Any] = NullConnectionPool(
                 self.db.url,
-                kwargs=_pool_kwargs(self.db),
+                kwargs=CONNECTION_KWARGS,
                 configure=put_schema_first,
                 max_size=4,
                 timeout=CONNECT_TIMEOUT_SECONDS,

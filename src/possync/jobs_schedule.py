@@ -1,15 +1,22 @@
 """Periodic schedules: procrastinate's periodic deferrer, with cron read in the shop's zone.
 
-procrastinate evaluates cron in UTC. `ZonedPeriodicRegistry` gives each periodic task a croniter
+- incremental (POSSYNC_SCHEDULE_INCREMENTAL, hourly): a sync of every entity per source;
+- deep (POSSYNC_SCHEDULE_DEEP, 02:00): Square's catalog read in full, and a reconciliation
+  of each source's last days against the POS;
+- housekeeping (every 5 minutes): requeue jobs of dead workers, prune month-old jobs, and
+  evaluate alerts (staleness even when nothing ran, reminders, the daily summary).
+
+procrastinate evaluates cron in UTC; `zone_schedules` gives each periodic task a croniter
 anchored in `POSSYNC_TIMEZONE`, so "0 2 * * *" means 02:00 where the shop is, across DST.
 procrastinate still records each (task, schedule, time) it defers in its own table, so any
 number of schedulers defer each run once.
 
-Schedules only defer `possync.sync` jobs (with the same locks as a click), they never sync.
+Schedules only defer jobs (with the same locks as a click); they never sync themselves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from datetime import datetime
@@ -18,7 +25,7 @@ from zoneinfo import ZoneInfo
 import attr
 from croniter import croniter
 from procrastinate import App, JobContext
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.periodic import PeriodicRegistry, PeriodicTask
 
 from possync.config import Settings
@@ -29,6 +36,7 @@ from possync.jobs import (
     configured_sources,
     sync_lock,
 )
+from possync.jobs_reconcile import RECONCILE_TASK, can_reconcile, reconcile_lock
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +96,17 @@ async def defer_sync_if_idle(
     return job_id
 
 
+async def defer_reconcile_if_idle(app: App, source: str) -> int | None:
+    """Defer a reconciliation of `source` unless one is already waiting."""
+    lock = reconcile_lock(source)
+    deferrer = app.configure_task(RECONCILE_TASK, lock=lock, queueing_lock=lock, queue=QUEUE)
+    try:
+        job_id: int = await deferrer.defer_async(source=source)
+    except AlreadyEnqueued:
+        return None
+    return job_id
+
+
 def register_schedules(app: App, settings: Settings) -> None:
     """The incremental and deep schedules from settings, and the queue's housekeeping."""
     sources = configured_sources(settings)
@@ -102,13 +121,21 @@ def register_schedules(app: App, settings: Settings) -> None:
         if "square" in sources:
             for entity in deep_square_entities():
                 await defer_sync_if_idle(context.app, "square", entity, full=True, trigger="deep")
+        for source in sources:
+            if can_reconcile(source):
+                await defer_reconcile_if_idle(context.app, source)
 
     async def maintenance(context: JobContext, timestamp: int) -> None:
         # Jobs of a worker that died (no heartbeat) would hold their lock forever: requeue them.
         manager = context.app.job_manager
         for job in await manager.get_stalled_jobs():
             logger.warning("requeueing job %s of a worker that stopped responding", job.id)
-            await manager.retry_job(job)
+            try:
+                await manager.retry_job(job)
+            except ConnectorException:  # it moved on meanwhile (finished or already requeued)
+                logger.info("job %s changed state before it could be requeued", job.id)
+        # Staleness must alert even when nothing ran at all: evaluate health every 5 minutes.
+        await asyncio.to_thread(check_alerts, settings)
         await manager.delete_old_jobs(
             nb_hours=KEEP_FINISHED_JOBS_HOURS,
             queue=QUEUE,
@@ -123,12 +150,24 @@ def register_schedules(app: App, settings: Settings) -> None:
         (MAINTENANCE_TASK, MAINTENANCE_CRON, maintenance),
     )
     for name, cron, func in schedules:
-        task = app.task(name=name, queue=QUEUE, pass_context=True)(func)
+        # A lock per schedule: two runs of the same housekeeping never overlap.
+        task = app.task(name=name, queue=QUEUE, pass_context=True, lock=name)(func)
         if cron:
             app.periodic_registry.register_task(
                 task=task, cron=cron, periodic_id=name, configure_kwargs={}
             )
     zone_schedules(app.periodic_registry, settings.timezone)
+
+
+def check_alerts(settings: Settings) -> None:
+    """Evaluate health and send what is due (staleness, reminders, the daily summary)."""
+    from possync.db import open_database
+    from possync.notify import check_health
+
+    try:
+        check_health(settings, open_database(settings))
+    except Exception as exc:  # the next run tries again; housekeeping must go on
+        logger.warning("alerts: the health check failed (%s)", type(exc).__name__)
 
 
 def deep_square_entities() -> tuple[str, ...]:

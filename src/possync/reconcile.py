@@ -181,3 +181,25 @@ def record_reconcile(db: Database, report: ReconcileReport) -> uuid.UUID:
         )
         conn.commit()
     return run_id
+
+
+def alert_on_report(settings: Settings, db: Database, report: ReconcileReport) -> None:
+    """Hand the result to the alerts: a mismatch opens (or joins) the reconciliation incident,
+    a clean result resolves it. Never raises (the alerts module swallows its failures)."""
+    from possync.notify import ReconciliationMismatch, report_reconciliation
+
+    entity = spec_for(report.source).entity
+    mismatches = []
+    if not report.ok:
+        first = report.differences[0]
+        day_count = len({(d.location_id, d.business_date) for d in report.differences})
+        mismatches.append(
+            ReconciliationMismatch(
+                report.source,
+                entity,
+                f"{day_count} day(s) differ from the POS, e.g. {first.location_id} on "
+                f"{first.business_date}: {first.field} POS {first.pos}, "
+                f"database {first.database}",
+            )
+        )
+    report_reconciliation(settings, db, mismatches, checked=[(report.source, entity)])

@@ -10,7 +10,7 @@ import click
 
 from possync.cli import AppContext, pass_app
 from possync.errors import PossyncError
-from possync.reconcile import ReconcileReport, reconcile, record_reconcile
+from possync.reconcile import ReconcileReport, alert_on_report, reconcile, record_reconcile
 from possync.sources import configured_sources
 from possync.tables import SOURCES
 
@@ -57,7 +57,7 @@ def reconcile_command(
     for source in chosen:
         report = reconcile(app.settings, app.database, source, days=days, until=until)
         record_reconcile(app.database, report)
-        _alert(app, report)
+        alert_on_report(app.settings, app.database, report)
         reports.append(report)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
@@ -66,26 +66,6 @@ def reconcile_command(
             _print(report)
     if not all(r.ok for r in reports):
         sys.exit(1)
-
-
-def _alert(app: AppContext, report: ReconcileReport) -> None:
-    from possync.notify import ReconciliationMismatch, report_reconciliation
-    from possync.reconcile import spec_for
-
-    entity = spec_for(report.source).entity
-    mismatches = []
-    if not report.ok:
-        days = sorted({(d.location_id, d.business_date) for d in report.differences})
-        first = report.differences[0]
-        mismatches.append(
-            ReconciliationMismatch(
-                report.source,
-                entity,
-                f"{len(days)} day(s) differ from the POS, e.g. {first.location_id} on "
-                f"{first.business_date}: {first.field} POS {first.pos}, database {first.database}",
-            )
-        )
-    report_reconciliation(app.settings, app.database, mismatches, checked=[(report.source, entity)])
 
 
 def _print(report: ReconcileReport) -> None:

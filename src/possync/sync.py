@@ -165,7 +165,7 @@ def run_sync(
                     conn.commit()
                 for entity in entities:
                     result = _sync_entity(
-                        conn, settings, active_source, request, entity, on_progress
+                        conn, settings, active_source, request, entity, on_progress, db.url
                     )
                     report.results.append(result)
                     if result.status == "failed" and result.error and _is_critical(result):
@@ -199,6 +199,7 @@ def _sync_entity(
     request: SyncRequest,
     entity: str,
     on_progress: ProgressCallback | None,
+    db_url: str,
 ) -> EntityResult:
     spec = tables_for(request.source)[entity]
     state_entities = [entity, *child_entities_for(request.source, entity)]
@@ -254,7 +255,7 @@ def _sync_entity(
             conn.commit()
     except (PossyncError, psycopg.Error) as exc:
         _rollback_quietly(conn)
-        message = _failure_message(exc, conn)
+        message = _failure_message(exc, db_url)
         critical = isinstance(exc, AuthError | DatabaseError | psycopg.OperationalError)
         result.status = "failed"
         result.error = f"critical: {message}" if critical else message
@@ -436,7 +437,8 @@ def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
         conn.rollback()
 
 
-def _failure_message(exc: BaseException, conn: psycopg.Connection[Any]) -> str:
+def _failure_message(exc: BaseException, db_url: str) -> str:
     if isinstance(exc, psycopg.Error):
-        return str(translate_database_error("", exc))
+        # The URL names the server in the message (its password is never shown).
+        return str(translate_database_error(db_url, exc))
     return str(exc)

@@ -14,6 +14,7 @@ from possync.cli import AppContext, pass_app
 from possync.db import ensure_schema_exists
 from possync.errors import PossyncError
 from possync.sources import configured_sources, open_source
+from possync.sources.http import RetryPolicy
 from possync.sync import EntityProgress, SyncReport, SyncRequest, run_sync
 from possync.tables import SOURCES
 
@@ -189,7 +190,12 @@ def check_command(app: AppContext, as_json: bool) -> None:
         results.append({"check": "sources", "ok": False, "detail": "no source is configured"})
     for name in sources:
         try:
-            source = open_source(app.settings, name)
+            # A check answers fast: one retry, no long waits on a rate limit.
+            source = open_source(
+                app.settings,
+                name,
+                retry=RetryPolicy(max_attempts=2, max_rate_limited_waits=1, max_retry_after=5),
+            )
             try:
                 detail = source.check()
             finally:

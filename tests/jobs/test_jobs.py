@@ -175,3 +175,18 @@ def test_retry_strategy_retries_only_transient_failures(
 def test_locks_name_source_and_entity() -> None:
     assert sync_lock("lightspeed", "products") == "possync:sync:lightspeed:products"
     assert sync_lock("square", "") == "possync:sync:square:*"
+
+
+def test_a_run_that_cannot_start_fails_once_and_says_why(
+    queue: JobQueue, db: Database, worker: BackgroundWorker
+) -> None:
+    deferrer = queue.app().configure_task(SYNC_TASK, queue="possync")
+    job_id = deferrer.defer(source="lightspeed", entity="unicorns")
+    final = wait_for_job(db, job_id)
+    assert (final["status"], final["attempts"]) == ("failed", 1)
+    with db.connect() as conn:
+        outcome = conn.execute(
+            "SELECT ok, error FROM sync_job_outcomes WHERE job_id = %s", (job_id,)
+        ).fetchone()
+    assert outcome is not None and outcome[0] is False
+    assert outcome[1].startswith("unknown lightspeed entity 'unicorns'")

@@ -121,3 +121,29 @@ def test_maintenance_requeues_jobs_of_a_dead_worker(
     finally:
         worker.stop()
     assert job_row(db, stuck[0])["attempts"] >= 1
+
+
+def test_the_deep_schedule_reconciles_each_source(
+    job_settings: Settings, db: Database, queue: JobQueue
+) -> None:
+    settings = job_settings.model_copy(update={"schedule_incremental": "", "schedule_deep": ""})
+    worker = BackgroundWorker(settings, db, schedules=True)
+    worker.start()
+    try:
+        deep = queue.app().configure_task(DEEP_TASK, queue="possync")
+        assert wait_for_job(db, deep.defer(timestamp=int(time.time())))["status"] == "succeeded"
+        with db.connect() as conn:
+            row = conn.execute(
+                """SELECT id, args, lock FROM procrastinate_jobs
+                   WHERE task_name = 'possync.reconcile'"""
+            ).fetchone()
+        assert row is not None
+        assert row[1] == {"source": "lightspeed"} and row[2] == "possync:reconcile:lightspeed"
+        assert wait_for_job(db, row[0])["status"] == "succeeded"
+        with db.connect() as conn:
+            logged = conn.execute(
+                "SELECT source, status FROM sync_log WHERE action = 'reconcile'"
+            ).fetchall()
+        assert logged == [("lightspeed", "completed")]
+    finally:
+        worker.stop()

@@ -4,6 +4,7 @@ progress, see the card turn green. Screenshots (desktop and phone width) go to a
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+RECORDS = re.compile(r"^([\d,]+) records")
+WATCH_PROGRESS = """() => {
+  const card = document.querySelector('[data-key="lightspeed/products"]');
+  const target = card.querySelector('[data-field="progress_text"]');
+  window.progressSeen = [];
+  new MutationObserver(() => window.progressSeen.push(target.textContent))
+    .observe(target, {childList: true, characterData: true, subtree: true});
+}"""
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +71,7 @@ def dashboard(db: Database, slow_simulator: RunningSimulator, tmp_path: Path) ->
         dashboard_password=PASSWORD,
         lightspeed_url=slow_simulator.lightspeed_url,
         lightspeed_token=slow_simulator.token,
-        lightspeed_page_size="10",
+        lightspeed_page_size="5",
         schedule_incremental="",
         schedule_deep="",
     )
@@ -91,20 +100,28 @@ def test_sync_now_turns_the_card_green(browser: Browser, dashboard: Served) -> N
         "Sale line items"
     )
 
+    # Every text the progress line shows, as the page's own polling updates it.
+    page.evaluate(WATCH_PROGRESS)
     products.get_by_role("button", name="Sync products now").click()
-    # Live progress: the card shows committed records and pages while the run goes.
+    # Live progress: the card shows the committed records and pages while the run goes.
     progress = products.locator('[data-field="progress_text"]')
-    expect(progress).to_contain_text(" records · ", timeout=30_000)
+    expect(progress).to_have_text(re.compile(r"^[1-9][\d,]* records · \d+ pages$"), timeout=30_000)
     expect(products.locator('[data-field="status"]')).to_have_text("Running…")
     page.screenshot(path=str(ARTIFACTS / "dashboard-syncing.png"), full_page=True)
     started = time.monotonic()
 
     expect(products).to_have_class("card health-green", timeout=60_000)
     expect(products.locator('[data-field="status"]')).to_have_text("Synced")
-    expect(products.locator('[data-field="last_run"]')).to_contain_text("completed · ")
+    expect(products.locator('[data-field="last_run"]')).to_have_text(
+        re.compile(r"^[1-9][\d,]* records in [\d.]+ s$")
+    )
     expect(products.locator('[data-field="progress"]')).to_be_hidden()
     assert products.locator('[data-field="records"]').inner_text() != "0"
     assert time.monotonic() - started < 60
+    seen = page.evaluate("window.progressSeen")
+    assert seen[0].startswith("Queued a sync of Lightspeed products (job "), seen
+    counts = [int(m.group(1).replace(",", "")) for m in map(RECORDS.match, seen) if m]
+    assert counts and counts == sorted(counts), seen  # records only grow while it runs
     expect(page.locator('[data-count="green"]')).to_have_text("1")
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
@@ -112,7 +129,8 @@ def test_sync_now_turns_the_card_green(browser: Browser, dashboard: Served) -> N
     expect(page.locator("svg.chart rect.bar")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
     page.goto(dashboard.url + "jobs")
-    expect(page.locator("tr.job-succeeded")).to_have_count(1)
+    finished = page.locator("tr.job-succeeded", has_text="Lightspeed Products")
+    expect(finished).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "jobs.png"), full_page=True)
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)

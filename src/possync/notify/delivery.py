@@ -9,6 +9,8 @@ credentials.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import apprise
 
@@ -26,14 +28,47 @@ APP_URL = "https://github.com/possync/possync"
 def send_message(settings: Settings, message: AlertMessage) -> Delivery:
     """Send `message` to every URL in POSSYNC_NOTIFY_URLS; report each channel's outcome."""
     secrets = secret_values(settings)
-    results = tuple(
-        _send_one(position, url, message, settings.alert_send_timeout_seconds, secrets)
-        for position, url in enumerate(settings.notify_url_list, start=1)
-    )
+    with _secrets_kept_out_of_logs(secrets):
+        results = tuple(
+            _send_one(position, url, message, settings.alert_send_timeout_seconds, secrets)
+            for position, url in enumerate(settings.notify_url_list, start=1)
+        )
     for result in results:
         if not result.delivered:
             logger.warning("alert %r not delivered: %s", message.title, result.describe())
     return Delivery(results)
+
+
+# apprise logs the webhook URL it posts to (a Slack URL is its token) and urllib3 logs the
+# request path, both at DEBUG: `possync --debug` would print them.
+_CHATTY_LOGGERS = ("apprise", "urllib3.connectionpool")
+
+
+class _RedactSecrets(logging.Filter):
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        scrubbed = scrub(text, self._secrets)
+        if scrubbed != text:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+@contextmanager
+def _secrets_kept_out_of_logs(secrets: tuple[str, ...]) -> Iterator[None]:
+    """While alerts go out, the log records of the libraries sending them are scrubbed."""
+    redact = _RedactSecrets(secrets)
+    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    for chatty in loggers:
+        chatty.addFilter(redact)
+    try:
+        yield
+    finally:
+        for chatty in loggers:
+            chatty.removeFilter(redact)
 
 
 def describe_channels(settings: Settings) -> list[str]:

@@ -11,6 +11,7 @@ import httpx
 from possync.config import Settings
 from possync.errors import ConfigError
 from possync.sources.base import Page, ReadOptions, RequestStats, StreamState
+from possync.sources.http import RetryPolicy
 
 
 class Source(Protocol):
@@ -31,17 +32,21 @@ class Source(Protocol):
 
 
 def open_source(
-    settings: Settings, name: str, *, transport: httpx.BaseTransport | None = None
+    settings: Settings,
+    name: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Source:
     """The configured source by name; a one-line ConfigError when it is not set up."""
     if name == "lightspeed":
         from possync.sources.lightspeed import LightspeedSource
 
-        return LightspeedSource(settings, transport=transport)
+        return LightspeedSource(settings, transport=transport, retry=retry)
     if name == "square":
-        from possync.sources.square import SquareSource  # type: ignore[import-not-found,unused-ignore]
+        from possync.sources.square import SquareSource
 
-        source: Source = SquareSource(settings, transport=transport)
+        source: Source = SquareSource(settings, transport=transport, retry=retry)
         return source
     raise ConfigError(f"unknown source {name!r}: use lightspeed or square")
 

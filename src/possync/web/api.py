@@ -17,6 +17,7 @@ from possync.errors import SchemaMissingError
 from possync.jobs import QUEUE
 from possync.jobs_schema import job_queue_schema_exists
 from possync.web.cache import activity_fingerprint
+from possync.web.reconcile_data import read_money_checks
 from possync.web.state import connection, web_state
 from possync.web.status_data import (
     Card,
@@ -53,6 +54,12 @@ def build_status() -> dict[str, Any]:
         card_json.append(data)
     health = Counter(card.health for card in cards)
     settings = state.settings
+    # A reconciliation writes a sync_log row, which moves the fingerprint: cached like cards.
+    money_checks = state.cache.get(
+        "money_checks",
+        activity_fingerprint(conn),
+        lambda: read_money_checks(conn, settings),
+    )
     return {
         "generated_at": datetime.now(UTC).isoformat(),
         "timezone": settings.timezone,
@@ -66,6 +73,7 @@ def build_status() -> dict[str, Any]:
             "queued": sum(1 for job in jobs if job.status == "todo"),
             "running": sum(1 for job in jobs if job.status == "doing"),
         },
+        "reconciliation": [check.to_json() for check in money_checks],
     }
 
 

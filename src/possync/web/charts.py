@@ -12,8 +12,8 @@ from markupsafe import Markup, escape
 
 from possync.web.list_data import ChartPoint
 
-WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 64, 16, 36
+WIDTH, HEIGHT = 560, 230
+LEFT, RIGHT, TOP, BOTTOM = 50, 54, 14, 34
 
 
 def _fmt(value: float) -> str:

@@ -29,6 +29,8 @@ def format_duration(seconds: float | Decimal | None) -> str:
     if seconds is None:
         return "—"
     value = float(seconds)
+    if value < 1:
+        return f"{value:.2f} s"
     if value < 60:
         return f"{value:.1f} s"
     minutes, rest = divmod(int(value), 60)
@@ -36,6 +38,11 @@ def format_duration(seconds: float | Decimal | None) -> str:
         return f"{minutes} min {rest} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+def format_hours(value: float) -> str:
+    """2.0 → "2 h", 1.5 → "1.5 h"."""
+    return f"{value:g} h"
 
 
 def format_number(value: int | float | Decimal | None) -> str:
@@ -63,11 +70,14 @@ def status_text(status: str, job: str | None = None) -> str:
 
 
 def last_run_text(run: dict[str, Any] | None) -> str:
-    """ "completed · 1,234 records in 2.1 s" (the JSON form of a RunInfo)."""
+    """The last run in a few words, from the JSON form of a RunInfo: "1,234 records in
+    2.1 s" or "failed after 2.1 s"."""
     if not run:
         return "—"
-    records = format_number(run.get("records"))
-    return f"{run['status']} · {records} records in {format_duration(run.get('duration_seconds'))}"
+    took = format_duration(run.get("duration_seconds"))
+    if run["status"] == "failed":
+        return f"failed after {took}"
+    return f"{format_number(run.get('records'))} records in {took}"
 
 
 def _as_datetime(value: datetime | str | None) -> datetime | None:
@@ -96,6 +106,7 @@ def init_app(app: Flask) -> None:
         age=age,
         duration=format_duration,
         number=format_number,
+        hours=format_hours,
         entity_label=entity_label,
         source_label=source_label,
     )

@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from possync.jobs import QUEUE, SYNC_TASK
+from possync.jobs_schedule import MAINTENANCE_TASK as HOUSEKEEPING_TASK
 
 PER_PAGE = 50
 CHART_POINTS = 200
@@ -110,12 +111,13 @@ def read_filter_options(conn: psycopg.Connection[Any]) -> tuple[list[str], list[
 def read_jobs(
     conn: psycopg.Connection[Any], tab: str, page_number: int
 ) -> tuple[list[dict[str, Any]], Page, dict[str, int]]:
-    """One page of possync's jobs (newest first), and the count per tab."""
+    """One page of possync's jobs (newest first), and the count per tab. The five-minute
+    housekeeping job is left out: it would bury the syncs."""
     statuses = list(JOB_TABS.get(tab, ()))
     counts_rows = conn.execute(
         """SELECT status::text, count(*) FROM procrastinate_jobs
-           WHERE queue_name = %s GROUP BY status""",
-        (QUEUE,),
+           WHERE queue_name = %s AND task_name <> %s GROUP BY status""",
+        (QUEUE, HOUSEKEEPING_TASK),
     ).fetchall()
     by_status = {status: int(n) for status, n in counts_rows}
     counts = {
@@ -139,13 +141,14 @@ def read_jobs(
                                                          'aborted')) AS finished_at
                    FROM procrastinate_events e WHERE e.job_id = j.id) ev ON true
                LEFT JOIN sync_job_outcomes o ON o.job_id = j.id
-               WHERE j.queue_name = %(queue)s
+               WHERE j.queue_name = %(queue)s AND j.task_name <> %(housekeeping)s
                  AND (cardinality(%(statuses)s::text[]) = 0
                       OR j.status::text = ANY(%(statuses)s::text[]))
                ORDER BY j.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
             {
                 "sync_task": SYNC_TASK,
                 "queue": QUEUE,
+                "housekeeping": HOUSEKEEPING_TASK,
                 "statuses": statuses,
                 "limit": page.per_page,
                 "offset": page.offset,

@@ -81,7 +81,7 @@ def serve_dashboard(
         signal.signal(signal.SIGTERM, previous)
         _close_server(server)
         if background is not None:
-            _note("stopping: a running sync finishes its current entity first")
+            _note("stopping (a running sync first finishes the entity it is on)")
             background.stop()
         app.extensions["possync"].job_queue.close()
 

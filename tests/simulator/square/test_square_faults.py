@@ -76,7 +76,46 @@ def test_short_pages_still_carry_a_cursor_and_lose_nothing(
     assert len(customer_pages) > len(customers) // 3
     empty = [p for p in customer_pages[:-1] if "customers" not in p]
     assert empty and all("cursor" in p for p in empty), "even an empty page carries a cursor"
+    cursors = [p["cursor"] for p in customer_pages if "cursor" in p]
+    assert len(cursors) == len(set(cursors)), "no cursor repeats, even after an empty page"
     fresh_square.simulator.set_faults(FaultConfig())
     assert {c["id"] for c in customers} == {
         c["id"] for c in walk(fresh_sq, "GET", "/v2/customers", "customers")[0]
     }
+
+
+def test_corrupted_records_are_reserved_malformed(
+    fresh_square: RunningSimulator, fresh_sq: httpx.Client
+) -> None:
+    sim = fresh_square.simulator
+    daily_before = {(d["location_id"], d["date"]): d for d in sim.truth()["square"]["daily"]}
+    now = sim.clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    orders = sim.corrupt("square", "orders", 3)
+    payments = sim.corrupt("square", "payments", 2)
+    customers = sim.corrupt("square", "customers", 2)
+    truth = sim.truth()["square"]
+    assert truth["malformed"] == {
+        "orders": sorted(orders),
+        "payments": sorted(payments),
+        "customers": sorted(customers),
+    }
+    query = {
+        "filter": {"date_time_filter": {"updated_at": {"start_at": now}}},
+        "sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"},
+    }
+    served: list[dict[str, Any]] = []
+    for chunk in chunks(location_ids(fresh_sq)):
+        body = {"location_ids": chunk, "query": query}
+        served += walk(fresh_sq, "POST", "/v2/orders/search", "orders", body=body)[0]
+    assert len(served) == 3
+    assert sum("id" not in o for o in served) == 1
+    assert sum("location_id" not in o for o in served) == 1
+    assert sum(o.get("total_money", {}).get("amount") == "12.34" for o in served) == 1
+    daily_after = {(d["location_id"], d["date"]): d for d in truth["daily"]}
+    assert sum(d["count"] for d in daily_before.values()) - sum(
+        d["count"] for d in daily_after.values()
+    ) == len(orders), "malformed orders leave the daily totals"
+    changes = sim.advance(3 * 24 * 60)["square"]
+    assert changes["order_edits"] > 0 and sim.truth()["square"]["malformed"]["orders"] == sorted(
+        orders
+    )

@@ -89,9 +89,13 @@ def daily_from_api(snap: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str,
     ],
 )
 def test_order_walks_return_each_order_once(
-    sq: httpx.Client, sort: dict[str, str] | None, date_filter: str | None, limit: int
+    sq: httpx.Client,
+    orders_by_id: dict[str, dict[str, Any]],
+    sort: dict[str, str] | None,
+    date_filter: str | None,
+    limit: int,
 ) -> None:
-    expected = set(snapshot_orders(sq))
+    expected = set(orders_by_id)
     seen: list[dict[str, Any]] = []
     for chunk in chunks(location_ids(sq)):
         query: dict[str, Any] = {}
@@ -112,28 +116,29 @@ def test_order_walks_return_each_order_once(
         seen += orders
     ids = assert_once(seen)
     if date_filter == "closed_at":
-        assert ids == {i for i, o in snapshot_orders(sq).items() if "closed_at" in o}
+        assert ids == {i for i, o in orders_by_id.items() if "closed_at" in o}
     else:
         assert ids == expected
 
 
-def snapshot_orders(client: httpx.Client) -> dict[str, dict[str, Any]]:
+@pytest.fixture(scope="module")
+def orders_by_id(sq: httpx.Client) -> dict[str, dict[str, Any]]:
     """Every order, read by the default query."""
     orders: dict[str, dict[str, Any]] = {}
-    for chunk in chunks(location_ids(client)):
+    for chunk in chunks(location_ids(sq)):
         body = {"location_ids": chunk, "limit": 1000}
         orders.update(
-            {o["id"]: o for o in walk(client, "POST", "/v2/orders/search", "orders", body=body)[0]}
+            {o["id"]: o for o in walk(sq, "POST", "/v2/orders/search", "orders", body=body)[0]}
         )
     return orders
 
 
-def test_return_entries_walk(sq: httpx.Client) -> None:
+def test_return_entries_walk(sq: httpx.Client, orders_by_id: dict[str, dict[str, Any]]) -> None:
     entries: list[dict[str, Any]] = []
     for chunk in chunks(location_ids(sq)):
         body = {"location_ids": chunk, "limit": 400, "return_entries": True}
         entries += walk(sq, "POST", "/v2/orders/search", "order_entries", body=body)[0]
-    orders = snapshot_orders(sq)
+    orders = orders_by_id
     assert assert_once(entries, "order_id") == set(orders)
     for entry in entries:
         order = orders[entry["order_id"]]

@@ -230,6 +230,8 @@ def on_customer_edit(world: World, at: int, _: str) -> None:
     """A customer changes their phone, email, family name or gets a note; version + 1."""
     data, rng = world.data, world.rng
     record = data.customers[world.customer_ids[rng.randrange(len(world.customer_ids))]]
+    if record.id in data.malformed["customers"]:
+        return
     doc: dict[str, Any] = orjson.loads(record.json)
     roll = rng.random()
     if roll < 0.3:

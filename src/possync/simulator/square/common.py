@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import random
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -171,17 +171,29 @@ def query_fingerprint(query: Any) -> str:
     return hashlib.sha1(orjson.dumps(query, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def encode_cursor(endpoint: str, fingerprint: str, position: Any, as_of: int = 0) -> str:
-    """An opaque cursor naming the endpoint, the query, the position and the frozen time."""
+class CursorState(NamedTuple):
+    """What a cursor carries: where the walk stands, the frozen "now", the page number."""
+
+    position: Any
+    as_of: int
+    serial: int
+
+
+FIRST_PAGE = CursorState(None, 0, 0)
+
+
+def encode_cursor(endpoint: str, fingerprint: str, position: Any, as_of: int, serial: int) -> str:
+    """An opaque cursor naming the endpoint, the query, the position and the frozen time.
+    The page number makes every cursor of a walk distinct, even after an empty page."""
     # Keys exceed 64 bits, which JSON numbers cannot carry safely: send them as text.
     if isinstance(position, int):
         position = str(position)
-    raw = orjson.dumps([endpoint, fingerprint, position, as_of])
+    raw = orjson.dumps([endpoint, fingerprint, position, as_of, serial])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: Any, endpoint: str, fingerprint: str) -> tuple[Any, int]:
-    """(position, as_of) of a cursor issued for this endpoint and query, else 400."""
+def decode_cursor(token: Any, endpoint: str, fingerprint: str) -> CursorState:
+    """The state of a cursor issued for this endpoint and query, else 400 INVALID_CURSOR."""
     invalid = bad_request(
         "INVALID_CURSOR", "The pagination cursor included in the request is invalid.", "cursor"
     )
@@ -192,7 +204,9 @@ def decode_cursor(token: Any, endpoint: str, fingerprint: str) -> tuple[Any, int
         decoded = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         raise invalid from None
-    if not isinstance(decoded, list) or len(decoded) != 4 or decoded[0] != endpoint:
+    if not isinstance(decoded, list) or len(decoded) != 5 or decoded[0] != endpoint:
+        raise invalid
+    if not all(isinstance(number, int) for number in decoded[3:]):
         raise invalid
     if decoded[1] != fingerprint:
         raise bad_request(
@@ -200,7 +214,7 @@ def decode_cursor(token: Any, endpoint: str, fingerprint: str) -> tuple[Any, int
             "The cursor was issued for a different query; resend the original query.",
             "cursor",
         )
-    return decoded[2], int(decoded[3])
+    return CursorState(decoded[2], decoded[3], decoded[4])
 
 
 def check_cursor_fault(cursor: Any, faults: FaultInjector) -> None:

@@ -16,6 +16,7 @@ import orjson
 
 from possync.simulator.faults import FaultInjector
 from possync.simulator.square.common import (
+    FIRST_PAGE,
     bad_request,
     check_cursor_fault,
     decode_cursor,
@@ -63,10 +64,11 @@ def list_catalog(
     types = set(_list_types(args.get("types")))
     fingerprint = query_fingerprint(sorted(types))
     cursor = args.get("cursor")
-    position = 0
+    state = FIRST_PAGE
     if cursor is not None:
         check_cursor_fault(cursor, faults)
-        position = int_position(decode_cursor(cursor, "catalog_list", fingerprint)[0]) or 0
+        state = decode_cursor(cursor, "catalog_list", fingerprint)
+    position = int_position(state.position) or 0
 
     def entries() -> Iterator[tuple[int, str]]:
         order = data.catalog_order
@@ -81,7 +83,7 @@ def list_catalog(
 
     size = page_size(LIST_PAGE_SIZE, faults)
     items, last = collect_page(entries(), render, size)
-    token = next_cursor("catalog_list", fingerprint, items, size, last, position)
+    token = next_cursor("catalog_list", fingerprint, items, size, last, state)
     return response_body("objects", items, {"cursor": token})
 
 
@@ -113,12 +115,13 @@ def search_catalog(
     low = lowest_key(parse_time_us(begin, "begin_time") // 1000 + 1) if begin else 0
     fingerprint = query_fingerprint([sorted(wanted), include_deleted, include_related, begin])
     cursor = body.get("cursor")
-    position: int | None = None
+    state = FIRST_PAGE
     if cursor is not None:
         check_cursor_fault(cursor, faults)
-        position = int_position(decode_cursor(cursor, "catalog_search", fingerprint)[0])
-        if position is not None:
-            low = max(low, position + 1)
+        state = decode_cursor(cursor, "catalog_search", fingerprint)
+    position = int_position(state.position)
+    if position is not None:
+        low = max(low, position + 1)
 
     def render(key: int, object_id: str) -> bytes | None:
         record = data.catalog[object_id]
@@ -133,7 +136,7 @@ def search_catalog(
     extra: dict[str, Any] = {}
     if include_related and items:
         extra["related_objects"] = _related(data, items)
-    extra["cursor"] = next_cursor("catalog_search", fingerprint, items, size, last, position)
+    extra["cursor"] = next_cursor("catalog_search", fingerprint, items, size, last, state)
     extra["latest_time"] = format_ms(data.catalog_latest_ms)
     return response_body("objects", items, extra)
 

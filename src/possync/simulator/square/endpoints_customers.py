@@ -16,6 +16,7 @@ import orjson
 
 from possync.simulator.faults import FaultInjector
 from possync.simulator.square.common import (
+    FIRST_PAGE,
     bad_request,
     check_cursor_fault,
     decode_cursor,
@@ -151,12 +152,13 @@ def _page(
     predicates: list[Predicate],
     count: bool,
 ) -> bytes:
-    position: Any = None
+    state = FIRST_PAGE
     if cursor is not None:
         check_cursor_fault(cursor, faults)
-        position = _checked_position(decode_cursor(cursor, "customers", fingerprint)[0], sort_field)
-        if isinstance(position, str):
-            position = int(position)
+        state = decode_cursor(cursor, "customers", fingerprint)
+    position = _checked_position(state.position, sort_field)
+    if isinstance(position, str):
+        position = int(position)
     descending = sort_order == "DESC"
     entries = (
         _by_name(data, position, descending)
@@ -171,7 +173,7 @@ def _page(
     size = page_size(limit, faults)
     items, last = collect_page(entries, render, size)
     extra: dict[str, Any] = {
-        "cursor": next_cursor("customers", fingerprint, items, size, last, position)
+        "cursor": next_cursor("customers", fingerprint, items, size, last, state)
     }
     if count:
         extra["count"] = sum(1 for r in data.customers.values() if all(p(r) for p in predicates))

@@ -13,6 +13,7 @@ import orjson
 
 from possync.simulator.faults import FaultInjector
 from possync.simulator.square.common import (
+    FIRST_PAGE,
     check_cursor_fault,
     decode_cursor,
     lowest_key,
@@ -66,14 +67,15 @@ def batch_retrieve_counts(
     wanted_objects = set(object_ids) if object_ids is not None else None
     wanted_locations = set(location_ids) if location_ids is not None else None
     wanted_states = set(states) if states is not None else None
-    position: int | None = None
     high = 1 << 80
     cursor = body.get("cursor")
+    state = FIRST_PAGE
     if cursor is not None:
         check_cursor_fault(cursor, faults)
-        position = int_position(decode_cursor(cursor, "inventory_counts", fingerprint)[0])
-        if position is not None:
-            high = position - 1
+        state = decode_cursor(cursor, "inventory_counts", fingerprint)
+    position = int_position(state.position)
+    if position is not None:
+        high = position - 1
 
     def render(key: int, count_id: str) -> bytes | None:
         record = data.counts[count_id]
@@ -89,5 +91,5 @@ def batch_retrieve_counts(
 
     size = page_size(limit, faults)
     items, last = collect_page(data.counts_index.descending(low, high), render, size)
-    token = next_cursor("inventory_counts", fingerprint, items, size, last, position)
+    token = next_cursor("inventory_counts", fingerprint, items, size, last, state)
     return response_body("counts", items, {"cursor": token})

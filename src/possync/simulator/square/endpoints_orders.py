@@ -18,6 +18,7 @@ import orjson
 
 from possync.simulator.faults import FaultInjector
 from possync.simulator.square.common import (
+    FIRST_PAGE,
     bad_request,
     check_cursor_fault,
     decode_cursor,
@@ -68,10 +69,8 @@ def _location_ids(data: SquareData, body: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(location_ids))
 
 
-def _sort_and_range(
-    query: dict[str, Any], as_of: int
-) -> tuple[str, str, int | None, int | None, bool]:
-    """(sort field, sort order, first ms, last ms, end was given)."""
+def _sort_and_range(query: dict[str, Any], as_of: int) -> tuple[str, str, int | None, int | None]:
+    """(sort field, sort order, first ms, last ms) — the range is on the sort field."""
     sort = get_object(query.get("sort"), "query.sort")
     if "sort" in query and "sort_field" not in sort:
         raise bad_request(
@@ -91,7 +90,7 @@ def _sort_and_range(
             "query.filter.date_time_filter",
         )
     if not ranges:
-        return sort_field, sort_order, None, as_of, False
+        return sort_field, sort_order, None, as_of
     field = ranges[0]
     if SORT_FIELDS[sort_field] != field:
         raise bad_request(
@@ -101,9 +100,30 @@ def _sort_and_range(
             "query.sort.sort_field",
         )
     path = f"query.filter.date_time_filter.{field}"
-    given_end = get_object(date_filter[field], path).get("end_at") is not None
     start_ms, end_ms = time_range_ms(date_filter[field], path, default_end_ms=as_of)
-    return sort_field, sort_order, start_ms, end_ms, given_end
+    return sort_field, sort_order, start_ms, end_ms
+
+
+def _record_filters(
+    query: dict[str, Any], sort_field: str
+) -> tuple[list[str] | None, list[str] | None, list[str] | None]:
+    """(states, customer ids, source names) to keep; None means any."""
+    query_filter = get_object(query.get("filter"), "query.filter")
+    state_filter = get_object(query_filter.get("state_filter"), "query.filter.state_filter")
+    states = get_enum_list(state_filter.get("states"), STATES, "query.filter.state_filter.states")
+    if sort_field == "CLOSED_AT" and states and ({"OPEN", "DRAFT"} & set(states)):
+        raise bad_request(
+            "BAD_REQUEST",
+            "Sorting by CLOSED_AT requires a state_filter of closed states only.",
+            "query.filter.state_filter",
+        )
+    customers = get_object(query_filter.get("customer_filter"), "query.filter.customer_filter")
+    sources = get_object(query_filter.get("source_filter"), "query.filter.source_filter")
+    return (
+        states,
+        get_str_list(customers.get("customer_ids"), "query.filter.customer_filter.customer_ids"),
+        get_str_list(sources.get("source_names"), "query.filter.source_filter.source_names"),
+    )
 
 
 def search_orders(
@@ -116,37 +136,15 @@ def search_orders(
     query = get_object(body.get("query"), "query")
     fingerprint = query_fingerprint([location_ids, query, return_entries])
     cursor = body.get("cursor")
-    position: int | None = None
-    as_of = now_ms
+    # Without end_at, the window ends at the first request's time, kept in the cursor.
+    state = FIRST_PAGE._replace(as_of=now_ms)
     if cursor is not None:
         check_cursor_fault(cursor, faults)
-        raw_position, as_of = decode_cursor(cursor, "orders", fingerprint)
-        position = int_position(raw_position)
-    sort_field, sort_order, start_ms, end_ms, _ = _sort_and_range(query, as_of)
-    query_filter = get_object(query.get("filter"), "query.filter")
-    states = get_enum_list(
-        get_object(query_filter.get("state_filter"), "query.filter.state_filter").get("states"),
-        STATES,
-        "query.filter.state_filter.states",
-    )
-    if sort_field == "CLOSED_AT" and states and ({"OPEN", "DRAFT"} & set(states)):
-        raise bad_request(
-            "BAD_REQUEST",
-            "Sorting by CLOSED_AT requires a state_filter of closed states only.",
-            "query.filter.state_filter",
-        )
-    customer_ids = get_str_list(
-        get_object(query_filter.get("customer_filter"), "query.filter.customer_filter").get(
-            "customer_ids"
-        ),
-        "query.filter.customer_filter.customer_ids",
-    )
-    source_names = get_str_list(
-        get_object(query_filter.get("source_filter"), "query.filter.source_filter").get(
-            "source_names"
-        ),
-        "query.filter.source_filter.source_names",
-    )
+        state = decode_cursor(cursor, "orders", fingerprint)
+    position = int_position(state.position)
+    as_of = state.as_of
+    sort_field, sort_order, start_ms, end_ms = _sort_and_range(query, as_of)
+    states, customer_ids, source_names = _record_filters(query, sort_field)
 
     field = SORT_FIELDS[sort_field]
     indexes: dict[str, dict[str, TimeIndex]] = {
@@ -188,7 +186,7 @@ def search_orders(
 
     size = page_size(limit, faults)
     items, last = collect_page(merged, render, size)
-    next_token = next_cursor("orders", fingerprint, items, size, last, position, as_of)
+    next_token = next_cursor("orders", fingerprint, items, size, last, state)
     return response_body(
         "order_entries" if return_entries else "orders", items, {"cursor": next_token}
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from possync.simulator.faults import FaultInjector
 from possync.simulator.square.common import (
     DAY_MS,
+    FIRST_PAGE,
     bad_request,
     check_cursor_fault,
     decode_cursor,
@@ -79,11 +80,12 @@ def _walk(
     fingerprint = query_fingerprint(
         {k: v for k, v in sorted(args.items()) if k not in ("cursor", "limit")}
     )
-    position: int | None = None
     cursor = args.get("cursor")
+    state = FIRST_PAGE
     if cursor is not None:
         check_cursor_fault(cursor, faults)
-        position = int_position(decode_cursor(cursor, endpoint, fingerprint)[0])
+        state = decode_cursor(cursor, endpoint, fingerprint)
+    position = int_position(state.position)
     by_updated = sort_field == "UPDATED_AT"
     attribute = "updated_key" if by_updated else "created_key"
     low_ms, high_ms = (updated_from, updated_to) if by_updated else (created_from, created_to)
@@ -112,7 +114,7 @@ def _walk(
 
     size = page_size(limit, faults)
     items, last = collect_page(entries, render, size)
-    token = next_cursor(endpoint, fingerprint, items, size, last, position)
+    token = next_cursor(endpoint, fingerprint, items, size, last, state)
     return response_body(list_key, items, {"cursor": token})
 
 

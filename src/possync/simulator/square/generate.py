@@ -88,12 +88,11 @@ def _add_locations(world: World) -> None:
             active=not inactive,
             street_number=100 + 7 * number,
         )
-        until = start + world.scale.days * DAY_MS // 2 if inactive else 1 << 62
-        world.data.add_location(Location(location_id, name, ZoneInfo(zone), created_ms, until, doc))
+        world.data.add_location(Location(location_id, name, ZoneInfo(zone), doc))
         world.location_ids.append(location_id)
         world.location_weights.append(rng.uniform(0.5, 1.5))
         if inactive:
-            world.inactive_from[location_id] = until
+            world.inactive_from[location_id] = start + world.scale.days * DAY_MS // 2
     # Sum of weights × share of the window each location traded (inactive ones: half).
     world.trading_weight = sum(
         weight * (0.5 if location_id in world.inactive_from else 1.0)

@@ -67,8 +67,6 @@ class Location:
     id: str
     name: str
     zone: ZoneInfo
-    created_ms: int
-    active_until_ms: int
     doc: dict[str, Any]
 
 
@@ -160,6 +158,8 @@ class SquareData:
         self.catalog_latest_ms = 0
         self.counts: dict[str, CountRecord] = {}
         self.counts_index = TimeIndex()
+        # entity → id → how it was broken (see corrupt.py); such records stay frozen.
+        self.malformed: dict[str, dict[str, str]] = {"orders": {}, "payments": {}, "customers": {}}
 
     def next_seq(self) -> int:
         """A new change number (orders keys within one millisecond)."""

@@ -9,6 +9,7 @@ import orjson
 from werkzeug.wrappers import Request
 
 from possync.simulator.square.common import (
+    CursorState,
     bad_request,
     encode_cursor,
     first_ms_at_or_after,
@@ -172,10 +173,10 @@ def next_cursor(
     items: list[bytes],
     size: int,
     last: Any,
-    start: Any,
-    as_of: int = 0,
+    current: CursorState,
 ) -> str | None:
     """A cursor when the page is full (Square may then answer the next call with nothing)."""
     if len(items) < size:
         return None
-    return encode_cursor(endpoint, fingerprint, last if items else start, as_of)
+    position = last if items else current.position
+    return encode_cursor(endpoint, fingerprint, position, current.as_of, current.serial + 1)

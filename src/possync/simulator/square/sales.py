@@ -205,7 +205,7 @@ def on_offline_sale(world: World, at: int, _: str) -> None:
 def on_order_edit(world: World, at: int, _: str) -> None:
     """A completed sale gets a ticket name or metadata (amounts unchanged)."""
     order_id = world.pick_recent_sale()
-    if order_id is None:
+    if order_id is None or order_id in world.data.malformed["orders"]:
         return
     record = world.data.orders[order_id]
     order = orjson.loads(record.json)
@@ -223,11 +223,14 @@ def on_order_edit(world: World, at: int, _: str) -> None:
 def on_refund(world: World, at: int, _: str) -> None:
     """A customer returns goods: a return order, a PENDING refund, an updated payment."""
     sale_id = world.pick_recent_sale()
-    if sale_id is None or sale_id in world.refunded:
+    malformed = world.data.malformed
+    if sale_id is None or sale_id in world.refunded or sale_id in malformed["orders"]:
         return
     record = world.data.orders[sale_id]
     sale = orjson.loads(record.json)
     if record.state != "COMPLETED" or len(sale.get("tenders", ())) != 1:
+        return
+    if sale["tenders"][0]["payment_id"] in malformed["payments"]:
         return
     world.refunded.add(sale_id)
     rng = world.rng
@@ -283,10 +286,12 @@ def on_refund_complete(world: World, at: int, refund_id: str) -> None:
         completed=True,
     )
     world.data.save_refund(completed, key_ms(record.created_key), at)
+    world.happened["refunds_completed"] += 1
+    if refund["payment_id"] in world.data.malformed["payments"]:
+        return
     refunded = payment.get("refunded_money", {"amount": 0})["amount"]
     payment["refunded_money"] = money(refunded + refund["amount_money"]["amount"])
     _touch_payment(world, payment, at)
-    world.happened["refunds_completed"] += 1
 
 
 def _touch_payment(world: World, payment: dict[str, Any], at: int) -> None:

@@ -50,7 +50,7 @@ class Activity:
 
 def activity(scale: Scale, *, live: bool) -> Activity:
     """Event rates. History is calm for the catalog; live time travel changes a bit of
-    everything every simulated day, so a one-day `advance` exercises every kind of change."""
+    everything every simulated day, so a few-day `advance` exercises every kind of change."""
     sales_per_day = scale.orders / scale.days
     items = scale.items
     floor = 3.0 if live else 0.0
@@ -60,10 +60,10 @@ def activity(scale: Scale, *, live: bool) -> Activity:
         offline_sales=max(floor, 0.02 * sales_per_day),
         price_changes=max(4.0, items * 0.02) if live else items * 0.002,
         item_deletes=max(2.0, items * 0.004) if live else items * 0.0007,
-        variation_deletes=max(1.0, items * 0.002) if live else items * 0.0003,
+        variation_deletes=max(2.0, items * 0.002) if live else items * 0.0003,
         new_items=max(2.0, items * 0.004) if live else items * 0.001,
         restocks=max(8.0, items * 0.05),
         waste=max(3.0, items * 0.01),
-        new_customers=scale.customers * (1 - CUSTOMERS_BEFORE_WINDOW) / scale.days,
+        new_customers=max(floor, scale.customers * (1 - CUSTOMERS_BEFORE_WINDOW) / scale.days),
         customer_edits=max(5.0, scale.customers * 0.01),
     )

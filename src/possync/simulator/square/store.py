@@ -24,6 +24,7 @@ from possync.simulator.square.common import (
     SquareRequestError,
     now_ms,
 )
+from possync.simulator.square.corrupt import corrupt
 from possync.simulator.square.generate import build_world
 from possync.simulator.square.model import SquareData
 from possync.simulator.square.params import json_body, query_args
@@ -75,13 +76,8 @@ class SquareStore:
 
     @property
     def data(self) -> SquareData:
-        """The served records (read them under `lock` while the server runs)."""
+        """The served records (for tests and benchmarks; not synchronized)."""
         return self._world.data
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held while a request is answered or time moves."""
-        return self._lock
 
     def handle(self, request: Request, path: str, faults: FaultInjector) -> Response:
         """Answer one request below /v2."""
@@ -133,12 +129,20 @@ class SquareStore:
             world.happened.clear()
             return changes
 
+    def corrupt(self, entity: str, count: int) -> list[str]:
+        """Re-serve `count` orders, payments or customers malformed (quarantine tests)."""
+        with self._lock:
+            return corrupt(self._world, entity, count, now_ms(self._clock.now()))
+
     def truth(self) -> dict[str, Any]:
         """Ids alive/deleted per entity and COMPLETED-order totals per location and local day."""
         with self._lock:
             return {
                 "entities": entity_truth(self._world.data),
                 "daily": daily_truth(self._world.data),
+                "malformed": {
+                    entity: sorted(ids) for entity, ids in self._world.data.malformed.items()
+                },
                 "clock": self._clock.now().isoformat(),
             }
 

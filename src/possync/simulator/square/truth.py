@@ -2,8 +2,8 @@
 
 Ids: an order line item is ``"<order_id>:<uid>"``; an inventory count is
 ``"<catalog_object_id>:<location_id>:<state>"``; everything else is its Square id.
-Daily: COMPLETED orders (return orders included) by location and the local date of
-`created_at` in the location's own time zone; money in integer cents.
+Daily: COMPLETED orders (return orders included, malformed ones left out) by location and
+the local date of `created_at` in the location's own time zone; money in integer cents.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def daily_truth(data: SquareData) -> list[dict[str, Any]]:
     """COMPLETED orders per location and local business date: count and money totals."""
     days: dict[tuple[str, str], list[int]] = {}
     local_dates: dict[tuple[str, int], str] = {}
+    malformed = data.malformed["orders"]
     for order in data.orders.values():
-        if order.state != "COMPLETED":
+        if order.state != "COMPLETED" or order.id in malformed:
             continue
         created_ms = key_ms(order.created_key)
         # Offsets are whole quarter hours, so one conversion per quarter hour suffices.

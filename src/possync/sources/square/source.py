@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -18,7 +19,11 @@ from possync.sources.http import ApiClient, RetryPolicy
 from possync.sources.square import streams
 from possync.sources.square.api import LOCATIONS_PATH, call, records_of
 from possync.sources.square.catalog import read_catalog_objects, read_categories, read_locations
+from possync.sources.square.reconcile import read_completed_orders
 from possync.sources.square.timed import TimedStream, read_timed
+
+if TYPE_CHECKING:
+    from possync.reconcile import LocationWindow
 
 ENTITIES = (
     "locations",
@@ -114,6 +119,12 @@ class SquareSource:
             lookback=self.lookbacks.get(entity, self.default_lookback),
             limit=self.page_limit,
             chunk=self.location_chunk,
+        )
+
+    def reconcile_records(self, windows: list[LocationWindow]) -> Iterator[dict[str, Any]]:
+        """The POS's COMPLETED orders created in each location's window (reconciliation)."""
+        return read_completed_orders(
+            self.client, windows, limit=self.page_limit, chunk=self.location_chunk
         )
 
     def check(self) -> str:

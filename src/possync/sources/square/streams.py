@@ -140,6 +140,7 @@ CUSTOMERS = TimedStream(
     clock_field="updated_at",
     narrow_field="created_at",
     max_limit=SMALL_PAGE_MAX,
+    snapshot_on_full=True,
 )
 PAYMENTS = TimedStream(
     "payments",

@@ -50,6 +50,8 @@ class TimedStream:
     # orders: the newest change time in a partition at run start (fixes the window's end)
     probe: Callable[[ApiClient, list[str] | None], datetime | None] | None = None
     max_limit: int = 1000
+    # Square deletes these outright: a full run reads them all and marks the rest deleted.
+    snapshot_on_full: bool = False
 
 
 @dataclass
@@ -115,11 +117,15 @@ def read_timed(
     limit: int,
     chunk: int,
 ) -> Iterator[Page]:
-    """Pages of one windowed run (new, resumed, or a backfill)."""
+    """Pages of one windowed run (new, resumed, or a backfill), each of about `limit`
+    records and carrying the run's position after its last record."""
     meter = Meter(client)
-    limit = min(limit, stream.max_limit)
+    # Square caps some lists at 100: several such answers make one page (one commit).
+    batch_size, limit = limit, min(limit, stream.max_limit)
+    batch: list[Any] = []
     partitions = partitions_for(stream, client, chunk)
     backfill = options.since is not None or options.until is not None
+    snapshot = options.full and stream.snapshot_on_full and not backfill
     run: WindowRun | None
     if backfill:
         run = WindowRun(*backfill_window(options), partitions=partitions)
@@ -154,8 +160,13 @@ def read_timed(
                 run.cursor = answered.next_cursor
                 run.restart_from = answered.restart_from
             finished = run.index >= len(run.partitions)
-            if answered.records or finished:
-                yield meter.page(answered.records, _advance(run, state, backfill, finished))
+            batch.extend(answered.records)
+            if len(batch) >= batch_size or finished:
+                advance = _advance(run, state, backfill, finished)
+                yield meter.page(
+                    batch, advance, snapshot=snapshot, complete_snapshot=snapshot and finished
+                )
+                batch = []
 
 
 def _fetcher(

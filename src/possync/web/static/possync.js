@@ -29,6 +29,7 @@
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "—"; }
+    if (seconds < 1) { return seconds.toFixed(2) + " s"; }
     if (seconds < 60) { return seconds.toFixed(1) + " s"; }
     var minutes = Math.floor(seconds / 60);
     if (minutes < 60) { return minutes + " min " + Math.floor(seconds % 60) + " s"; }
@@ -51,7 +52,8 @@
 
   function lastRunText(run) {
     if (!run) { return "—"; }
-    return run.status + " · " + number(run.records) + " records in " + duration(run.duration_seconds);
+    if (run.status === "failed") { return "failed after " + duration(run.duration_seconds); }
+    return number(run.records) + " records in " + duration(run.duration_seconds);
   }
 
   function setText(card, field, text) {

@@ -1,0 +1,239 @@
+"""Historical import of one simulated Lightspeed store: possync against dlt and row by row.
+
+Every contender reads the same `/sales` pages of the same simulator process (page_size 1000,
+`after=version.max`) and writes into a fresh database on the same PostgreSQL server, in one
+run; rows = sales + line items + payments, counted in SQL the same way for each:
+
+  possync   `possync sync --source lightspeed --entity sales`, its own process, end to end;
+  dlt       a dlt pipeline (rest_api source, merge on `id`, PostgreSQL destination), its own
+            process, end to end: with dlt's defaults (INSERT … VALUES files) and with csv
+            files (loaded by COPY), see bench/dlt_pipeline.py;
+  row by row  the seeds' way: one `INSERT … ON CONFLICT` and one commit per row, timed on the
+            first 3,000 sales only (database time only: download and validation are not
+            timed, which favours it);
+  limits    (a) raw download + parse of the pages, (b) raw COPY of the validated rows.
+
+Then, on possync's database: the rest of the store (`possync sync --source lightspeed`), and
+the same command again with nothing new (an incremental sync: wall time and requests, median
+of three). Peak memory of the sync process at this store size and at a smaller one.
+
+Rerun: .venv/bin/python -m bench.historical_import --scale medium   (about 4 minutes)
+       .venv/bin/python -m bench.historical_import --scale large    (about 25 minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.common import (
+    SimulatorProcess,
+    last_sync_log_id,
+    machine_line,
+    possync_command,
+    possync_env,
+    run_measured,
+    run_totals,
+    scratch_database,
+    simulator_process,
+    simulator_requests,
+    write_results,
+)
+from bench.dlt_pipeline import measure_dlt
+from bench.lightspeed_sync import BASELINE_SALES, end_to_end, raw_copy, row_by_row, walk_sales
+from bench.rate_limit import register_count
+
+SMALLER = {"medium": "small", "large": "medium"}
+INCREMENTAL_RUNS = 3
+ENTITIES = 13
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    rows: int
+    seconds: float
+    peak_mib: float | None = None
+    sample: bool = False  # timed on part of the store only
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+@dataclass
+class ImportResults:
+    scale: str
+    smaller: str
+    contenders: list[Contender] = field(default_factory=list)
+    limits: list[Contender] = field(default_factory=list)
+    sales_requests: int = 0
+    rest_seconds: float = 0.0
+    rest_requests: int = 0
+    incremental_seconds: float = 0.0
+    incremental_requests: int = 0
+    incremental_logged_requests: int = 0
+    smaller_rows: int = 0
+    smaller_seconds: float = 0.0
+    smaller_peak_mib: float = 0.0
+    registers: int = 0
+
+    @property
+    def possync(self) -> Contender:
+        return self.contenders[0]
+
+
+def possync_then_incremental(sim: SimulatorProcess, results: ImportResults) -> None:
+    """possync's sales import (the contender), the rest of the store, then nothing new."""
+    with scratch_database() as db:
+        served = simulator_requests(sim)
+        seconds, peak, rows = end_to_end(db, sim)
+        name = "possync (`possync sync --source lightspeed --entity sales`)"
+        results.contenders.append(Contender(name, rows, seconds, peak))
+        results.sales_requests = simulator_requests(sim) - served
+        env = possync_env(db, sim)
+        sync_all = possync_command("sync", "--source", "lightspeed")
+        served = simulator_requests(sim)
+        results.rest_seconds, _ = run_measured(sync_all, env)
+        results.rest_requests = simulator_requests(sim) - served
+        results.registers = register_count(db)
+        timings, requests, logged = [], [], []
+        for _ in range(INCREMENTAL_RUNS):
+            served, last_log = simulator_requests(sim), last_sync_log_id(db)
+            timings.append(run_measured(sync_all, env)[0])
+            requests.append(simulator_requests(sim) - served)
+            logged.append(run_totals(db, last_log).requests)
+        results.incremental_seconds = statistics.median(timings)
+        results.incremental_requests = max(requests)
+        results.incremental_logged_requests = max(logged)
+
+
+def dlt_contenders(sim: SimulatorProcess, results: ImportResults) -> None:
+    for file_format, label in (
+        ("insert_values", "dlt, defaults (INSERT … VALUES)"),
+        ("csv", "dlt, csv files loaded by COPY"),
+    ):
+        with scratch_database(migrated=False) as db:
+            seconds, peak, rows = measure_dlt(db, sim, file_format)
+        results.contenders.append(Contender(label, rows, seconds, peak))
+
+
+def baseline_and_limits(sim: SimulatorProcess, results: ImportResults) -> None:
+    pages, download_seconds, download_rows = walk_sales(sim.lightspeed_url, sim.token)
+    with scratch_database() as db:
+        baseline_seconds, baseline_rows = row_by_row(db, pages)
+    results.contenders.append(
+        Contender(
+            f"row by row: upsert + commit per row (seeds), first {BASELINE_SALES:,} sales",
+            baseline_rows,
+            baseline_seconds,
+            sample=True,
+        )
+    )
+    results.limits.append(
+        Contender("(a) raw download + parse of the same pages", download_rows, download_seconds)
+    )
+    with scratch_database() as db:
+        copy_seconds, copy_rows = raw_copy(db, pages)
+    results.limits.append(Contender("(b) raw COPY of the same rows", copy_rows, copy_seconds))
+
+
+def smaller_store(results: ImportResults) -> None:
+    """Peak memory of possync's sales import at the smaller store size."""
+    with (
+        simulator_process(results.smaller, extra_args=("--no-square",)) as sim,
+        scratch_database() as db,
+    ):
+        seconds, peak, rows = end_to_end(db, sim)
+    results.smaller_rows, results.smaller_seconds, results.smaller_peak_mib = rows, seconds, peak
+
+
+def measure(scale: str) -> ImportResults:
+    results = ImportResults(scale, SMALLER[scale])
+    with simulator_process(scale, extra_args=("--no-square",)) as sim:
+        possync_then_incremental(sim, results)
+        dlt_contenders(sim, results)
+        baseline_and_limits(sim, results)
+    smaller_store(results)
+    return results
+
+
+def markdown(results: ImportResults, command: str) -> str:
+    """The tables: contenders with ratios, raw limits, incremental, memory at two sizes."""
+    ours = results.possync
+    lines = [
+        f"### Historical import: {results.scale} Lightspeed store, {ours.rows:,} rows "
+        "(sales + line items + payments)",
+        "",
+        f"Same simulator process, same PostgreSQL server, one run. Command: `{command}`.",
+        "",
+        "| contender | rows | seconds | rows/s | possync ÷ this | peak memory |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for entry in results.contenders:
+        ratio = ours.rate / entry.rate
+        peak = f"{entry.peak_mib:,.0f} MiB" if entry.peak_mib is not None else "–"
+        same = "" if entry.sample or entry.rows == ours.rows else " (rows differ!)"
+        lines.append(
+            f"| {entry.name}{same} | {entry.rows:,} | {entry.seconds:.1f} | {entry.rate:,.0f} "
+            f"| **{ratio:.2f}** | {peak} |"
+        )
+    lines += ["", "| limit (same pages and rows) | rows/s | possync ÷ this |", "|---|---:|---:|"]
+    for entry in results.limits:
+        lines.append(f"| {entry.name} | {entry.rate:,.0f} | {ours.rate / entry.rate:.2f} |")
+    budget = 300 * results.registers + 50
+    total_requests = results.sales_requests + results.rest_requests
+    lines += [
+        "",
+        "| after the import | value |",
+        "|---|---:|",
+        f"| requests for the whole store ({ENTITIES} entities, page_size 1000) | "
+        f"{total_requests:,} ({total_requests / budget:.0%} of one 5-minute window's "
+        f"budget of {budget:,}) |",
+        f"| the rest of the store after sales (`possync sync --source lightspeed`) | "
+        f"{results.rest_seconds:.1f} s |",
+        f"| **incremental sync with nothing new**: wall time (median of "
+        f"{INCREMENTAL_RUNS}) | **{results.incremental_seconds:.2f} s** |",
+        f"| incremental sync with nothing new: HTTP requests (simulator's count) | "
+        f"**{results.incremental_requests}** |",
+        f"| the same, as `sync_log` metadata counts them | {results.incremental_logged_requests} |",
+        "",
+        "| store | rows | seconds | peak memory of `possync sync` |",
+        "|---|---:|---:|---:|",
+        f"| {results.smaller} | {results.smaller_rows:,} | {results.smaller_seconds:.1f} | "
+        f"{results.smaller_peak_mib:,.0f} MiB |",
+        f"| {results.scale} | {ours.rows:,} | {ours.seconds:.1f} | {ours.peak_mib or 0:,.0f} MiB |",
+    ]
+    return "\n".join(lines)
+
+
+def summary(results: ImportResults) -> dict[str, Any]:
+    """The numbers run_all's summary needs."""
+    ours = results.possync
+    return {
+        "scale": results.scale,
+        "rows": ours.rows,
+        "rates": {entry.name: entry.rate for entry in results.contenders},
+        "possync_rate": ours.rate,
+        "best_dlt_rate": max(e.rate for e in results.contenders if e.name.startswith("dlt")),
+        "row_by_row_rate": results.contenders[-1].rate,
+        "incremental_seconds": results.incremental_seconds,
+        "incremental_requests": results.incremental_requests,
+        "peak_mib": {results.smaller: results.smaller_peak_mib, results.scale: ours.peak_mib},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium", choices=sorted(SMALLER))
+    args = parser.parse_args()
+    results = measure(args.scale)
+    command = f".venv/bin/python -m bench.historical_import --scale {args.scale}"
+    text = f"Machine: {machine_line()}.\n\n{markdown(results, command)}\n"
+    write_results("historical_import", text, summary(results))
+
+
+if __name__ == "__main__":
+    main()

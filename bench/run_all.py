@@ -1,0 +1,187 @@
+"""Every benchmark in one command; writes bench/results/performance.md and prints it.
+
+    python3 tasks.py bench                  the large store (the published numbers; ~30 min)
+    python3 tasks.py bench --scale medium   the medium store (a check; ~10 min)
+
+In order, each in its own process (so one's memory never counts against the next):
+  bench.historical_import  possync vs dlt vs row by row, raw limits, incremental, memory;
+  bench.rate_limit         a full import against the simulator's rate limit;
+  bench.dashboard_load     50 clients on the dashboard with a million sync_log rows;
+  bench.square_sync        the Square import (when that benchmark is present).
+Each writes bench/results/NAME.md (and NAME.json with its key numbers); this script adds a
+summary and the machine, date and command on top. A benchmark that fails is reported as
+failed and the others still run; the exit code is then 1.
+
+Also runnable as `.venv/bin/python -m bench.run_all --scale medium`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+SMALLER = {"medium": "small", "large": "medium"}
+
+
+def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """(results name, module arguments) of every benchmark to run."""
+    planned = [
+        ("historical_import", ["bench.historical_import", "--scale", args.scale]),
+        ("rate_limit", ["bench.rate_limit", "--window", f"{args.window:g}"]),
+        (
+            "dashboard_load",
+            [
+                "bench.dashboard_load",
+                "--clients",
+                str(args.clients),
+                "--seconds",
+                str(args.seconds),
+            ],
+        ),
+    ]
+    if (BENCH_DIR / "square_sync.py").exists():
+        square = ["--scale", args.scale, "--memory-scale", SMALLER[args.scale]]
+        planned.append(("square_sync", ["bench.square_sync", *square]))
+    return [(name, module) for name, module in planned if name not in args.skip]
+
+
+def run_benchmark(name: str, module: list[str]) -> tuple[str, float, bool]:
+    """Run one benchmark in its own process; returns its markdown, seconds and success."""
+    for stale in (RESULTS_DIR / f"{name}.md", RESULTS_DIR / f"{name}.json"):
+        stale.unlink(missing_ok=True)
+    print(f"run_all: {' '.join(module)}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    code = subprocess.call([sys.executable, "-m", *module], cwd=ROOT)
+    seconds = time.perf_counter() - started
+    result = RESULTS_DIR / f"{name}.md"
+    if code != 0 or not result.exists():
+        return (
+            f"### {name}\n\n**Failed** (exit code {code}): rerun `python -m {module[0]}`.",
+            seconds,
+            False,
+        )
+    return strip_machine_line(result.read_text()).strip(), seconds, True
+
+
+def strip_machine_line(text: str) -> str:
+    """Drop a benchmark's leading `Machine: …` paragraph: the report states it once."""
+    if text.startswith("Machine:"):
+        return text.split("\n\n", 1)[1] if "\n\n" in text else ""
+    return text
+
+
+def load_numbers(name: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.exists():
+        return None
+    numbers: dict[str, Any] = json.loads(path.read_text())
+    return numbers
+
+
+def summary_rows() -> list[str]:
+    """One line per question the issue asks, from the benchmarks' JSON."""
+    rows: list[str] = []
+    imported = load_numbers("historical_import")
+    if imported:
+        ours, dlt, seeds = (
+            imported["possync_rate"],
+            imported["best_dlt_rate"],
+            imported["row_by_row_rate"],
+        )
+        peaks = " / ".join(f"{size} {mib:,.0f} MiB" for size, mib in imported["peak_mib"].items())
+        verdict = "**yes**" if ours > dlt and ours > seeds else "**no**"
+        rows += [
+            f"| historical import, {imported['scale']} store ({imported['rows']:,} rows): "
+            f"possync | {ours:,.0f} rows/s |",
+            f"| possync ÷ dlt (the faster of its two loaders) | {ours / dlt:.2f} × |",
+            f"| possync ÷ row by row (the seeds' way) | {ours / seeds:.1f} × |",
+            f"| possync beats dlt and row by row on rows/s | {verdict} |",
+            f"| incremental sync with nothing new | {imported['incremental_seconds']:.2f} s, "
+            f"{imported['incremental_requests']} requests |",
+            f"| peak memory of `possync sync` at two store sizes | {peaks} |",
+        ]
+    limited = load_numbers("rate_limit")
+    if limited:
+        rows.append(
+            f"| against the rate limit: share of the allowed budget used, 429s | "
+            f"{limited['share']:.0%}, {limited['rate_limited']} |"
+        )
+    load = load_numbers("dashboard_load")
+    if load:
+        for run in load["runs"]:
+            if run["cache"].startswith("default") and run["pause"] == 0:
+                rows.append(
+                    f"| dashboard `{run['path']}`, {load['clients']} clients, "
+                    f"{load['sync_log_rows']:,} sync_log rows: p50 / p95 | "
+                    f"{run['p50_ms']:,.0f} / {run['p95_ms']:,.0f} ms "
+                    f"({run['per_second']:,.0f} requests/s) |"
+                )
+    return rows
+
+
+def report(args: argparse.Namespace, sections: list[str], timings: list[str]) -> str:
+    sys.path.insert(0, str(ROOT))  # run as a file by tasks.py: make `bench` importable
+    from bench.common import machine_line
+
+    command = "python3 tasks.py bench" + (f" --scale {args.scale}" if args.scale != "large" else "")
+    summary = summary_rows()
+    lines = [
+        f"# possync benchmarks ({args.scale} store)",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine_line()}",
+        f"- Command: `{command}` (from the repository root)",
+        f"- Took: {', '.join(timings)}",
+        "",
+    ]
+    if summary:
+        lines += ["## Summary", "", "| question | result |", "|---|---|", *summary, ""]
+    lines += [section + "\n" for section in sections]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="large", choices=sorted(SMALLER))
+    parser.add_argument("--window", type=float, default=50.0, help="rate-limit window, seconds")
+    parser.add_argument("--clients", type=int, default=50, help="dashboard clients")
+    parser.add_argument("--seconds", type=int, default=20, help="load per dashboard row")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["historical_import", "rate_limit", "dashboard_load", "square_sync"],
+        help="leave a benchmark out (repeatable)",
+    )
+    args = parser.parse_args()
+    started = time.perf_counter()
+    sections, timings, failed = [], [], []
+    for name, module in benchmarks(args):
+        text, seconds, ok = run_benchmark(name, module)
+        sections.append(text)
+        timings.append(f"{name} {seconds / 60:.1f} min")
+        if not ok:
+            failed.append(name)
+    timings.append(f"total {(time.perf_counter() - started) / 60:.1f} min")
+    text = report(args, sections, timings)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / "performance.md").write_text(text)
+    print(text)
+    print(f"run_all: wrote {RESULTS_DIR / 'performance.md'}", file=sys.stderr)
+    if failed:
+        print(f"run_all: failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

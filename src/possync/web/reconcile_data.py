@@ -1,0 +1,129 @@
+"""The "Money check" the overview and `/api/status` show: per source, the latest
+reconciliation (`sync_log` rows with action `reconcile`, written by `possync reconcile` and
+the 02:00 deep pass) — when, how many outlet/location-days, OK or how many differences, and
+the first few of them with the outlet or location's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from possync.config import Settings
+from possync.errors import ConfigError
+from possync.jobs import configured_sources
+from possync.reconcile import spec_for
+from possync.tables import SOURCES
+
+FIRST_DIFFERENCES = 5
+# Square keeps money in minor units (cents); Lightspeed in currency units.
+MONEY_UNITS = {"lightspeed": "currency units", "square": "cents (minor units)"}
+LOCATION_NAMES_SQL = {
+    "lightspeed": "SELECT id, name FROM lightspeed_outlets WHERE id = ANY(%s)",
+    "square": "SELECT id, name FROM square_locations WHERE id = ANY(%s)",
+}
+
+# The newest finished reconciliation of one source, with only its first differences.
+LATEST_SQL = """
+SELECT l."timestamp", l.finished_at, l.records_processed,
+       l.metadata->>'first_day' AS first_day, l.metadata->>'last_day' AS last_day,
+       coalesce(jsonb_array_length(l.metadata->'differences'), 0) AS difference_count,
+       (SELECT coalesce(jsonb_agg(d.item ORDER BY d.n), '[]'::jsonb)
+        FROM jsonb_array_elements(coalesce(l.metadata->'differences', '[]'::jsonb))
+             WITH ORDINALITY AS d(item, n)
+        WHERE d.n <= %(first)s) AS differences
+FROM sync_log l
+WHERE l.source = %(source)s AND l.entity_type = %(entity)s AND l.action = 'reconcile'
+  AND l.status <> 'started'
+ORDER BY l."timestamp" DESC
+LIMIT 1
+"""
+
+
+@dataclass(frozen=True)
+class MoneyCheck:
+    """A source's latest reconciliation, or `checked_at` None when it has never run."""
+
+    source: str
+    checked_at: datetime | None = None
+    first_day: str | None = None
+    last_day: str | None = None
+    days_checked: int = 0
+    difference_count: int = 0
+    differences: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.checked_at is None else self.difference_count == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "first_day": self.first_day,
+            "last_day": self.last_day,
+            "days_checked": self.days_checked,
+            "ok": self.ok,
+            "difference_count": self.difference_count,
+            "differences": self.differences,
+            "money_units": MONEY_UNITS.get(self.source, ""),
+        }
+
+
+def _reconcilable(source: str) -> str | None:
+    """The entity a source's reconciliation is logged under, or None if it has none."""
+    try:
+        return spec_for(source).entity
+    except ConfigError:
+        return None
+
+
+def read_money_checks(conn: psycopg.Connection[Any], settings: Settings) -> list[MoneyCheck]:
+    """One entry per configured source that can be reconciled, and per source that was."""
+    configured = configured_sources(settings)
+    checks = []
+    for source in SOURCES:
+        entity = _reconcilable(source)
+        if entity is None:
+            continue
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                LATEST_SQL, {"source": source, "entity": entity, "first": FIRST_DIFFERENCES}
+            )
+            row = cur.fetchone()
+        if row is None:
+            if source in configured:
+                checks.append(MoneyCheck(source))
+            continue
+        differences = [d for d in row["differences"] if isinstance(d, dict)]
+        _add_location_names(conn, source, differences)
+        checks.append(
+            MoneyCheck(
+                source=source,
+                checked_at=row["finished_at"] or row["timestamp"],
+                first_day=row["first_day"],
+                last_day=row["last_day"],
+                days_checked=int(row["records_processed"] or 0),
+                difference_count=int(row["difference_count"]),
+                differences=differences,
+            )
+        )
+    return checks
+
+
+def _add_location_names(
+    conn: psycopg.Connection[Any], source: str, differences: list[dict[str, Any]]
+) -> None:
+    """Each difference gets `location_name` (the id when the name is not stored)."""
+    ids = sorted({str(d.get("location_id")) for d in differences})
+    names: dict[str, str] = {}
+    if ids and source in LOCATION_NAMES_SQL:
+        names = {
+            str(r[0]): str(r[1]) for r in conn.execute(LOCATION_NAMES_SQL[source], (ids,)) if r[1]
+        }
+    for difference in differences:
+        location = str(difference.get("location_id"))
+        difference["location_name"] = names.get(location, location)

@@ -1,0 +1,341 @@
+"""The engine against the Square simulator and real PostgreSQL: imports equal the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from possync.config import Settings
+from possync.db import Database
+from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.sources.http import RetryPolicy
+from possync.sources.square import SquareSource
+from possync.sync import SyncReport, SyncRequest, run_sync
+from tests.conftest import make_settings
+from tests.engine.square_truth import assert_square_matches_truth
+
+FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    with running_simulator(SimulatorConfig(seed=11, scale="small", lightspeed=False)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def sq_settings(db: Database, tmp_path: Path, simulator: RunningSimulator) -> Settings:
+    return make_settings(
+        db, tmp_path, square_url=simulator.square_url, square_token=simulator.token
+    )
+
+
+def _sync(settings: Settings, db: Database, **request: Any) -> SyncReport:
+    source = SquareSource(settings, retry=FAST_RETRY)
+    try:
+        return run_sync(settings, db, SyncRequest("square", **request), source=source)
+    finally:
+        source.close()
+
+
+def _truth(simulator: RunningSimulator) -> dict[str, Any]:
+    truth: dict[str, Any] = simulator.simulator.truth()["square"]
+    return truth
+
+
+def _state(db: Database, entity: str) -> tuple[Any, ...]:
+    with db.connect() as conn:
+        row = conn.execute(
+            """SELECT status, watermark, run_cursor FROM sync_state
+               WHERE source = 'square' AND entity_type = %s""",
+            (entity,),
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_historical_import_equals_truth(
+    sq_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    report = _sync(sq_settings, db)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    assert all(r.action == "historical_import" for r in report.results)
+    truth = _truth(simulator)
+    assert len(truth["entities"]["locations"]["alive"]) > 10  # two chunks of orders searches
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, truth)
+        returns = conn.execute(
+            """SELECT count(*), count(s.id) FROM square_orders r
+               LEFT JOIN square_orders s ON s.id = r.source_order_id WHERE r.is_return"""
+        ).fetchone()
+        states = dict(
+            conn.execute(
+                "SELECT entity_type, status FROM sync_state WHERE source = 'square'"
+            ).fetchall()
+        )
+    assert returns is not None and returns[0] > 0 and returns[0] == returns[1]
+    assert set(states.values()) == {"success"}
+    orders = next(r for r in report.results if r.entity == "orders")
+    assert orders.records == len(truth["entities"]["orders"]["alive"])
+    _, watermark, run_cursor = _state(db, "orders")
+    assert watermark is not None and run_cursor is None
+
+
+def test_incremental_after_time_travel_equals_truth(
+    sq_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    assert _sync(sq_settings, db).ok
+    _, first_watermark, _ = _state(db, "orders")
+    changes = simulator.simulator.advance(60 * 24 * 3)["square"]
+    for kind in ("late_offline_orders", "order_edits", "refunds", "catalog_deletes"):
+        assert changes[kind] > 0, changes
+    report = _sync(sq_settings, db)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    by_entity = {r.entity: r for r in report.results}
+    assert by_entity["orders"].action == "incremental_sync"
+    truth = _truth(simulator)
+    assert 0 < by_entity["orders"].records < len(truth["entities"]["orders"]["alive"])
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, truth)
+        deleted_items = conn.execute(
+            """SELECT count(*) FROM square_catalog_items
+               WHERE deleted_at IS NOT NULL AND deleted_at = updated_at AND is_deleted"""
+        ).fetchone()
+    assert deleted_items is not None and deleted_items[0] > 0
+    _, watermark, run_cursor = _state(db, "orders")
+    assert watermark > first_watermark and run_cursor is None
+
+
+def test_expired_cursors_and_faults_still_end_equal_to_truth(
+    db: Database, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    settings = make_settings(
+        db,
+        tmp_path,
+        square_url=simulator.square_url,
+        square_token=simulator.token,
+        square_page_limit=100,
+    )
+    simulator.simulator.set_faults(
+        FaultConfig(
+            error_rate=0.05,
+            reset_rate=0.03,
+            truncate_rate=0.03,
+            rate_limit_burst=2,
+            expired_cursor_rate=0.15,
+            short_page_rate=0.1,
+            seed=5,
+        )
+    )
+    report = _sync(settings, db)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    injected = simulator.simulator.faults.injected
+    assert injected.get("expired_cursor", 0) > 0 and injected.get("rate_limit", 0) > 0
+    assert sum(r.retries for r in report.results) > 0
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, _truth(simulator))
+    simulator.simulator.advance(60 * 24)
+    assert _sync(settings, db).ok
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, _truth(simulator))
+
+
+def test_killed_import_resumes_without_loss_or_duplicates(
+    db: Database, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    page_limit = 50
+    simulator.simulator.set_faults(FaultConfig(latency_ms=10))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
+        "POSSYNC_DATABASE_URL": db.url,
+        "POSSYNC_DATA_DIR": str(tmp_path),
+        "POSSYNC_SQUARE_URL": simulator.square_url,
+        "POSSYNC_SQUARE_TOKEN": simulator.token,
+        "POSSYNC_SQUARE_PAGE_LIMIT": str(page_limit),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "possync", "sync", "--source", "square"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                row = conn.execute(
+                    """SELECT records_processed FROM sync_log
+                       WHERE entity_type = 'orders' AND status = 'started'"""
+                ).fetchone()
+            if row and row[0] >= 600:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("the sync never got far into the orders")
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with db.connect() as conn:
+        partial = conn.execute("SELECT count(*) FROM square_orders").fetchone()
+        orphan_lines = conn.execute(
+            """SELECT count(*) FROM square_order_line_items li
+               WHERE NOT EXISTS (SELECT 1 FROM square_orders o WHERE o.id = li.order_id)"""
+        ).fetchone()
+    assert partial is not None and partial[0] >= 600
+    assert orphan_lines == (0,)
+    _, watermark, run_cursor = _state(db, "orders")
+    assert watermark is None and run_cursor is not None and run_cursor["cursor"]
+    with db.connect() as conn:  # by the time we resume, Square has expired the cursor
+        conn.execute(
+            """UPDATE sync_state SET run_cursor = jsonb_set(run_cursor, '{cursor}', '"gone"')
+               WHERE source = 'square' AND entity_type = 'orders'"""
+        )
+        conn.commit()
+    simulator.simulator.set_faults(FaultConfig())
+    settings = make_settings(
+        db,
+        tmp_path,
+        square_url=simulator.square_url,
+        square_token=simulator.token,
+        square_page_limit=page_limit,
+    )
+    report = _sync(settings, db)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    orders = next(r for r in report.results if r.entity == "orders")
+    # Resumed from the committed position: the refused cursor restarted the query from the
+    # last order seen, not from the beginning.
+    assert orders.action == "incremental_sync"
+    truth = _truth(simulator)
+    total = len(truth["entities"]["orders"]["alive"])
+    assert orders.records <= total - partial[0] + page_limit  # at most one page read again
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, truth)
+    _, watermark, run_cursor = _state(db, "orders")
+    assert watermark is not None and run_cursor is None
+
+
+def test_backfill_recovers_a_date_range_without_touching_the_cursor(
+    sq_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    assert _sync(sq_settings, db).ok
+    truth = _truth(simulator)
+    since = date.fromisoformat(truth["daily"][0]["date"]) + timedelta(days=10)
+    until = since + timedelta(days=3)
+    interrupted = {"kind": "window", "begin": None, "end": None, "partitions": [], "index": 0}
+    with db.connect() as conn:
+        lost = conn.execute(
+            """DELETE FROM square_orders WHERE created_at >= %s AND created_at < %s
+               RETURNING id""",
+            (since, until + timedelta(days=1)),
+        ).fetchall()
+        conn.execute(
+            """DELETE FROM square_order_line_items li WHERE NOT EXISTS
+               (SELECT 1 FROM square_orders o WHERE o.id = li.order_id)"""
+        )
+        conn.execute(
+            """UPDATE sync_state SET run_cursor = %s::jsonb
+               WHERE source = 'square' AND entity_type = 'orders'""",
+            (json.dumps(interrupted),),
+        )
+        conn.commit()
+    assert len(lost) > 20
+    _, watermark_before, _ = _state(db, "orders")
+    report = _sync(sq_settings, db, entities=("orders",), since=since, until=until)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    assert [r.action for r in report.results] == ["backfill"]
+    assert len(lost) <= report.results[0].records < len(truth["entities"]["orders"]["alive"])
+    _, watermark, run_cursor = _state(db, "orders")
+    assert watermark == watermark_before and run_cursor == interrupted
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, truth)
+
+
+def test_full_runs_mark_what_square_no_longer_has(
+    sq_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    assert _sync(sq_settings, db).ok
+    with db.connect() as conn:
+        conn.execute(
+            """INSERT INTO square_catalog_items (id, name, version, updated_at, raw)
+               VALUES ('GHOST', 'Never at Square', 1, now(), '{}'::jsonb)"""
+        )
+        revived = conn.execute(
+            """UPDATE square_catalog_item_variations SET deleted_at = NULL
+               WHERE id = (SELECT min(id) FROM square_catalog_item_variations
+                           WHERE deleted_at IS NOT NULL) RETURNING id"""
+        ).fetchone()
+        conn.commit()
+        conn.execute(
+            """INSERT INTO square_customers (id, version, updated_at, raw)
+               VALUES ('GHOST', 1, now(), '{}'::jsonb)"""
+        )
+        conn.commit()
+    assert revived is not None
+    deep = ("categories", "catalog_items", "catalog_item_variations", "customers")
+    report = _sync(sq_settings, db, entities=deep, full=True)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    assert {r.action for r in report.results} == {"full_refresh"}
+    with db.connect() as conn:
+        ghosts = conn.execute(
+            """SELECT deleted_at IS NOT NULL FROM square_catalog_items WHERE id = 'GHOST'
+               UNION ALL
+               SELECT deleted_at IS NOT NULL FROM square_customers WHERE id = 'GHOST'"""
+        ).fetchall()
+        assert_square_matches_truth(conn, _truth(simulator), ignore={"GHOST"})
+    assert ghosts == [(True,), (True,)]
+    for entity in ("catalog_items", "catalog_item_variations"):
+        _, watermark, run_cursor = _state(db, entity)
+        assert watermark is not None and run_cursor is None
+    simulator.simulator.advance(60 * 24)
+    assert _sync(sq_settings, db).ok
+    with db.connect() as conn:
+        assert_square_matches_truth(conn, _truth(simulator), ignore={"GHOST"})
+
+
+def test_rejected_token_fails_the_run_with_a_clear_message(
+    db: Database, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    settings = make_settings(
+        db, tmp_path, square_url=simulator.square_url, square_token="wrong-token"
+    )
+    report = _sync(settings, db)
+    assert not report.ok
+    assert len(report.results) == 1  # critical: the run stops at the first entity
+    error = report.results[0].error or ""
+    assert "rejected the token" in error and "wrong-token" not in error
+
+
+def test_malformed_records_land_in_quarantine_only(
+    sq_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    bad = {
+        entity: simulator.simulator.corrupt("square", entity, count)
+        for entity, count in (("orders", 3), ("payments", 2), ("customers", 2))
+    }
+    report = _sync(sq_settings, db)
+    assert report.ok, [(r.entity, r.error) for r in report.failed]
+    by_entity = {r.entity: r for r in report.results}
+    assert {entity: by_entity[entity].quarantined for entity in bad} == {
+        entity: len(ids) for entity, ids in bad.items()
+    }
+    with db.connect() as conn:
+        reasons = conn.execute(
+            """SELECT entity_type, count(*), bool_and(reason <> '') FROM sync_quarantine
+               WHERE source = 'square' GROUP BY entity_type"""
+        ).fetchall()
+        assert_square_matches_truth(conn, _truth(simulator))
+    assert {r[0]: r[1] for r in reasons} == {entity: len(ids) for entity, ids in bad.items()}
+    assert all(r[2] for r in reasons)
