@@ -5,7 +5,8 @@ page_size 1000, bearer token, stop on the empty page) and loads it into PostgreS
 `write_disposition="merge"` and `primary_key="id"`. Nested lists become dlt child tables
 (`sales__line_items`, `sales__payments`), the same rows possync stores; `max_table_nesting=1`
 keeps deeper lists (a line item's tax components) as JSON, as possync keeps them in `raw`.
-dlt runs with its defaults otherwise (its PostgreSQL loader writes INSERT … VALUES files).
+It runs twice: with dlt's default loader for PostgreSQL (INSERT … VALUES files) and with csv
+files, which dlt loads by COPY (its fastest PostgreSQL path); dlt's defaults otherwise.
 
 dlt is only needed for the benchmark (the `bench` extra). Telemetry is switched off: nothing
 leaves 127.0.0.1. The pipeline runs in its own process, timed end to end like `possync sync`.
@@ -19,6 +20,7 @@ import os
 import shutil
 import sys
 import uuid
+from typing import Literal
 from urllib.parse import quote
 
 from psycopg import sql
@@ -35,6 +37,10 @@ ENV_API = "BENCH_DLT_LIGHTSPEED_URL"
 ENV_TOKEN = "BENCH_DLT_TOKEN"
 ENV_WORKDIR = "BENCH_DLT_WORKDIR"
 ENV_FORMAT = "BENCH_DLT_FILE_FORMAT"
+FILE_FORMATS: dict[str, Literal["insert_values", "csv"]] = {
+    "insert_values": "insert_values",  # dlt's default for PostgreSQL
+    "csv": "csv",  # loaded with COPY
+}
 
 
 def destination_credentials(database_url: str) -> str:
@@ -94,7 +100,7 @@ def run_pipeline(
         dataset_name=DATASET,
         pipelines_dir=workdir,
     )
-    pipeline.run(source, loader_file_format=file_format)
+    pipeline.run(source, loader_file_format=FILE_FORMATS[file_format])
 
 
 def count_dlt_rows(db: Database) -> int:

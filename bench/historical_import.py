@@ -16,16 +16,17 @@ run; rows = sales + line items + payments, counted in SQL the same way for each:
 Then, on possync's database: the rest of the store (`possync sync --source lightspeed`), and
 the same command again with nothing new (an incremental sync: wall time and requests, median
 of three). Peak memory of the sync process at this store size and at a smaller one.
+`--repeat N` runs possync and dlt N times in turns and shows the median run (a busy machine).
 
-Rerun: .venv/bin/python -m bench.historical_import --scale medium   (about 4 minutes)
-       .venv/bin/python -m bench.historical_import --scale large    (about 25 minutes)
+Rerun: .venv/bin/python -m bench.historical_import --scale medium   (about 2 minutes)
+       .venv/bin/python -m bench.historical_import --scale large    (about 20 minutes)
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench.common import (
@@ -44,6 +45,7 @@ from bench.common import (
 from bench.dlt_pipeline import measure_dlt
 from bench.lightspeed_sync import BASELINE_SALES, end_to_end, raw_copy, row_by_row, walk_sales
 from bench.rate_limit import register_count
+from possync.db import Database
 
 SMALLER = {"medium": "small", "large": "medium"}
 INCREMENTAL_RUNS = 3
@@ -79,45 +81,62 @@ class ImportResults:
     smaller_seconds: float = 0.0
     smaller_peak_mib: float = 0.0
     registers: int = 0
+    repeat: int = 1
 
     @property
     def possync(self) -> Contender:
         return self.contenders[0]
 
 
-def possync_then_incremental(sim: SimulatorProcess, results: ImportResults) -> None:
-    """possync's sales import (the contender), the rest of the store, then nothing new."""
+POSSYNC = "possync (`possync sync --source lightspeed --entity sales`)"
+DLT_LOADERS = (
+    ("insert_values", "dlt, defaults (INSERT … VALUES)"),
+    ("csv", "dlt, csv files loaded by COPY"),
+)
+
+
+def after_the_import(db: Database, sim: SimulatorProcess, results: ImportResults) -> None:
+    """On possync's database: the rest of the store, then the same sync with nothing new."""
+    env = possync_env(db, sim)
+    sync_all = possync_command("sync", "--source", "lightspeed")
+    served = simulator_requests(sim)
+    results.rest_seconds, _ = run_measured(sync_all, env)
+    results.rest_requests = simulator_requests(sim) - served
+    results.registers = register_count(db)
+    timings, requests, logged = [], [], []
+    for _ in range(INCREMENTAL_RUNS):
+        served, last_log = simulator_requests(sim), last_sync_log_id(db)
+        timings.append(run_measured(sync_all, env)[0])
+        requests.append(simulator_requests(sim) - served)
+        logged.append(run_totals(db, last_log).requests)
+    results.incremental_seconds = statistics.median(timings)
+    results.incremental_requests = max(requests)
+    results.incremental_logged_requests = max(logged)
+
+
+def contenders_round(sim: SimulatorProcess, results: ImportResults, first: bool) -> list[Contender]:
+    """possync, then dlt with each loader, each into a fresh database; the first round also
+    measures what follows the import on possync's database."""
+    round_results = []
     with scratch_database() as db:
         served = simulator_requests(sim)
         seconds, peak, rows = end_to_end(db, sim)
-        name = "possync (`possync sync --source lightspeed --entity sales`)"
-        results.contenders.append(Contender(name, rows, seconds, peak))
-        results.sales_requests = simulator_requests(sim) - served
-        env = possync_env(db, sim)
-        sync_all = possync_command("sync", "--source", "lightspeed")
-        served = simulator_requests(sim)
-        results.rest_seconds, _ = run_measured(sync_all, env)
-        results.rest_requests = simulator_requests(sim) - served
-        results.registers = register_count(db)
-        timings, requests, logged = [], [], []
-        for _ in range(INCREMENTAL_RUNS):
-            served, last_log = simulator_requests(sim), last_sync_log_id(db)
-            timings.append(run_measured(sync_all, env)[0])
-            requests.append(simulator_requests(sim) - served)
-            logged.append(run_totals(db, last_log).requests)
-        results.incremental_seconds = statistics.median(timings)
-        results.incremental_requests = max(requests)
-        results.incremental_logged_requests = max(logged)
-
-
-def dlt_contenders(sim: SimulatorProcess, results: ImportResults) -> None:
-    for file_format, label in (
-        ("insert_values", "dlt, defaults (INSERT … VALUES)"),
-        ("csv", "dlt, csv files loaded by COPY"),
-    ):
+        round_results.append(Contender(POSSYNC, rows, seconds, peak))
+        if first:
+            results.sales_requests = simulator_requests(sim) - served
+            after_the_import(db, sim, results)
+    for file_format, label in DLT_LOADERS:
         with scratch_database(migrated=False) as db:
             seconds, peak, rows = measure_dlt(db, sim, file_format)
-        results.contenders.append(Contender(label, rows, seconds, peak))
+        round_results.append(Contender(label, rows, seconds, peak))
+    return round_results
+
+
+def median_run(runs: list[Contender]) -> Contender:
+    """The run with the median time (the lower one of an even count), with the highest peak."""
+    chosen = sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
+    peaks = [run.peak_mib for run in runs if run.peak_mib is not None]
+    return replace(chosen, peak_mib=max(peaks) if peaks else None)
 
 
 def baseline_and_limits(sim: SimulatorProcess, results: ImportResults) -> None:
@@ -150,11 +169,12 @@ def smaller_store(results: ImportResults) -> None:
     results.smaller_rows, results.smaller_seconds, results.smaller_peak_mib = rows, seconds, peak
 
 
-def measure(scale: str) -> ImportResults:
-    results = ImportResults(scale, SMALLER[scale])
+def measure(scale: str, repeat: int = 1) -> ImportResults:
+    """Every measurement; with `repeat` > 1 the contenders run in turns, median reported."""
+    results = ImportResults(scale, SMALLER[scale], repeat=repeat)
     with simulator_process(scale, extra_args=("--no-square",)) as sim:
-        possync_then_incremental(sim, results)
-        dlt_contenders(sim, results)
+        rounds = [contenders_round(sim, results, first=turn == 0) for turn in range(repeat)]
+        results.contenders = [median_run(list(runs)) for runs in zip(*rounds, strict=True)]
         baseline_and_limits(sim, results)
     smaller_store(results)
     return results
@@ -168,6 +188,11 @@ def markdown(results: ImportResults, command: str) -> str:
         "(sales + line items + payments)",
         "",
         f"Same simulator process, same PostgreSQL server, one run. Command: `{command}`.",
+        *(
+            [f"Each contender ran {results.repeat} times in turns; the median run is shown."]
+            if results.repeat > 1
+            else []
+        ),
         "",
         "| contender | rows | seconds | rows/s | possync ÷ this | peak memory |",
         "|---|---:|---:|---:|---:|---:|",
@@ -200,7 +225,7 @@ def markdown(results: ImportResults, command: str) -> str:
         f"**{results.incremental_requests}** |",
         f"| the same, as `sync_log` metadata counts them | {results.incremental_logged_requests} |",
         "",
-        "| store | rows | seconds | peak memory of `possync sync` |",
+        "| store | rows | seconds | peak memory of `possync sync … --entity sales` |",
         "|---|---:|---:|---:|",
         f"| {results.smaller} | {results.smaller_rows:,} | {results.smaller_seconds:.1f} | "
         f"{results.smaller_peak_mib:,.0f} MiB |",
@@ -228,9 +253,13 @@ def summary(results: ImportResults) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="medium", choices=sorted(SMALLER))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each contender (median)")
     args = parser.parse_args()
-    results = measure(args.scale)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    results = measure(args.scale, args.repeat)
     command = f".venv/bin/python -m bench.historical_import --scale {args.scale}"
+    command += f" --repeat {args.repeat}" if args.repeat > 1 else ""
     text = f"Machine: {machine_line()}.\n\n{markdown(results, command)}\n"
     write_results("historical_import", text, summary(results))
 

@@ -35,7 +35,10 @@ SMALLER = {"medium": "small", "large": "medium"}
 def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """(results name, module arguments) of every benchmark to run."""
     planned = [
-        ("historical_import", ["bench.historical_import", "--scale", args.scale]),
+        (
+            "historical_import",
+            ["bench.historical_import", "--scale", args.scale, "--repeat", str(args.repeat)],
+        ),
         ("rate_limit", ["bench.rate_limit", "--window", f"{args.window:g}"]),
         (
             "dashboard_load",
@@ -132,7 +135,7 @@ def report(args: argparse.Namespace, sections: list[str], timings: list[str]) ->
     sys.path.insert(0, str(ROOT))  # run as a file by tasks.py: make `bench` importable
     from bench.common import machine_line
 
-    command = "python3 tasks.py bench" + (f" --scale {args.scale}" if args.scale != "large" else "")
+    command = " ".join(["python3 tasks.py bench", *sys.argv[1:]])
     summary = summary_rows()
     lines = [
         f"# possync benchmarks ({args.scale} store)",
@@ -152,6 +155,9 @@ def report(args: argparse.Namespace, sections: list[str], timings: list[str]) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="large", choices=sorted(SMALLER))
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each import contender (median shown)"
+    )
     parser.add_argument("--window", type=float, default=50.0, help="rate-limit window, seconds")
     parser.add_argument("--clients", type=int, default=50, help="dashboard clients")
     parser.add_argument("--seconds", type=int, default=20, help="load per dashboard row")

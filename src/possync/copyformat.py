@@ -11,19 +11,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+COPY_NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 def copy_value(value: Any) -> str:
     """One value in COPY text form (`\\N` is NULL)."""
     if value is None:
-        return "\\N"
+        return COPY_NULL
     if value is True:
         return "t"
     if value is False:
         return "f"
     if isinstance(value, str):
-        return value.translate(_ESCAPES)
+        if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
+            return value.translate(_ESCAPES)
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, int | Decimal):

@@ -12,16 +12,8 @@ from possync.cli import AppContext, pass_app
 from possync.errors import PossyncError
 from possync.reconcile import ReconcileReport, alert_on_report, reconcile, record_reconcile
 from possync.sources import configured_sources
+from possync.sync_cli import parse_date_option
 from possync.tables import SOURCES
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
 
 
 @click.command("reconcile")
@@ -39,7 +31,7 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
     show_default=True,
     help="How many local business days to compare, ending --until.",
 )
-@click.option("--until", callback=_parse_date, help="Last day to compare (default: today).")
+@click.option("--until", callback=parse_date_option, help="Last day to compare (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
 def reconcile_command(

@@ -365,7 +365,7 @@ def _walk(
     writer = None if request.dry_run else OrderedWriter[_PageJob](write)
     try:
         for page in pages:
-            valid = validate_page(spec, page.records)
+            valid = validate_page(spec, page.records, copy_text=not request.dry_run)
             counters.records += len(page.records)
             counters.pages += 1
             counters.requests += page.requests
@@ -381,7 +381,6 @@ def _walk(
             if writer is None:
                 report(counters)
             else:
-                valid.encode_for_copy()
                 writer.submit(
                     _PageJob(
                         page,

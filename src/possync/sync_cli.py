@@ -49,7 +49,9 @@ class ProgressPrinter:
             click.echo(line)
 
 
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+def parse_date_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> date | None:
     if value is None:
         return None
     try:
@@ -70,8 +72,12 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option("--full", is_flag=True, help="Re-read everything from the start (full refresh).")
 @click.option("--dry-run", is_flag=True, help="Fetch and validate, write nothing.")
 @click.option("--force", is_flag=True, help="Keep going even when many records fail validation.")
-@click.option("--since", callback=_parse_date, help="Backfill from this date (Square orders).")
-@click.option("--until", callback=_parse_date, help="Backfill up to this date (Square orders).")
+@click.option(
+    "--since", callback=parse_date_option, help="Backfill from this date (Square orders)."
+)
+@click.option(
+    "--until", callback=parse_date_option, help="Backfill up to this date (Square orders)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
 def sync_command(

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from possync.copyformat import copy_lines
+from possync.copyformat import COPY_NULL, copy_lines, copy_value
 from possync.tables.spec import Column, TableSpec
 
 
@@ -28,7 +28,8 @@ from possync.tables.spec import Column, TableSpec
 class ValidPage:
     """Rows ready for the loader: per table name, a list of value tuples in column order."""
 
-    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    # Per table: tuples of Python values, or COPY text lines (`validate_page(copy_text=True)`).
+    rows: dict[str, list[Any]] = field(default_factory=dict)
     parent_count: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     accepted_ids: list[str] = field(default_factory=list)
@@ -60,17 +61,21 @@ def record_key(spec: TableSpec, record: Any) -> str:
     return f"(no id) {digest}"
 
 
-def validate_page(spec: TableSpec, records: Iterable[Any]) -> ValidPage:
-    """Split a page into typed rows (parents and children) and rejected records."""
+def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = False) -> ValidPage:
+    """Split a page into typed rows (parents and children) and rejected records.
+
+    With `copy_text`, each row is built straight into PostgreSQL's COPY text form (what the
+    engine loads) and `copy_data` holds one buffer per table; otherwise rows are tuples of
+    Python values."""
     page = ValidPage()
     page.rows[spec.table] = []
     for child in spec.children:
         page.rows[child.table.table] = []
     for record in records:
         try:
-            parent_row = _typed_row(spec, record, None)
+            parent_row = _typed_row(spec, record, None, copy_text)
             child_rows = [
-                (child.table.table, _typed_row(child.table, item, record))
+                (child.table.table, _typed_row(child.table, item, record, copy_text))
                 for child in spec.children
                 for item in _child_items(record, child.path)
             ]
@@ -86,6 +91,10 @@ def validate_page(spec: TableSpec, records: Iterable[Any]) -> ValidPage:
             page.rows[table].append(row)
         page.parent_count += 1
         page.accepted_ids.append(record_key(spec, record))
+    if copy_text:
+        page.copy_data = {
+            table: "".join(lines).encode("utf-8") for table, lines in page.rows.items()
+        }
     return page
 
 
@@ -98,35 +107,42 @@ def _child_items(record: dict[str, Any], path: str) -> list[Any]:
     return items
 
 
-def _typed_row(spec: TableSpec, record: Any, parent: dict[str, Any] | None) -> tuple[Any, ...]:
+def _typed_row(
+    spec: TableSpec, record: Any, parent: dict[str, Any] | None, copy_text: bool = False
+) -> Any:
     if not isinstance(record, dict):
         where = f"an item of {spec.table}" if parent is not None else "the record"
         raise InvalidValue(f"{where} is not a JSON object")
-    values = [read(record, parent) for read in _compiled(spec)]
+    values = [read(record, parent) for read in _compiled(spec, copy_text)]
     raw = orjson.dumps(record).decode()
     if "\\u0000" in raw:
         # PostgreSQL text and JSONB cannot hold NUL: quarantine rather than fail the page.
         raise InvalidValue("contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    if copy_text:
+        # orjson never writes raw control characters: only backslashes need doubling.
+        values.append(raw.replace("\\", "\\\\") if "\\" in raw else raw)
+        return "\t".join(values) + "\n"
     values.append(raw)
     return tuple(values)
 
 
 ColumnReader = Callable[[dict[str, Any], "dict[str, Any] | None"], Any]
-_compiled_specs: dict[int, tuple[TableSpec, list[ColumnReader]]] = {}
+_compiled_specs: dict[tuple[int, bool], tuple[TableSpec, list[ColumnReader]]] = {}
 
 
-def _compiled(spec: TableSpec) -> list[ColumnReader]:
+def _compiled(spec: TableSpec, copy_text: bool) -> list[ColumnReader]:
     """One reader per column, built once per table: the per-row work is a dict lookup and a
     conversion (this loop runs for every record and line item)."""
-    cached = _compiled_specs.get(id(spec))
+    cached = _compiled_specs.get((id(spec), copy_text))
     if cached is None or cached[0] is not spec:
-        cached = (spec, [_column_reader(column) for column in spec.columns])
-        _compiled_specs[id(spec)] = cached
+        cached = (spec, [_column_reader(column, copy_text) for column in spec.columns])
+        _compiled_specs[(id(spec), copy_text)] = cached
     return cached[1]
 
 
-def _column_reader(column: Column) -> ColumnReader:
-    convert = _CONVERTERS[column.kind]
+def _column_reader(column: Column, copy_text: bool) -> ColumnReader:
+    convert = (_COPY_CONVERTERS if copy_text else _CONVERTERS)[column.kind]
+    null = COPY_NULL if copy_text else None
     name, kind, required = column.name, column.kind, column.required
     path = column.payload_path
     extract = column.extract
@@ -144,7 +160,7 @@ def _column_reader(column: Column) -> ColumnReader:
             if required:
                 prefix = "line item " if parent is not None else ""
                 raise InvalidValue(f"{prefix}{name} is missing")
-            return None
+            return null
         try:
             return convert(value)
         except (InvalidValue, ValueError, TypeError, InvalidOperation):
@@ -229,4 +245,47 @@ _CONVERTERS = {
     "bigint": _integer,
     "int": _integer,
     "jsonb": _jsonb,
+}
+
+
+# The same conversions, producing COPY text (see possync.copyformat) in one step.
+def _copy_text(value: Any) -> str:
+    return copy_value(_text(value))
+
+
+def _copy_numeric(value: Any) -> str:
+    if type(value) is float:
+        return repr(value)
+    return str(_numeric(value))
+
+
+def _copy_timestamp(value: Any) -> str:
+    return _timestamp(value).isoformat()
+
+
+def _copy_date(value: Any) -> str:
+    return _date(value).isoformat()
+
+
+def _copy_bool(value: Any) -> str:
+    return "t" if _bool(value) else "f"
+
+
+def _copy_integer(value: Any) -> str:
+    return str(_integer(value))
+
+
+def _copy_jsonb(value: Any) -> str:
+    return copy_value(_jsonb(value))
+
+
+_COPY_CONVERTERS = {
+    "text": _copy_text,
+    "numeric": _copy_numeric,
+    "timestamptz": _copy_timestamp,
+    "date": _copy_date,
+    "bool": _copy_bool,
+    "bigint": _copy_integer,
+    "int": _copy_integer,
+    "jsonb": _copy_jsonb,
 }

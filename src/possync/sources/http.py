@@ -245,3 +245,16 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _short_body(body: bytes) -> str:
     text = body[:200].decode("utf-8", "replace").replace("\n", " ")
     return text or "(empty body)"
+
+
+class ClientBackedSource:
+    """What every source built on one `ApiClient` shares: its counters and its closing."""
+
+    client: ApiClient
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.client.stats
+
+    def close(self) -> None:
+        self.client.close()

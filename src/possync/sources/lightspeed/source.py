@@ -11,8 +11,8 @@ import httpx
 
 from possync.config import Settings
 from possync.errors import ConfigError
-from possync.sources.base import Page, ReadOptions, RequestStats, StreamState
-from possync.sources.http import ApiClient, Pacing, RetryPolicy
+from possync.sources.base import Page, ReadOptions, StreamState
+from possync.sources.http import ApiClient, ClientBackedSource, Pacing, RetryPolicy
 from possync.sources.paginators import walk_id_cursor, walk_versions
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ STREAMS: dict[str, LightspeedStream] = {
 }
 
 
-class LightspeedSource:
+class LightspeedSource(ClientBackedSource):
     """HTTP side of the Lightspeed connection. Never touches the database."""
 
     name = "lightspeed"
@@ -79,13 +79,6 @@ class LightspeedSource:
             retry=retry,
             timeout=settings.http_timeout_seconds,
         )
-
-    @property
-    def stats(self) -> RequestStats:
-        return self.client.stats
-
-    def close(self) -> None:
-        self.client.close()
 
     def stream_names(self) -> tuple[str, ...]:
         return tuple(STREAMS)

@@ -14,8 +14,8 @@ import httpx
 
 from possync.config import Settings
 from possync.errors import ConfigError
-from possync.sources.base import Page, ReadOptions, RequestStats, StreamState
-from possync.sources.http import ApiClient, RetryPolicy
+from possync.sources.base import Page, ReadOptions, StreamState
+from possync.sources.http import ApiClient, ClientBackedSource, RetryPolicy
 from possync.sources.square import streams
 from possync.sources.square.api import LOCATIONS_PATH, call, records_of
 from possync.sources.square.catalog import read_catalog_objects, read_categories, read_locations
@@ -49,7 +49,7 @@ TIMED: dict[str, TimedStream] = {
 }
 
 
-class SquareSource:
+class SquareSource(ClientBackedSource):
     """HTTP side of the Square connection. Never touches the database."""
 
     name = "square"
@@ -79,13 +79,6 @@ class SquareSource:
             retry=retry,
             timeout=settings.http_timeout_seconds,
         )
-
-    @property
-    def stats(self) -> RequestStats:
-        return self.client.stats
-
-    def close(self) -> None:
-        self.client.close()
 
     def stream_names(self) -> tuple[str, ...]:
         return ENTITIES
