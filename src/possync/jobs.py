@@ -194,11 +194,11 @@ def run_sync_job(
     if job_id is not None:
         record_outcome(db, job_id, source, entity, attempt, report, error, context.worker_name)
     if failed:
-        # The engine prefixes what stops a run (token rejected, database gone) with
-        # "critical:"; that needs a person, the rest (server errors, timeouts) may pass.
-        if any((r.error or "").startswith("critical: ") for r in failed):
-            raise SyncJobFailed(error or "sync failed")
-        raise TransientSyncFailure(error or "sync failed")
+        # Server errors, timeouts and rate limits may pass by themselves: retry those. A
+        # rejected token, bad data or a broken pagination needs a person: fail at once.
+        if all(r.transient for r in failed):
+            raise TransientSyncFailure(error or "sync failed")
+        raise SyncJobFailed(error or "sync failed")
     if error:
         raise SyncLockedError(error)
     return {

@@ -22,7 +22,14 @@ import psycopg
 
 from possync.config import Settings
 from possync.db import Database, ensure_schema_exists, translate_database_error
-from possync.errors import AuthError, ConfigError, DatabaseError, PossyncError
+from possync.errors import (
+    AuthError,
+    ConfigError,
+    DatabaseError,
+    PossyncError,
+    RateLimitedError,
+    TransientError,
+)
 from possync.loader import (
     mark_missing_as_deleted,
     quarantine_records,
@@ -102,6 +109,8 @@ class EntityResult:
     quarantined: int = 0
     duration_seconds: float = 0.0
     error: str | None = None
+    # A failure that may pass by itself (server errors, timeouts, rate limits): worth a retry.
+    transient: bool = False
 
 
 @dataclass
@@ -259,6 +268,7 @@ def _sync_entity(
         critical = isinstance(exc, AuthError | DatabaseError | psycopg.OperationalError)
         result.status = "failed"
         result.error = f"critical: {message}" if critical else message
+        result.transient = isinstance(exc, TransientError | RateLimitedError)
         if isinstance(exc, psycopg.OperationalError) or conn.closed:
             raise DatabaseError(message) from None
         if not request.dry_run:
