@@ -31,6 +31,7 @@ from possync.errors import (
     TransientError,
 )
 from possync.loader import (
+    has_quarantined,
     mark_missing_as_deleted,
     quarantine_records,
     release_from_quarantine,
@@ -336,6 +337,8 @@ def _walk(
     base_rate_limited, base_waited = stats.rate_limited, stats.waited_seconds
     seen_keys: list[str] = []
     written = RunCounters()  # what only the writer learns: unknown references, tombstones
+    # Releasing records from quarantine costs a query per page: only when there are any.
+    quarantine_in_use = [has_quarantined(conn, request.source, entity)]
 
     def report(snapshot: RunCounters) -> None:
         if on_progress is not None:
@@ -355,20 +358,27 @@ def _walk(
         write_result = upsert_page(conn, spec, job.valid)
         written.unknown_references += write_result.unknown_references
         quarantine_records(conn, request.source, entity, job.valid.rejected, run_id)
-        release_from_quarantine(conn, request.source, entity, job.valid.accepted_ids)
+        if job.valid.rejected:
+            quarantine_in_use[0] = True
+        if quarantine_in_use[0]:
+            release_from_quarantine(conn, request.source, entity, job.valid.accepted_ids)
         if job.page.complete_snapshot:
             written.deleted_by_snapshot += mark_missing_as_deleted(conn, spec, job.seen_keys)
         job.counters.unknown_references = written.unknown_references
         job.counters.deleted_by_snapshot = written.deleted_by_snapshot
-        advance_cursor(conn, source=request.source, entities=state_entities, cursor=job.page.cursor)
-        record_progress(
-            conn,
-            run_id=run_id,
-            source=request.source,
-            entities=state_entities,
-            counters=job.counters,
-        )
-        conn.commit()
+        # Cursor, counters and COMMIT go out together: one round trip instead of three.
+        with conn.pipeline():
+            advance_cursor(
+                conn, source=request.source, entities=state_entities, cursor=job.page.cursor
+            )
+            record_progress(
+                conn,
+                run_id=run_id,
+                source=request.source,
+                entities=state_entities,
+                counters=job.counters,
+            )
+            conn.commit()
         report(job.counters)
 
     pages = Prefetcher[Page](source.read_pages(entity, state, options))

@@ -35,6 +35,9 @@ class ValidPage:
     accepted_ids: list[str] = field(default_factory=list)
     # The same rows in COPY text form, when the engine pre-encodes them (see copyformat).
     copy_data: dict[str, bytes] = field(default_factory=dict)
+    # Ids the accepted rows refer to, per (table, column, referenced table): counted by the
+    # loader against what is stored.
+    references: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
 
     def encode_for_copy(self) -> None:
         self.copy_data = {table: copy_lines(rows) for table, rows in self.rows.items()}
@@ -91,11 +94,32 @@ def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = 
             page.rows[table].append(row)
         page.parent_count += 1
         page.accepted_ids.append(record_key(spec, record))
+        _collect_references(page, spec, record, None)
+        for child in spec.children:
+            for item in _child_items(record, child.path):
+                _collect_references(page, child.table, item, record)
     if copy_text:
         page.copy_data = {
             table: "".join(lines).encode("utf-8") for table, lines in page.rows.items()
         }
     return page
+
+
+def _collect_references(
+    page: ValidPage, spec: TableSpec, record: dict[str, Any], parent: dict[str, Any] | None
+) -> None:
+    for column_name, referenced in spec.references:
+        value = _reference_reader(spec, column_name)(record, parent)
+        if value is not None:
+            page.references.setdefault((spec.table, column_name, referenced), []).append(value)
+
+
+def _reference_reader(spec: TableSpec, column_name: str) -> ColumnReader:
+    key = (id(spec), column_name)
+    reader = _reference_readers.get(key)
+    if reader is None:
+        reader = _reference_readers[key] = _column_reader(spec.column(column_name), False)
+    return reader
 
 
 def _child_items(record: dict[str, Any], path: str) -> list[Any]:
@@ -114,7 +138,7 @@ def _typed_row(
         where = f"an item of {spec.table}" if parent is not None else "the record"
         raise InvalidValue(f"{where} is not a JSON object")
     values = [read(record, parent) for read in _compiled(spec, copy_text)]
-    raw = orjson.dumps(record).decode()
+    raw = orjson.dumps(_without_children(spec, record)).decode()
     if "\\u0000" in raw:
         # PostgreSQL text and JSONB cannot hold NUL: quarantine rather than fail the page.
         raise InvalidValue("contains a NUL character (\\u0000), which PostgreSQL cannot store")
@@ -126,8 +150,18 @@ def _typed_row(
     return tuple(values)
 
 
+def _without_children(spec: TableSpec, record: dict[str, Any]) -> dict[str, Any]:
+    """A parent's raw leaves out the child arrays: each child row keeps its own whole raw,
+    so nothing is lost and the JSON is not stored (and parsed) twice."""
+    if not spec.children:
+        return record
+    paths = {child.path for child in spec.children}
+    return {key: value for key, value in record.items() if key not in paths}
+
+
 ColumnReader = Callable[[dict[str, Any], "dict[str, Any] | None"], Any]
 _compiled_specs: dict[tuple[int, bool], tuple[TableSpec, list[ColumnReader]]] = {}
+_reference_readers: dict[tuple[int, str], ColumnReader] = {}
 
 
 def _compiled(spec: TableSpec, copy_text: bool) -> list[ColumnReader]:

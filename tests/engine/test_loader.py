@@ -123,3 +123,47 @@ def test_snapshot_marks_vanished_rows_deleted_and_revives_them(db: Database) -> 
         ).fetchone()
         conn.commit()
     assert revived == (2,)
+
+
+def test_parent_raw_leaves_out_children_which_keep_their_own(db: Database) -> None:
+    _load(db, [_sale("s1", 1, [("l1", "1.10"), ("l2", "2.20")])])
+    with db.connect() as conn:
+        sale_raw = conn.execute("SELECT raw FROM lightspeed_sales").fetchone()
+        line_raws = conn.execute(
+            "SELECT raw FROM lightspeed_sale_line_items ORDER BY id"
+        ).fetchall()
+    assert sale_raw is not None
+    assert "line_items" not in sale_raw[0] and "payments" not in sale_raw[0]
+    assert sale_raw[0]["outlet_id"] == "o1"
+    assert [r[0] for r in line_raws] == [
+        {"id": "l1", "quantity": 1, "price_total": 1.1},
+        {"id": "l2", "quantity": 1, "price_total": 2.2},
+    ]
+
+
+def test_new_page_with_a_clashing_child_id_falls_back_to_the_upsert(db: Database) -> None:
+    """A page of new sales goes straight in by COPY; if a child id is already stored (under
+    another sale) that fails, and the page is loaded through staging instead."""
+    _load(db, [_sale("s1", 1, [("shared-line", "1.00")])])
+    result = _load(
+        db, [_sale("s2", 2, [("shared-line", "2.00")]), _sale("s3", 3, [("l3", "3.00")])]
+    )
+    assert result.written == 2
+    assert _lines(db, "s2") == [("shared-line", Decimal("2.00"))]
+    assert _lines(db, "s3") == [("l3", Decimal("3.00"))]
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone() == (3,)
+
+
+def test_unknown_references_are_counted_not_rejected(db: Database) -> None:
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO lightspeed_outlets (id, name, version, raw) VALUES ('o1', 'A', 1, '{}')"
+        )
+        conn.commit()
+    sale = _sale("s1", 1, [("l1", "1.00")], register_id="nowhere")
+    sale["outlet_id"] = "o1"
+    result = _load(db, [sale, _sale("s2", 2, [("l2", "2.00")], register_id="nowhere")])
+    assert result.written == 2
+    # two sales name an unknown register; line items name no product (None is not counted)
+    assert result.unknown_references == 2
