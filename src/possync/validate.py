@@ -74,13 +74,15 @@ def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = 
     page.rows[spec.table] = []
     for child in spec.children:
         page.rows[child.table.table] = []
+    children = spec.children
     for record in records:
         try:
             parent_row = _typed_row(spec, record, None, copy_text)
+            items = [(child, _child_items(record, child.path)) for child in children]
             child_rows = [
                 (child.table.table, _typed_row(child.table, item, record, copy_text))
-                for child in spec.children
-                for item in _child_items(record, child.path)
+                for child, child_items in items
+                for item in child_items
             ]
             if spec.check is not None:
                 reason = spec.check(record, {})
@@ -94,10 +96,9 @@ def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = 
             page.rows[table].append(row)
         page.parent_count += 1
         page.accepted_ids.append(record_key(spec, record))
-        _collect_references(page, spec, record, None)
-        for child in spec.children:
-            for item in _child_items(record, child.path):
-                _collect_references(page, child.table, item, record)
+        _collect_references(page, spec, [record], None)
+        for child, child_items in items:
+            _collect_references(page, child.table, child_items, record)
     if copy_text:
         page.copy_data = {
             table: "".join(lines).encode("utf-8") for table, lines in page.rows.items()
@@ -106,19 +107,33 @@ def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = 
 
 
 def _collect_references(
-    page: ValidPage, spec: TableSpec, record: dict[str, Any], parent: dict[str, Any] | None
+    page: ValidPage, spec: TableSpec, records: list[Any], parent: dict[str, Any] | None
 ) -> None:
     for column_name, referenced in spec.references:
-        value = _reference_reader(spec, column_name)(record, parent)
-        if value is not None:
-            page.references.setdefault((spec.table, column_name, referenced), []).append(value)
+        read = _reference_reader(spec, column_name)
+        found = page.references.setdefault((spec.table, column_name, referenced), [])
+        for record in records:
+            value = read(record, parent)
+            if value is not None:
+                found.append(value)
 
 
 def _reference_reader(spec: TableSpec, column_name: str) -> ColumnReader:
     key = (id(spec), column_name)
     reader = _reference_readers.get(key)
     if reader is None:
-        reader = _reference_readers[key] = _column_reader(spec.column(column_name), False)
+        column = spec.column(column_name)
+        general = _column_reader(column, False)
+        if column.extract is None and len(column.payload_path) == 1:
+            field_name = column.payload_path[0]
+
+            def reader(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+                value = record.get(field_name)
+                return value if type(value) is str else general(record, parent)
+
+        else:
+            reader = general
+        _reference_readers[key] = reader
     return reader
 
 
@@ -201,7 +216,58 @@ def _column_reader(column: Column, copy_text: bool) -> ColumnReader:
             shown = str(value)[:40]
             raise InvalidValue(f"{name}: {shown!r} is not a valid {kind}") from None
 
+    if copy_text and extract is None and len(path) == 1:
+        return _fast_copy_reader(kind, path[0], read)
     return read
+
+
+def _fast_copy_reader(kind: str, key: str, general: ColumnReader) -> ColumnReader:
+    """The common cases of a top-level field, in one call; anything else (missing, empty,
+    another type, an error to report) goes to the general reader. This runs for millions of
+    values in an import."""
+    if kind == "text":
+
+        def read_text(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+            value = record.get(key)
+            if type(value) is str and value:
+                if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
+                    return copy_value(value)
+                return value
+            return general(record, parent)
+
+        return read_text
+    if kind == "numeric":
+
+        def read_numeric(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+            value = record.get(key)
+            if type(value) is float:
+                return repr(value)
+            if type(value) is int:
+                return str(value)
+            return general(record, parent)
+
+        return read_numeric
+    if kind in ("bigint", "int"):
+
+        def read_integer(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+            value = record.get(key)
+            if type(value) is int:
+                return str(value)
+            return general(record, parent)
+
+        return read_integer
+    if kind == "bool":
+
+        def read_bool(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+            value = record.get(key)
+            if value is True:
+                return "t"
+            if value is False:
+                return "f"
+            return general(record, parent)
+
+        return read_bool
+    return general
 
 
 def _text(value: Any) -> str:
