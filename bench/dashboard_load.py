@@ -4,11 +4,13 @@ A small store is imported for real (so `sync_state` and the cards are genuine), 
 `INSERT … SELECT generate_series` adds a million runs to `sync_log` (a year of runs of every
 entity, 2 % failed, a few left `started` by crashed processes). `possync serve --no-worker`
 serves that database on 127.0.0.1 in its own process (waitress, as in production); the
-benchmark logs in with the password, and locust (headless, its own process) drives one path
-with 50 clients that ask again as soon as they get an answer. Reported: requests per second
-and the p50/p95/p99 latency of the overview (`/`) and of `/api/status` (what the open
-overview polls every two seconds), first with the default status cache, then with the cache
-off (POSSYNC_STATUS_CACHE_SECONDS=0: every request queries the million rows).
+benchmark logs in through the login form, and locust (headless, its own process) drives one
+path with 50 clients that ask again as soon as they get an answer. Reported: requests per
+second and the p50/p95/p99 latency of the overview (`/`) and of `/api/status` (what an open
+overview polls every two seconds), with the default status cache; then 50 clients polling
+`/api/status` every two seconds as open overview pages do; then the same paths with the cache
+off (POSSYNC_STATUS_CACHE_SECONDS=0: every request queries the million rows), and one client
+alone with the cache off (what one uncached request costs without a queue).
 
 Rerun: .venv/bin/python -m bench.dashboard_load             (about 3 minutes)
        .venv/bin/python -m bench.dashboard_load --seconds 60 --clients 100
@@ -57,6 +59,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 class LoadResult:
     path: str
     cache: str
+    clients: int
     pause: float
     requests: int
     failures: int
@@ -67,7 +70,8 @@ class LoadResult:
 
     def row(self) -> str:
         return (
-            f"| `{self.path}` | {self.cache} | {self.pause:g} s | {self.requests:,} | "
+            f"| `{self.path}` | {self.cache} | {self.clients} | {self.pause:g} s | "
+            f"{self.requests:,} | "
             f"{self.failures} | "
             f"{self.per_second:,.0f} | {self.p50_ms:,.0f} | {self.p95_ms:,.0f} | "
             f"{self.p99_ms:,.0f} |"
@@ -184,6 +188,7 @@ def drive(
     return LoadResult(
         path=path,
         cache=cache,
+        clients=clients,
         pause=pause,
         requests=int(total["Request Count"]),
         failures=int(total["Failure Count"]),
@@ -215,6 +220,8 @@ def measure(clients: int = 50, seconds: int = 20) -> tuple[float, int, list[Load
                     results.append(
                         drive(url, "/api/status", cookie, clients, seconds, cache, POLL_SECONDS)
                     )
+                else:  # one client alone: what a request costs without any queue
+                    results.append(drive(url, "/api/status", cookie, 1, seconds, cache))
     return fill_seconds, log_rows, results
 
 
@@ -233,9 +240,9 @@ def markdown(
             f"The million rows went in with one `INSERT … SELECT generate_series` in "
             f"{fill_seconds:.0f} s. Command: `{command}`.",
             "",
-            "| path | status cache | each client pauses | requests | failed | requests/s "
-            "| p50 ms | p95 ms | p99 ms |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| path | status cache | clients | each client pauses | requests | failed "
+            "| requests/s | p50 ms | p95 ms | p99 ms |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(result.row() for result in results),
         ]
     )

@@ -335,6 +335,7 @@ def _walk(
     state_entities = [entity, *child_entities_for(request.source, entity)]
     stats = source.stats
     base_rate_limited, base_waited = stats.rate_limited, stats.waited_seconds
+    base_requests, base_retries = stats.requests, stats.retries
     seen_keys: list[str] = []
     written = RunCounters()  # what only the writer learns: unknown references, tombstones
     # Releasing records from quarantine costs a query per page: only when there are any.
@@ -388,8 +389,9 @@ def _walk(
             valid = validate_page(spec, page.records, copy_text=not request.dry_run)
             counters.records += len(page.records)
             counters.pages += 1
-            counters.requests += page.requests
-            counters.retries += page.retries
+            # From the client's own counters: they include requests no page came of.
+            counters.requests = stats.requests - base_requests
+            counters.retries = stats.retries - base_retries
             counters.quarantined += len(valid.rejected)
             counters.rate_limited = stats.rate_limited - base_rate_limited
             counters.waited_seconds = stats.waited_seconds - base_waited
@@ -421,6 +423,8 @@ def _walk(
                 writer.finish()
     counters.unknown_references = written.unknown_references
     counters.deleted_by_snapshot = written.deleted_by_snapshot
+    counters.requests = stats.requests - base_requests  # the last, empty page's request too
+    counters.retries = stats.retries - base_retries
 
 
 def _check_quarantine_ratio(
