@@ -84,6 +84,9 @@ def main(ctx: click.Context, debug: bool) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # psycopg warns when it cannot close a pipeline on a connection already lost: possync
+    # reports that failure itself, in one line.
+    logging.getLogger("psycopg").setLevel(logging.NOTSET if debug else logging.ERROR)
     ctx.obj = AppContext(debug)
 
 

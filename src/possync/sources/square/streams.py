@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from possync.errors import PaginationError
 from possync.sources.http import ApiClient
 from possync.sources.square.api import (
     CUSTOMERS_SEARCH_PATH,
@@ -17,6 +18,7 @@ from possync.sources.square.api import (
     ORDERS_SEARCH_PATH,
     PAYMENTS_PATH,
     REFUNDS_PATH,
+    CursorExpiredError,
     call,
     latest_time,
     records_of,
@@ -25,6 +27,7 @@ from possync.sources.square.timed import TimedQuery, TimedStream
 
 # Square's page maxima: SearchCustomers refuses more than 100, ListPayments/Refunds cap at 100.
 SMALL_PAGE_MAX = 100
+PROBE_MAX_REQUESTS = 20
 
 
 def _orders_body(query: TimedQuery, field: str) -> dict[str, Any]:
@@ -56,14 +59,35 @@ def fetch_orders_created(client: ApiClient, query: TimedQuery) -> dict[str, Any]
 
 
 def probe_orders(client: ApiClient, locations: list[str] | None) -> datetime | None:
-    """The newest order change in these locations: the window's end, on Square's clock."""
-    body = {
+    """The newest order change in these locations: the window's end, on Square's clock.
+
+    Square may answer a page with fewer records than asked, even none, and a cursor: an
+    empty first page does not mean there are no orders (the window would end too early and
+    a "successful" run would miss the newest ones), so the probe follows the cursor."""
+    body: dict[str, Any] = {
         "location_ids": locations,
         "limit": 1,
         "query": {"sort": {"sort_field": "UPDATED_AT", "sort_order": "DESC"}},
     }
-    payload = call(client, "POST", ORDERS_SEARCH_PATH, body=body)
-    return latest_time(records_of(payload, "orders", "orders probe"), "updated_at", None)
+    cursor: str | None = None
+    for _ in range(PROBE_MAX_REQUESTS):
+        try:
+            payload = call(
+                client,
+                "POST",
+                ORDERS_SEARCH_PATH,
+                body={**body, "cursor": cursor} if cursor else body,
+            )
+        except CursorExpiredError:
+            cursor = None  # start the probe over
+            continue
+        records = records_of(payload, "orders", "orders probe")
+        cursor = payload.get("cursor") or None
+        if records or cursor is None:
+            return latest_time(records, "updated_at", None)
+    raise PaginationError(
+        f"orders probe: {PROBE_MAX_REQUESTS} answers in a row held no order; run the sync again"
+    )
 
 
 def fetch_customers(client: ApiClient, query: TimedQuery) -> dict[str, Any]:

@@ -131,6 +131,8 @@ def read_timed(
         run = WindowRun(*backfill_window(options), partitions=partitions)
     else:
         run = None if options.full else WindowRun.from_json(state.run_cursor)
+        if run is not None and run.end is None:
+            run = _resumed_open_window(run)
         if run is not None and run.partitions != partitions:
             # The locations changed mid-run: same window, every partition again.
             run = WindowRun(run.begin, run.end, partitions, newest=run.newest)
@@ -167,6 +169,18 @@ def read_timed(
                     batch, advance, snapshot=snapshot, complete_snapshot=snapshot and finished
                 )
                 batch = []
+
+
+def _resumed_open_window(run: WindowRun) -> WindowRun:
+    """An interrupted run with an open end, picked up again (maybe days later).
+
+    The partitions it finished are not read again, so changes made there since are only
+    caught by the next run: the watermark must not pass what this run had seen when it was
+    interrupted (those changes are newer, so the next window holds them). Nothing seen yet:
+    its finished partitions were empty then, and reading them again costs little."""
+    if run.newest is None:
+        return WindowRun(run.begin, None, run.partitions)
+    return replace(run, end=run.newest)
 
 
 def _fetcher(
