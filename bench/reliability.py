@@ -189,13 +189,13 @@ def _legend() -> list[str]:
         "Trials: kill -9 = syncs killed (SIGKILL) at a random moment, each resuming the last; "
         "restarts = PostgreSQL restarted (fast or immediate) under a running sync; soak and "
         "malformed = fresh stores and databases, imported then synced again after a day of "
-        "time travel; simultaneous = rounds of 4 threads triggering one entity, then "
-        "everything, at once; secret scan = artifacts scanned (CLI output, logs, tables, "
-        "pages, alert bodies). Lost = truth records missing (or malformed ones in neither "
-        "table nor quarantine); duplicated = a source id in two rows, a child row its "
-        "parent's payload no longer lists, or a sale counted twice in a day; other problems "
-        "= wrong deleted state, unknown ids, days whose money differs, overlapping runs, "
-        "errors that were not one line, secrets seen.",
+        "time travel; simultaneous = rounds of 4 threads starting a full refresh of one "
+        "entity, then a sync of everything, at once; secret scan = artifacts scanned (CLI "
+        "output, logs, tables, pages, alert bodies). Lost = truth records missing (or "
+        "malformed ones in neither table nor quarantine); duplicated = a source id in two "
+        "rows, a child row of an older version of its parent, or a sale counted twice in a "
+        "day; other problems = wrong deleted state, unknown ids, days whose money differs, "
+        "orphaned children, overlapping runs, errors that were not one line, secrets seen.",
     ]
 
 
