@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +16,7 @@ from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
+from tests.engine.killing import kill_sync_midway
 from tests.engine.truth import assert_lightspeed_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
@@ -182,31 +179,7 @@ def test_killed_import_resumes_without_loss_or_duplicates(
         "POSSYNC_LIGHTSPEED_TOKEN": simulator.token,
         "POSSYNC_LIGHTSPEED_PAGE_SIZE": "25",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "possync", "sync", "--source", "lightspeed"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.connect() as conn:
-                row = conn.execute(
-                    """SELECT records_processed FROM sync_log
-                       WHERE entity_type = 'sales' AND status = 'started'"""
-                ).fetchone()
-            if row and row[0] >= 100:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the sync never reached the sales")
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    kill_sync_midway(db, tmp_path, env, "lightspeed", "sales", 100)
     with db.connect() as conn:
         partial = conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone()
         orphan_lines = conn.execute(

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +18,7 @@ from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
 from possync.sync import SyncReport, SyncRequest, run_sync
 from tests.conftest import make_settings
+from tests.engine.killing import kill_sync_midway
 from tests.engine.square_truth import assert_square_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
@@ -163,31 +160,7 @@ def test_killed_import_resumes_without_loss_or_duplicates(
         "POSSYNC_SQUARE_TOKEN": simulator.token,
         "POSSYNC_SQUARE_PAGE_LIMIT": str(page_limit),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "possync", "sync", "--source", "square"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.connect() as conn:
-                row = conn.execute(
-                    """SELECT records_processed FROM sync_log
-                       WHERE entity_type = 'orders' AND status = 'started'"""
-                ).fetchone()
-            if row and row[0] >= 600:
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("the sync never got far into the orders")
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    kill_sync_midway(db, tmp_path, env, "square", "orders", 600)
     with db.connect() as conn:
         partial = conn.execute("SELECT count(*) FROM square_orders").fetchone()
         orphan_lines = conn.execute(
