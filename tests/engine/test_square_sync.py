@@ -14,6 +14,7 @@ import pytest
 from possync.config import Settings
 from possync.db import Database
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.sources.base import Page, ReadOptions, StreamState
 from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
 from possync.sync import SyncReport, SyncRequest, run_sync
@@ -178,6 +179,8 @@ def test_killed_import_resumes_without_loss_or_duplicates(
         )
         conn.commit()
     simulator.simulator.set_faults(FaultConfig())
+    # Square trades on while we are down: the first run after the crash must bring that too.
+    assert simulator.simulator.advance(120)["square"]["new_orders"] > 0
     settings = make_settings(
         db,
         tmp_path,
@@ -188,14 +191,21 @@ def test_killed_import_resumes_without_loss_or_duplicates(
     report = _sync(settings, db)
     assert report.ok, [(r.entity, r.error) for r in report.failed]
     orders = next(r for r in report.results if r.entity == "orders")
-    # Resumed from the committed position: the refused cursor restarted the query from the
-    # last order seen, not from the beginning.
     assert orders.action == "incremental_sync"
     truth = _truth(simulator)
-    total = len(truth["entities"]["orders"]["alive"])
-    assert orders.records <= total - partial[0] + page_limit  # at most one page read again
     with db.connect() as conn:
         assert_square_matches_truth(conn, truth)
+        # The new window after the resumed one starts a lookback before the old window's end.
+        new_window = conn.execute(
+            """SELECT count(*) FROM square_orders
+               WHERE updated_at >= %s::timestamptz - interval '7 days'""",
+            (run_cursor["end"],),
+        ).fetchone()
+    assert new_window is not None
+    # Resumed from the committed position: the refused cursor restarted the query from the
+    # last order seen, not from the beginning (at most one page read again).
+    total = len(truth["entities"]["orders"]["alive"])
+    assert orders.records <= total - partial[0] + page_limit + new_window[0]
     _, watermark, run_cursor = _state(db, "orders")
     assert watermark is not None and run_cursor is None
 
@@ -312,3 +322,61 @@ def test_malformed_records_land_in_quarantine_only(
         assert_square_matches_truth(conn, _truth(simulator))
     assert {r[0]: r[1] for r in reasons} == {entity: len(ids) for entity, ids in bad.items()}
     assert all(r[2] for r in reasons)
+
+
+class _TradesMidRun(SquareSource):
+    """A source that lets the store trade for `minutes` while one entity's run is under way:
+    after its first location (payments), or after its first page (one-partition streams)."""
+
+    def __init__(self, settings: Settings, simulator: RunningSimulator, minutes: int) -> None:
+        super().__init__(settings, retry=FAST_RETRY)
+        self._simulator = simulator
+        self._minutes = minutes
+        self.traded: set[str] = set()
+
+    def read_pages(self, entity: str, state: StreamState, options: ReadOptions) -> Iterator[Page]:
+        for page in super().read_pages(entity, state, options):
+            yield page
+            position = page.cursor.run_cursor or {}
+            partitions = len(position.get("partitions") or [])
+            moved_on = position.get("index", 0) >= 1 or partitions == 1
+            if position and moved_on and entity not in self.traded:
+                self.traded.add(entity)
+                self._simulator.simulator.advance(self._minutes)
+
+
+def _stored_versions(db: Database, table: str) -> dict[str, str]:
+    with db.connect() as conn:
+        rows = conn.execute(f"SELECT id, raw->>'updated_at' FROM {table}").fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+def _served_versions(records: dict[str, Any]) -> dict[str, str]:
+    return {key: json.loads(record.json)["updated_at"] for key, record in records.items()}
+
+
+def test_changes_made_while_a_long_run_reads_arrive_with_the_next_run(
+    sq_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    """A run that takes longer than the lookback (here: the store trades three hours while
+    payments are read location by location, and customers page by page) must not let the
+    next run skip what changed at the locations or positions it had already passed."""
+    settings = sq_settings.model_copy(update={"square_page_limit": 10})
+    assert _sync(settings, db).ok
+    simulator.simulator.advance(3 * 24 * 60)
+    source = _TradesMidRun(settings, simulator, minutes=180)
+    try:
+        request = SyncRequest("square", entities=("payments", "customers"))
+        assert run_sync(settings, db, request, source=source).ok
+    finally:
+        source.close()
+    assert source.traded == {"payments", "customers"}
+    served = simulator.simulator.apis["square"].data
+    missing_now = set(_served_versions(served.payments).items()) - set(
+        _stored_versions(db, "square_payments").items()
+    )
+    assert missing_now, "the store did not trade at locations the run had already read"
+    report = _sync(settings, db, entities=("payments", "customers"))
+    assert report.ok
+    assert _stored_versions(db, "square_payments") == _served_versions(served.payments)
+    assert _stored_versions(db, "square_customers") == _served_versions(served.customers)

@@ -44,9 +44,6 @@ class SourceKit:
     # Under faults: many requests, yet few enough pages that a query whose cursor expires
     # (Square restarts some queries from their beginning) still gets through.
     soak_page_size: int
-    # Square resumes an interrupted run with the window it began with (orders: its end is
-    # fixed at the start), so changes made later arrive with the run after.
-    resumes_fixed_window: bool = False
 
     def simulator_config(self, seed: int, **overrides: Any) -> SimulatorConfig:
         """A store of this source only."""
@@ -102,9 +99,7 @@ class SourceKit:
 
 
 LIGHTSPEED = SourceKit("lightspeed", deep_entity="sales", page_size=20, soak_page_size=25)
-SQUARE = SourceKit(
-    "square", deep_entity="orders", page_size=25, soak_page_size=100, resumes_fixed_window=True
-)
+SQUARE = SourceKit("square", deep_entity="orders", page_size=25, soak_page_size=100)
 KITS = {kit.name: kit for kit in (LIGHTSPEED, SQUARE)}
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
 import orjson
+from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
 from possync.simulator.clock import SimClock
@@ -141,7 +142,11 @@ class Simulator:
 
     # --- WSGI ---
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], answer: StartResponse) -> Iterable[bytes]:
+        def start_response(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            # The POS's clock is the simulated one: `Date` agrees with the records, as live.
+            return answer(status, [*headers, ("Date", http_date(self.clock.now()))], *exc_info)
+
         request = Request(environ)
         path = request.path
         if path.startswith(CONTROL_PREFIX + "/"):

@@ -16,13 +16,19 @@ LOOPBACK = "127.0.0.1"
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    """No per-request log line: a page walk makes thousands of requests."""
+    """No per-request log line (a page walk makes thousands of requests); `Date` from the app."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
     def log_error(self, format: str, *args: Any) -> None:
         return None
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # As http.server does, minus its wall-clock `Date`: the app sends the simulated one.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
 
     def connection_dropped(
         self, error: BaseException, environ: dict[str, Any] | None = None

@@ -91,6 +91,7 @@ class ApiClient:
         self._lock = threading.Lock()
         self._remaining: int | None = None
         self._limit: int | None = None
+        self._answered = threading.local()  # per thread: the server's clock at its last answer
         self.stats = RequestStats()
 
     def close(self) -> None:
@@ -101,6 +102,12 @@ class ApiClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def server_time(self) -> datetime | None:
+        """The server's clock (its `Date` header) when it answered this thread's last successful
+        request; None before any, or when the header is missing or unreadable."""
+        moment: datetime | None = getattr(self._answered, "date", None)
+        return moment
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request_json("GET", path, params=params)
@@ -166,9 +173,12 @@ class ApiClient:
             if status >= 400:
                 raise SourceError(f"{method} {path}: HTTP {status}: {_short_body(body)}")
             try:
-                return orjson.loads(body)
+                payload = orjson.loads(body)
             except orjson.JSONDecodeError:
                 self._retry_or_raise(attempt, f"{method} {path}: truncated or invalid JSON")
+                continue
+            self._answered.date = _http_date(response.headers.get("Date"))
+            return payload
 
     def _count_request(self) -> None:
         with self._lock:
@@ -229,6 +239,16 @@ class ApiClient:
         with self._lock:
             self.stats.waited_seconds += seconds
         self._sleep(seconds)
+
+
+def _http_date(header: str | None) -> datetime | None:
+    if not header:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

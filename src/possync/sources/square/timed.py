@@ -4,9 +4,11 @@ A run reads one window, `[watermark − lookback, end]`, over one or more partit
 chunks of at most 10 locations; payments: one location at a time; the rest: all at once).
 Every page commits the run's position (`run_cursor`: window, partitions, which partition,
 its query start and cursor), so a killed run resumes where it stopped and with the same
-window. Only the last page of the last partition promotes the watermark, to the window's end:
-Square's own clock, never the machine's (the newest `updated_at` at run start for orders, the
-newest value seen during the run otherwise).
+window. Only the last page of the last partition promotes the watermark, to Square's clock at
+run start, never the machine's: for orders the newest `updated_at` then (the window's fixed
+end), otherwise the `Date` of the run's first answer. Anything changed while the run reads is
+newer, so the next window, starting a lookback earlier, holds it however long the run took.
+A resumed run is followed at once by a new window, so the first run after a crash is current.
 
 Backfill (`--since/--until`, orders) reads a `created_at` range and leaves the watermark and
 any unfinished run's position exactly as they were.
@@ -14,7 +16,8 @@ any unfinished run's position exactly as they were.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
@@ -23,6 +26,8 @@ from possync.sources.base import CursorAdvance, Page, ReadOptions, StreamState
 from possync.sources.http import ApiClient
 from possync.sources.square.api import latest_time, list_location_ids, parse_time, square_time
 from possync.sources.square.walk import Meter, walk_query
+
+log = logging.getLogger(__name__)
 
 RUN_KIND = "window"
 
@@ -66,6 +71,8 @@ class WindowRun:
     cursor: str | None = None
     restart_from: str | None = None
     newest: str | None = None
+    # open windows: Square's clock at the run's first answer, the watermark it promotes
+    mark: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +85,7 @@ class WindowRun:
             "cursor": self.cursor,
             "restart_from": self.restart_from,
             "newest": self.newest,
+            "mark": self.mark,
         }
 
     @classmethod
@@ -94,6 +102,7 @@ class WindowRun:
             cursor=data.get("cursor"),
             restart_from=data.get("restart_from"),
             newest=data.get("newest"),
+            mark=data.get("mark"),
         )
 
 
@@ -118,28 +127,53 @@ def read_timed(
     chunk: int,
 ) -> Iterator[Page]:
     """Pages of one windowed run (new, resumed, or a backfill), each of about `limit`
-    records and carrying the run's position after its last record."""
+    records and carrying the run's position after its last record. A resumed run is
+    followed by a new one, so the first run after a crash also brings the newest changes."""
     meter = Meter(client)
-    # Square caps some lists at 100: several such answers make one page (one commit).
-    batch_size, limit = limit, min(limit, stream.max_limit)
-    batch: list[Any] = []
     partitions = partitions_for(stream, client, chunk)
     backfill = options.since is not None or options.until is not None
     snapshot = options.full and stream.snapshot_on_full and not backfill
+    resumed = False
     run: WindowRun | None
     if backfill:
         run = WindowRun(*backfill_window(options), partitions=partitions)
     else:
         run = None if options.full else WindowRun.from_json(state.run_cursor)
-        if run is not None and run.end is None:
+        resumed = run is not None
+        if run is not None and run.end is None and run.mark is None:
             run = _resumed_open_window(run)
         if run is not None and run.partitions != partitions:
             # The locations changed mid-run: same window, every partition again.
-            run = WindowRun(run.begin, run.end, partitions, newest=run.newest)
+            run = WindowRun(run.begin, run.end, partitions, newest=run.newest, mark=run.mark)
         run = run or _new_window(client, stream, state, options, partitions, lookback)
     if run is None or not run.partitions:  # nothing to read: close the run, keep the mark
         yield meter.page([], CursorAdvance(run_cursor=state.run_cursor if backfill else None))
         return
+    settings = _RunSettings(stream, limit, backfill, snapshot)
+    watermark = yield from _read_run(client, meter, settings, run, state)
+    if resumed and watermark is not None:
+        following = replace(state, watermark=watermark, run_cursor=None)
+        run = _new_window(client, stream, following, options, partitions, lookback)
+        if run is not None and run.partitions:
+            yield from _read_run(client, meter, settings, run, following)
+
+
+@dataclass(frozen=True)
+class _RunSettings:
+    stream: TimedStream
+    limit: int
+    backfill: bool
+    snapshot: bool
+
+
+def _read_run(
+    client: ApiClient, meter: Meter, settings: _RunSettings, run: WindowRun, state: StreamState
+) -> Generator[Page, None, datetime | None]:
+    """Read `run` to its end; returns the watermark its last page promoted (if any)."""
+    stream = settings.stream
+    # Square caps some lists at 100: several such answers make one page (one commit).
+    batch_size, limit = settings.limit, min(settings.limit, stream.max_limit)
+    batch: list[Any] = []
     while run.index < len(run.partitions):
         query = TimedQuery(run.partitions[run.index], run.begin, run.end, None, None, limit)
         pages = walk_query(
@@ -152,6 +186,8 @@ def read_timed(
             narrow_field=stream.narrow_field,
         )
         for answered in pages:
+            if run.end is None and run.mark is None and not settings.backfill:
+                run.mark = _start_mark(client, stream)
             newest = latest_time(answered.records, stream.clock_field, parse_time(run.newest))
             run.newest = square_time(newest) if newest else None
             if answered.next_cursor is None:
@@ -164,15 +200,36 @@ def read_timed(
             finished = run.index >= len(run.partitions)
             batch.extend(answered.records)
             if len(batch) >= batch_size or finished:
-                advance = _advance(run, state, backfill, finished)
+                advance = _advance(run, state, settings.backfill, finished)
                 yield meter.page(
-                    batch, advance, snapshot=snapshot, complete_snapshot=snapshot and finished
+                    batch,
+                    advance,
+                    snapshot=settings.snapshot,
+                    complete_snapshot=settings.snapshot and finished,
                 )
                 batch = []
+                if finished:
+                    return advance.watermark
+    return None
+
+
+def _start_mark(client: ApiClient, stream: TimedStream) -> str | None:
+    """Square's clock when the run's first answer left it: the watermark the run promotes.
+
+    Every change the run might pass by (made at a location or position it had already read)
+    is newer than this, so the next run, starting a lookback before it, reads it. The newest
+    change seen would not do: a run longer than the lookback would skip such changes."""
+    moment = client.server_time()
+    if moment is None:
+        log.warning(
+            "%s: Square sent no Date header; the watermark is the newest change seen", stream.entity
+        )
+        return None
+    return square_time(moment)
 
 
 def _resumed_open_window(run: WindowRun) -> WindowRun:
-    """An interrupted run with an open end, picked up again (maybe days later).
+    """An interrupted run from before runs kept their start mark, picked up again.
 
     The partitions it finished are not read again, so changes made there since are only
     caught by the next run: the watermark must not pass what this run had seen when it was
@@ -197,7 +254,7 @@ def _advance(run: WindowRun, state: StreamState, backfill: bool, finished: bool)
         return CursorAdvance(run_cursor=state.run_cursor)
     if not finished:
         return CursorAdvance(run_cursor=run.to_json())
-    return CursorAdvance(watermark=parse_time(run.end or run.newest), run_cursor=None)
+    return CursorAdvance(watermark=parse_time(run.end or run.mark or run.newest), run_cursor=None)
 
 
 def _new_window(
