@@ -183,8 +183,9 @@ def count_rows(db: Database, tables: tuple[str, ...] = SALE_TABLES) -> int:
 def run_measured(
     args: list[str], env: dict[str, str], *, check: bool = True
 ) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak RSS in MiB of that process). With `check`, a
-    non-zero exit raises RuntimeError.
+    """Run a command; return (wall seconds, peak RSS in MiB of that process and its children,
+    summed: possync's writer process counts). With `check`, a non-zero exit raises
+    RuntimeError.
 
     RSS is sampled every 20 ms with psutil: the kernel's ru_maxrss would count the pages the
     parent shared with the child between fork and exec."""
@@ -194,12 +195,20 @@ def run_measured(
     peak = 0
     while process.poll() is None:
         with contextlib.suppress(psutil.Error):
-            peak = max(peak, watched.memory_info().rss)
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(_rss(process) for process in tree))
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
     if check and process.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:4])}… exited {process.returncode}")
     return elapsed, peak / 2**20
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:  # ended between listing and reading
+        return 0
 
 
 @dataclass(frozen=True)

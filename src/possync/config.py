@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         description="A run stops when more than this share of its records (after the first "
         "100) fail validation, unless `possync sync --force`.",
     )
+    writer_process: bool = Field(
+        default=True,
+        description="Write pages from a second process once a run passes one page, so "
+        "validation and PostgreSQL writes use two cores; off keeps a run in one process.",
+    )
 
     # --- Square ---
     square_version: str = Field(

@@ -150,7 +150,7 @@ def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage)
     """Load one validated page: parents, then their children where the parent's write won."""
     result = PageWrite()
     parent_rows = page.rows.get(spec.table) or []
-    if not parent_rows:
+    if not page.count(spec.table):
         return result
     result.unknown_references = count_unknown_references(conn, page)
     if _all_new(conn, spec, page):
@@ -186,7 +186,7 @@ def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage)
             )
         )
         rows = page.rows.get(child_spec.table) or []
-        if not rows:
+        if not page.count(child_spec.table):
             continue
         child_stage = _copy_rows(conn, child_spec, rows, page.copy_data.get(child_spec.table))
         if spec.guard:
@@ -252,14 +252,15 @@ def _insert_new_page(conn: psycopg.Connection[Any], spec: TableSpec, page: Valid
     result = PageWrite()
     parent_rows = page.rows[spec.table]
     _copy_into(conn, sql.Identifier(spec.table), spec, parent_rows, page.copy_data[spec.table])
-    result.written = len(parent_rows)
+    result.written = page.count(spec.table)
     for child in spec.children:
-        rows = page.rows.get(child.table.table) or []
-        if not rows:
+        count = page.count(child.table.table)
+        if not count:
             continue
         table = sql.Identifier(child.table.table)
+        rows = page.rows.get(child.table.table) or []
         _copy_into(conn, table, child.table, rows, page.copy_data.get(child.table.table))
-        result.children_written += len(rows)
+        result.children_written += count
     return result
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -38,9 +38,25 @@ class ValidPage:
     # Ids the accepted rows refer to, per (table, column, referenced table): counted by the
     # loader against what is stored.
     references: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    # Rows per table, kept when `rows` is dropped for a writer process (`for_transfer`).
+    counts: dict[str, int] = field(default_factory=dict)
 
     def encode_for_copy(self) -> None:
         self.copy_data = {table: copy_lines(rows) for table, rows in self.rows.items()}
+
+    def count(self, table: str) -> int:
+        """How many rows the page holds for `table`."""
+        if table in self.counts:
+            return self.counts[table]
+        return len(self.rows.get(table) or [])
+
+    def for_transfer(self) -> ValidPage:
+        """The page without its row lines when COPY buffers hold them all: half the bytes
+        to send to a writer process, which only needs the buffers."""
+        if not self.copy_data or any(table not in self.copy_data for table in self.rows):
+            return self
+        counts = {table: len(rows) for table, rows in self.rows.items()}
+        return replace(self, rows={table: [] for table in self.rows}, counts=counts)
 
 
 @dataclass(frozen=True)

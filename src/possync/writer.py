@@ -1,5 +1,6 @@
-"""Write pages on a background thread, in order, so PostgreSQL works on page N while Python
-validates page N+1 (psycopg releases the GIL while it waits on the server).
+"""Write pages in order while the engine validates the next: on a background thread
+(`OrderedWriter`), and for a run longer than a page in a writer process (`PageWriter`, see
+`writer_process`), which keeps PostgreSQL round trips from waiting on the interpreter lock.
 
 Each submitted job runs to completion (its own transaction) before the next starts. A failed
 job stops the writer: the error is raised by the next `submit` or by `finish`.
@@ -11,6 +12,11 @@ import queue
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
+
+from possync.db import Database
+from possync.page_commit import PageCommitter, PageJob, WrittenTotals
+from possync.state import RunCounters
+from possync.writer_process import ProcessWriter
 
 T = TypeVar("T")
 _STOP = object()
@@ -50,3 +56,57 @@ class OrderedWriter(Generic[T]):
         self._queue.put(_STOP)
         self._thread.join()
         self.raise_if_failed()
+
+
+class PageWriter:
+    """Writes a run's pages in order: on a thread over the engine's connection, handing over
+    to a writer process (see `writer_process`) once the run reaches its second page and the
+    process is ready."""
+
+    def __init__(
+        self,
+        committer: PageCommitter,
+        db: Database,
+        report: Callable[[RunCounters], None],
+        *,
+        use_process: bool,
+    ) -> None:
+        self._committer = committer
+        self._db = db
+        self._report = report
+        self._use_process = use_process
+        self._thread: OrderedWriter[PageJob] | None = OrderedWriter[PageJob](self._write_here)
+        self._process: ProcessWriter | None = None
+        self._submitted = 0
+
+    @property
+    def totals(self) -> WrittenTotals:
+        if self._process is not None and self._thread is None:
+            return self._process.totals
+        return self._committer.totals
+
+    def _write_here(self, job: PageJob) -> None:
+        self._report(self._committer.commit(job))
+
+    def submit(self, job: PageJob) -> None:
+        self._submitted += 1
+        if self._use_process and self._submitted == 2 and self._process is None:
+            self._process = ProcessWriter(self._db, self._committer.target, self._report)
+        if self._thread is not None and self._process is not None and self._process.ready():
+            self._thread.finish()  # its pages are committed: the process goes on from there
+            self._thread = None
+            committer = self._committer
+            self._process.start(committer.quarantine_in_use, committer.totals)
+        if self._thread is not None:
+            self._thread.submit(job)
+        else:
+            assert self._process is not None
+            self._process.submit(job.for_transfer())
+
+    def finish(self) -> None:
+        try:
+            if self._thread is not None:
+                self._thread.finish()
+        finally:
+            if self._process is not None:
+                self._process.finish()
