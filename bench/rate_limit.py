@@ -100,8 +100,7 @@ class RateLimitResult:
             f"({windows:.1f} windows) |",
             f"| records synced (`sync_log`) | {self.records:,} |",
             f"| requests (simulator's count, 429s included) | {self.requests_served:,} |",
-            f"| requests (possync's `sync_log`, which leaves out each entity's final "
-            f"empty page) | {self.requests_logged:,} |",
+            f"| requests (possync's `sync_log`, from its HTTP client) | {self.requests_logged:,} |",
         ]
         for number, used in enumerate(self.per_window, start=1):
             last = number == len(self.per_window)

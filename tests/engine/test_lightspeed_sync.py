@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
-from tests.engine.killing import kill_sync_midway
+from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.truth import assert_lightspeed_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
@@ -171,14 +170,13 @@ def test_killed_import_resumes_without_loss_or_duplicates(
     ls_settings: Settings, db: Database, simulator: RunningSimulator, tmp_path: Path
 ) -> None:
     simulator.simulator.set_faults(FaultConfig(latency_ms=15))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
-        "POSSYNC_DATABASE_URL": db.url,
-        "POSSYNC_DATA_DIR": str(tmp_path),
-        "POSSYNC_LIGHTSPEED_URL": simulator.lightspeed_url,
-        "POSSYNC_LIGHTSPEED_TOKEN": simulator.token,
-        "POSSYNC_LIGHTSPEED_PAGE_SIZE": "25",
-    }
+    env = cli_env(
+        db,
+        tmp_path,
+        lightspeed_url=simulator.lightspeed_url,
+        lightspeed_token=simulator.token,
+        lightspeed_page_size=25,
+    )
     kill_sync_midway(db, tmp_path, env, "lightspeed", "sales", 100)
     with db.connect() as conn:
         partial = conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone()

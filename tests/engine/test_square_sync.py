@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
 from possync.sync import SyncReport, SyncRequest, run_sync
 from tests.conftest import make_settings
-from tests.engine.killing import kill_sync_midway
+from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.square_truth import assert_square_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
@@ -153,14 +152,13 @@ def test_killed_import_resumes_without_loss_or_duplicates(
 ) -> None:
     page_limit = 50
     simulator.simulator.set_faults(FaultConfig(latency_ms=10))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
-        "POSSYNC_DATABASE_URL": db.url,
-        "POSSYNC_DATA_DIR": str(tmp_path),
-        "POSSYNC_SQUARE_URL": simulator.square_url,
-        "POSSYNC_SQUARE_TOKEN": simulator.token,
-        "POSSYNC_SQUARE_PAGE_LIMIT": str(page_limit),
-    }
+    env = cli_env(
+        db,
+        tmp_path,
+        square_url=simulator.square_url,
+        square_token=simulator.token,
+        square_page_limit=page_limit,
+    )
     kill_sync_midway(db, tmp_path, env, "square", "orders", 600)
     with db.connect() as conn:
         partial = conn.execute("SELECT count(*) FROM square_orders").fetchone()

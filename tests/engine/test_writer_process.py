@@ -3,7 +3,6 @@ run stores, fails one page cleanly, and never outlives the engine."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from possync.sources.lightspeed import LightspeedSource
 from possync.sync import SyncReport, SyncRequest, run_sync
 from possync.writer_process import ProcessWriter
 from tests.conftest import make_settings
+from tests.engine.killing import cli_env
 from tests.engine.truth import assert_lightspeed_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
@@ -175,14 +175,13 @@ def test_a_killed_engine_takes_its_writer_process_along(
     db: Database, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     simulator.simulator.set_faults(FaultConfig(latency_ms=20))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
-        "POSSYNC_DATABASE_URL": db.url,
-        "POSSYNC_DATA_DIR": str(tmp_path),
-        "POSSYNC_LIGHTSPEED_URL": simulator.lightspeed_url,
-        "POSSYNC_LIGHTSPEED_TOKEN": simulator.token,
-        "POSSYNC_LIGHTSPEED_PAGE_SIZE": "20",
-    }
+    env = cli_env(
+        db,
+        tmp_path,
+        lightspeed_url=simulator.lightspeed_url,
+        lightspeed_token=simulator.token,
+        lightspeed_page_size=20,
+    )
     engine = subprocess.Popen(
         [sys.executable, "-m", "possync", "sync", "--source", "lightspeed", "--entity", "sales"],
         env=env,
