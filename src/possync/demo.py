@@ -17,8 +17,8 @@ from possync.cli import AppContext, pass_app
 from possync.config import Settings
 from possync.db import Database, open_database
 from possync.migrate import migrate
+from possync.progress import ProgressPrinter
 from possync.sync import SyncReport, SyncRequest, run_sync
-from possync.sync_cli import ProgressPrinter
 
 
 def demo_settings(base: Settings, lightspeed_url: str, square_url: str, token: str) -> Settings:

@@ -235,6 +235,11 @@ def _sync_entity(
                 action=action,
             )
             conn.commit()
+        if request.full:
+            # Neither POS reports how many records a walk holds: a full refresh expects about
+            # as many as are stored, which gives the progress line its ETA.
+            counters.estimated_total = _count(conn, spec.table) or None
+            conn.commit()
         options = ReadOptions(full=request.full, since=request.since, until=request.until)
         _walk(
             conn,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import date
 from typing import Any
 
@@ -13,40 +12,11 @@ import click
 from possync.cli import AppContext, pass_app
 from possync.db import ensure_schema_exists
 from possync.errors import PossyncError
+from possync.progress import ProgressPrinter
 from possync.sources import configured_sources, open_source
 from possync.sources.http import RetryPolicy
-from possync.sync import EntityProgress, SyncReport, SyncRequest, run_sync
+from possync.sync import SyncReport, SyncRequest, run_sync
 from possync.tables import SOURCES
-
-
-class ProgressPrinter:
-    """One updating line per entity on a terminal; a plain line every few seconds otherwise."""
-
-    def __init__(self, interactive: bool, interval: float = 5.0) -> None:
-        self.interactive = interactive
-        self.interval = interval
-        self._last_print = 0.0
-
-    def __call__(self, progress: EntityProgress) -> None:
-        rate = progress.records / progress.elapsed_seconds if progress.elapsed_seconds else 0.0
-        eta = "?"
-        if progress.estimated_total and rate > 0:
-            left = max(progress.estimated_total - progress.records, 0)
-            eta = f"{left / rate:.0f}s"
-        line = (
-            f"{progress.source} {progress.entity}: {progress.records} records, "
-            f"{progress.pages} pages, {rate:,.0f} rec/s, ETA {eta}"
-        )
-        if self.interactive:
-            end = "\n" if progress.done else ""
-            click.echo(f"\r\033[K{line}", nl=False)
-            if end:
-                click.echo("")
-            return
-        now = time.monotonic()
-        if progress.done or now - self._last_print >= self.interval:
-            self._last_print = now
-            click.echo(line)
 
 
 def parse_date_option(
@@ -94,6 +64,9 @@ def sync_command(
     """Copy new and changed records from the POS into PostgreSQL.
 
     Without --source, every configured source is synced. Exits 1 when any entity failed.
+    Progress per entity: records, pages, rate, and an ETA when a total can be estimated
+    (--full expects about as many records as are stored; neither POS reports a total,
+    so other runs show "ETA ?").
     """
     settings = app.settings
     chosen = sources or configured_sources(settings)

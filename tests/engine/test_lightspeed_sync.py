@@ -10,10 +10,11 @@ import pytest
 
 from possync.config import Settings
 from possync.db import Database
+from possync.progress import ProgressPrinter
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncRequest, run_sync
+from possync.sync import EntityProgress, SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.truth import assert_lightspeed_matches_truth
@@ -224,3 +225,24 @@ def test_dry_run_writes_nothing(ls_settings: Settings, db: Database) -> None:
     with db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM sync_log").fetchone() == (0,)
+
+
+def test_a_full_refresh_estimates_its_total_from_what_is_stored(
+    ls_settings: Settings, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _sync(ls_settings, db).ok
+    with db.connect() as conn:
+        stored = conn.execute("SELECT count(*) FROM lightspeed_sales").fetchone()
+    assert stored is not None and stored[0] > 0
+    seen: list[EntityProgress] = []
+    source = LightspeedSource(ls_settings, retry=FAST_RETRY)
+    try:
+        request = SyncRequest("lightspeed", entities=("sales",), full=True)
+        assert run_sync(ls_settings, db, request, source=source, on_progress=seen.append).ok
+    finally:
+        source.close()
+    assert seen and all(p.estimated_total == stored[0] for p in seen)
+    capsys.readouterr()
+    ProgressPrinter(interactive=False, interval=0)(seen[0])  # the line `possync sync` prints
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("lightspeed sales: ") and "ETA ?" not in line and line.endswith("s")
