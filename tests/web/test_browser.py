@@ -7,12 +7,14 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from possync.db import Database
+from possync.reconcile import Difference, ReconcileReport, record_reconcile
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.web.conftest import PASSWORD
 from tests.web.serving import Served, clean_env, serving
@@ -142,3 +144,40 @@ def test_sync_now_turns_the_card_green(browser: Browser, dashboard: Served) -> N
     phone.goto(dashboard.url + "history")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the history page is {overflow}px wider than a phone"
+
+
+@pytest.fixture
+def uncached_dashboard(
+    db: Database, slow_simulator: RunningSimulator, tmp_path: Path
+) -> Iterator[Served]:
+    env = clean_env(
+        database_url=db.url,
+        dashboard_password=PASSWORD,
+        lightspeed_url=slow_simulator.lightspeed_url,
+        lightspeed_token=slow_simulator.token,
+        schedule_incremental="",
+        schedule_deep="",
+        status_cache_seconds="0",
+    )
+    with serving(env, tmp_path) as served:
+        yield served
+
+
+def test_the_money_check_shows_a_new_reconciliation_without_a_reload(
+    browser: Browser, uncached_dashboard: Served, db: Database
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, uncached_dashboard.url)
+    verdict = page.locator('[data-reconcile="lightspeed"] [data-field="verdict"]')
+    expect(verdict).to_have_text("not checked")
+    report = ReconcileReport("lightspeed", date(2026, 10, 25), date(2026, 10, 31), days_checked=14)
+    report.differences = [
+        Difference("outlet-1", "2026-10-30", "total", "1200.50", "1199.50"),
+        Difference("outlet-1", "2026-10-31", "count", "12", "11"),
+    ]
+    record_reconcile(db, report)
+    # The page's own 2-s poll brings the new verdict and its differences table.
+    expect(verdict).to_have_text("2 differences", timeout=15_000)
+    rows = page.locator('table[data-differences="lightspeed"] tbody tr')
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("1200.50")

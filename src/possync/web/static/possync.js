@@ -101,6 +101,15 @@
     }
   }
 
+  function moneyCheckChanged(checks) {
+    var shown = document.querySelectorAll("[data-reconcile]");
+    if (checks.length !== shown.length) { return true; }
+    return checks.some(function (check) {
+      var card = document.querySelector('[data-reconcile="' + check.source + '"]');
+      return !card || card.dataset.checkedAt !== (check.checked_at || "");
+    });
+  }
+
   function applyStatus(status) {
     var serverNow = Date.parse(status.generated_at);
     var cards = {};
@@ -111,6 +120,11 @@
     var missing = status.cards.some(function (data) { return !cards[data.key]; });
     if (missing || status.cards.length !== known) {
       // A new source or entity appeared: rebuild the page once rather than the DOM by hand.
+      window.location.reload();
+      return;
+    }
+    if (moneyCheckChanged(status.reconciliation || [])) {
+      // A reconciliation finished: its panel (differences table and all) comes from the server.
       window.location.reload();
       return;
     }
