@@ -130,6 +130,8 @@ class ProcessWriter:
                     return
                 elif kind == "failed":
                     self._error = message[1]
+                    if not self._started:  # the thread writer simply goes on
+                        log.info("no writer process (%s): pages stay on a thread", self._error)
                     return
         except EOFError:
             if self._started and self._error is None:

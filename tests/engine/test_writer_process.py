@@ -16,6 +16,7 @@ import pytest
 from possync.config import Settings
 from possync.db import Database
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.sources.base import ReadOptions, StreamState
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from possync.sync import SyncReport, SyncRequest, run_sync
@@ -160,8 +161,6 @@ def _sale_on_page(settings: Settings, page: int) -> str:
     """The id of a sale on the `page`-th page (from 1) of a sales walk."""
     source = LightspeedSource(settings, retry=FAST_RETRY)
     try:
-        from possync.sources.base import ReadOptions, StreamState
-
         pages = source.read_pages("sales", StreamState(None, None, None), ReadOptions())
         for number, read in enumerate(pages, start=1):
             if number == page:

@@ -66,18 +66,21 @@ def slow_simulator() -> Iterator[RunningSimulator]:
         yield sim
 
 
-@pytest.fixture
-def dashboard(db: Database, slow_simulator: RunningSimulator, tmp_path: Path) -> Iterator[Served]:
-    env = clean_env(
+def _dashboard_env(db: Database, sim: RunningSimulator, **extra: str) -> dict[str, str]:
+    return clean_env(
         database_url=db.url,
         dashboard_password=PASSWORD,
-        lightspeed_url=slow_simulator.lightspeed_url,
-        lightspeed_token=slow_simulator.token,
-        lightspeed_page_size="5",
+        lightspeed_url=sim.lightspeed_url,
+        lightspeed_token=sim.token,
         schedule_incremental="",
         schedule_deep="",
+        **extra,
     )
-    with serving(env, tmp_path) as served:
+
+
+@pytest.fixture
+def dashboard(db: Database, slow_simulator: RunningSimulator, tmp_path: Path) -> Iterator[Served]:
+    with serving(_dashboard_env(db, slow_simulator, lightspeed_page_size="5"), tmp_path) as served:
         yield served
 
 
@@ -150,16 +153,8 @@ def test_sync_now_turns_the_card_green(browser: Browser, dashboard: Served) -> N
 def uncached_dashboard(
     db: Database, slow_simulator: RunningSimulator, tmp_path: Path
 ) -> Iterator[Served]:
-    env = clean_env(
-        database_url=db.url,
-        dashboard_password=PASSWORD,
-        lightspeed_url=slow_simulator.lightspeed_url,
-        lightspeed_token=slow_simulator.token,
-        schedule_incremental="",
-        schedule_deep="",
-        status_cache_seconds="0",
-    )
-    with serving(env, tmp_path) as served:
+    # Every poll reads the database: a new check shows within one poll, not a cache's 30 s.
+    with serving(_dashboard_env(db, slow_simulator, status_cache_seconds="0"), tmp_path) as served:
         yield served
 
 
