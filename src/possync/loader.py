@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from psycopg import sql
 
+from possync.json_values import storable_json
 from possync.tables.spec import TableSpec
 from possync.validate import Rejected, ValidPage
 
@@ -297,15 +297,10 @@ def quarantine_records(
                    reason = EXCLUDED.reason, raw = EXCLUDED.raw, run_id = EXCLUDED.run_id,
                    last_seen = now(), times_seen = sync_quarantine.times_seen + 1""",
             [
-                (source, entity, r.record_id, r.reason, _storable_json(r.raw), run_id)
+                (source, entity, r.record_id, r.reason, storable_json(r.raw), run_id)
                 for r in rejected
             ],
         )
-
-
-def _storable_json(payload: Any) -> str:
-    """JSONB cannot hold NUL: keep the payload, with U+FFFD where a NUL was."""
-    return orjson.dumps(payload).decode().replace("\\u0000", "\\ufffd")
 
 
 def has_quarantined(conn: psycopg.Connection[Any], source: str, entity: str) -> bool:

@@ -33,7 +33,7 @@ from possync.errors import (
 )
 from possync.loader import has_quarantined
 from possync.locks import try_lock_entity, unlock_entity
-from possync.page_commit import PageCommitter, PageJob, WalkTarget
+from possync.page_commit import PageCommitter, PageJob, WalkTarget, storable_cursor
 from possync.prefetch import Prefetcher
 from possync.sources import Source, open_source
 from possync.sources.base import Page, ReadOptions, StreamState
@@ -382,8 +382,9 @@ def _walk(
                     report(counters)
                 else:
                     snapshot_keys = list(seen_keys) if page.complete_snapshot else []
+                    cursor = storable_cursor(page.cursor, page.records)
                     job = PageJob(
-                        valid, page.cursor, replace(counters), page.complete_snapshot, snapshot_keys
+                        valid, cursor, replace(counters), page.complete_snapshot, snapshot_keys
                     )
                     writer.submit(job)
                 _check_quarantine_ratio(settings, request, counters)
