@@ -61,6 +61,22 @@ def storable_json(payload: Any, *, sort_keys: bool = False) -> str:
     return text.replace("\\u0000", "\\ufffd")
 
 
+def is_exact(payload: Any) -> bool:
+    """Whether `storable_json` keeps the payload exactly as received (no stand-in, no NUL
+    replaced, no integer beyond 64 bits): only then can it be validated again."""
+    return first_unstorable(payload) is None and not _has_nul(payload)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _stand_in(value: Any) -> str:
     if isinstance(value, Unreadable):
         return value.stand_in
