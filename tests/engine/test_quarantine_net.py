@@ -132,3 +132,29 @@ def test_retry_quarantined_loads_what_now_validates(
         ("stand-in", "old reason", 1),
     ]
     assert stub.requests == []  # the stored payloads, not the API
+
+
+def test_new_quarantined_records_send_one_alert_per_incident(
+    db: Database, tmp_path: Path, stub: StubPos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        {"id": f"c{n:03}", "balance": "bad" if n in (7, 9) else "1.00", "version": n}
+        for n in range(1, 31)
+    ]
+    stub.answer("/customers", 0, orjson.dumps({"data": records}))
+    sync = ("sync", "--source=lightspeed", "--entity=customers")
+    assert run_cli(db, tmp_path, stub, monkeypatch, *sync).exit_code == 0
+    alerts = [body for path, body in stub.posts if path == "/alerts"]
+    assert [a["title"] for a in alerts] == [
+        "possync: 2 new records in quarantine (lightspeed customers)"
+    ]
+    assert "c007: balance: &#x27;bad&#x27; is not a valid numeric" in alerts[0]["message"]
+    assert "/quarantine" in alerts[0]["message"]
+
+    stub.posts.clear()
+    with db.connect() as conn:  # the same records again (a full re-read): no new incident
+        conn.execute("UPDATE sync_state SET last_version = NULL")
+        conn.commit()
+    assert run_cli(db, tmp_path, stub, monkeypatch, *sync).exit_code == 0
+    assert _rows(db, "SELECT DISTINCT times_seen FROM sync_quarantine") == [(2,)]
+    assert stub.posts == []
