@@ -189,16 +189,3 @@ def test_runs_left_open_by_a_killed_process_are_closed_as_abandoned(
         "SELECT entity_type, status FROM sync_state WHERE entity_type IN ('taxes', 'users') "
         "ORDER BY 1",
     ) == [("taxes", "success"), ("users", "running")]
-
-
-def test_history_lists_abandoned_runs(db: Database) -> None:
-    with db.connect() as conn:
-        conn.execute(
-            """INSERT INTO sync_log (run_id, source, entity_type, action, status)
-               VALUES (%s, 'lightspeed', 'taxes', 'incremental_sync', 'abandoned')""",
-            (uuid.uuid4(),),
-        )
-        conn.commit()
-    from possync.web.list_data import LOG_STATUSES
-
-    assert "abandoned" in LOG_STATUSES
