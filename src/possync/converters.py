@@ -60,9 +60,9 @@ def check_numeric_range(value: Decimal) -> Decimal:
     """A NUMERIC column holds at most 131,072 digits before the point and 16,383 after."""
     exponent = value.as_tuple().exponent
     if value and value.adjusted() >= NUMERIC_MAX_INTEGER_DIGITS:
-        raise OutOfRange("out of range for a NUMERIC column (too many digits)")
+        raise OutOfRange("out of range for its NUMERIC column (too many digits)")
     if isinstance(exponent, int) and -exponent > NUMERIC_MAX_SCALE:
-        raise OutOfRange("out of range for a NUMERIC column (too many decimals)")
+        raise OutOfRange("out of range for its NUMERIC column (too many decimals)")
     return value
 
 
@@ -107,7 +107,7 @@ def _ranged(kind: str, low: int, high: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         result = _any_integer(value)
         if not low <= result <= high:
-            raise OutOfRange(f"out of range for a {kind} column ({low} to {high})")
+            raise OutOfRange(f"out of range for its {kind} column ({low} to {high})")
         return result
 
     return convert

@@ -76,10 +76,9 @@ def test_out_of_range_integers_are_quarantined_while_the_page_loads(
     ]
     reasons = dict(stored(db, "SELECT record_id, reason FROM sync_quarantine"))
     assert set(reasons) == {"int-overflow", "version-overflow"}
-    assert "type_id: 2147483648 is out of range for a INTEGER column" in reasons["int-overflow"]
-    assert (
-        "version: 9223372036854775808 is out of range for a BIGINT" in (reasons["version-overflow"])
-    )
+    assert "type_id: 2147483648 is out of range for its INTEGER column" in reasons["int-overflow"]
+    version_reason = reasons["version-overflow"]
+    assert "version: 9223372036854775808 is out of range for its BIGINT" in version_reason
     # The cursor is the highest version PostgreSQL can hold: the bad record is read again.
     assert stored(
         db, "SELECT last_version, status FROM sync_state WHERE entity_type = 'payment_types'"
@@ -107,7 +106,7 @@ def test_numeric_overflow_is_quarantined_while_the_page_loads(
         for r in stored(db, "SELECT id, balance FROM lightspeed_customers ORDER BY id")
     ] == [("c1", "12.34"), ("c3", "5")]
     [(record_id, reason)] = stored(db, "SELECT record_id, reason FROM sync_quarantine")
-    assert record_id == "c2" and "out of range for a NUMERIC column" in reason
+    assert record_id == "c2" and "out of range for its NUMERIC column" in reason
 
 
 # Each body orjson refuses (or would read wrong): one bad customer between two good ones.

@@ -77,7 +77,7 @@ def test_quarantine_count_list_and_payload(
     expect(bad_money).to_contain_text("Customers")
     expect(bad_money).to_contain_text("balance: 'not money' is not a valid numeric")
     expect(rows.filter(has_text="c4")).to_contain_text(
-        "version: 9223372036854775808 is out of range for a BIGINT column"
+        "version: 9223372036854775808 is out of range for its BIGINT column"
     )
     page.screenshot(path=str(ARTIFACTS / "quarantine.png"), full_page=True)
 
