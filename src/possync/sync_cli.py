@@ -85,6 +85,11 @@ def sync_command(
             "POSSYNC_LIGHTSPEED_DOMAIN_PREFIX, or POSSYNC_SQUARE_TOKEN"
         )
     if retry_quarantined:
+        if full or dry_run or force or since or until:
+            raise PossyncError(
+                "--retry-quarantined only re-validates what is in quarantine: "
+                "use it without --full, --dry-run, --force, --since or --until"
+            )
         _retry_quarantined(app, chosen, entities, as_json)
         return
     if (since or until) and not entities:

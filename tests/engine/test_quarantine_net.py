@@ -133,6 +133,10 @@ def test_retry_quarantined_loads_what_now_validates(
     ]
     assert stub.requests == []  # the stored payloads, not the API
 
+    mixed = run_cli(db, tmp_path, stub, monkeypatch, "sync", "--retry-quarantined", "--full")
+    assert mixed.exit_code == 1
+    assert "use it without --full, --dry-run, --force, --since or --until" in mixed.output
+
 
 def test_new_quarantined_records_send_one_alert_per_incident(
     db: Database, tmp_path: Path, stub: StubPos, monkeypatch: pytest.MonkeyPatch
