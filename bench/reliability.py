@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from tests.reliability.bad_values import bad_value_trials
+from tests.reliability.bad_values import trials_for as bad_trials_for
 from tests.reliability.crash import kill_trials, restart_trials
 from tests.reliability.harness import (
     KITS,
@@ -131,6 +133,10 @@ def run_all(
                 malformed_trials, kit, fresh, work / "malformed", trials=counts.malformed, seed=seed
             )
             run("malformed", kit.name, bad)
+        bad_values = partial(
+            bad_value_trials, fresh, work / "bad-values", trials=bad_trials_for(counts), seed=seed
+        )
+        run("bad values", "lightspeed", bad_values)
         for kit in kits:
             run("simultaneous", kit.name, partial(simultaneous, kit))
         run("secret scan", "both", secrets)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from psycopg import sql
 
+from possync.json_values import is_exact, storable_json
 from possync.tables.spec import TableSpec
 from possync.validate import Rejected, ValidPage
 
@@ -284,28 +284,33 @@ def quarantine_records(
     source: str,
     entity: str,
     rejected: list[Rejected],
-    run_id: UUID,
+    run_id: UUID | None,
 ) -> None:
     """Store rejected records with their reason; a record seen again updates its row."""
     if not rejected:
         return
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO sync_quarantine (source, entity_type, record_id, reason, raw, run_id)
-               VALUES (%s, %s, %s, %s, %s::jsonb, %s)
+            """INSERT INTO sync_quarantine
+                   (source, entity_type, record_id, reason, raw, raw_exact, run_id)
+               VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s)
                ON CONFLICT (source, entity_type, record_id) DO UPDATE SET
-                   reason = EXCLUDED.reason, raw = EXCLUDED.raw, run_id = EXCLUDED.run_id,
+                   reason = EXCLUDED.reason, raw = EXCLUDED.raw, raw_exact = EXCLUDED.raw_exact,
+                   run_id = coalesce(EXCLUDED.run_id, sync_quarantine.run_id),
                    last_seen = now(), times_seen = sync_quarantine.times_seen + 1""",
             [
-                (source, entity, r.record_id, r.reason, _storable_json(r.raw), run_id)
+                (
+                    source,
+                    entity,
+                    r.record_id,
+                    r.reason,
+                    storable_json(r.raw),
+                    is_exact(r.raw),
+                    run_id,
+                )
                 for r in rejected
             ],
         )
-
-
-def _storable_json(payload: Any) -> str:
-    """JSONB cannot hold NUL: keep the payload, with U+FFFD where a NUL was."""
-    return orjson.dumps(payload).decode().replace("\\u0000", "\\ufffd")
 
 
 def has_quarantined(conn: psycopg.Connection[Any], source: str, entity: str) -> bool:

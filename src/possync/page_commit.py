@@ -49,6 +49,27 @@ class PageJob:
         return replace(self, valid=self.valid.for_transfer())
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+def storable_cursor(cursor: CursorAdvance, records: list[Any]) -> CursorAdvance:
+    """The page's cursor as sync_state (BIGINT) can hold it. A version beyond 64 bits comes
+    from a record that validation quarantines: the cursor takes the page's highest version
+    that fits instead, so the rest of the page commits (that record is read again next run
+    and stays in quarantine, its `times_seen` counting up)."""
+    version = cursor.last_version
+    if version is None or version <= BIGINT_MAX:
+        return cursor
+    fitting = [
+        value
+        for record in records
+        if isinstance(record, dict)
+        and type(value := record.get("version")) is int
+        and 0 <= value <= BIGINT_MAX
+    ]
+    return replace(cursor, last_version=max(fitting) if fitting else None)
+
+
 @dataclass
 class WrittenTotals:
     """What only the writer learns, summed over the run so far."""

@@ -179,3 +179,27 @@ def finish_run(
                WHERE source = %s AND entity_type = ANY(%s)""",
             (source, entities),
         )
+
+
+ABANDONED_REASON = "the process running it ended without closing it (killed, e.g. out of memory)"
+
+
+def close_abandoned_runs(conn: psycopg.Connection[Any], source: str, entities: list[str]) -> int:
+    """Close `started` runs of entities whose lock the caller holds: no process is running
+    them, so theirs was killed. sync_log says `abandoned`; a sync_state still `running`
+    becomes `failed` with the reason. Returns how many runs were closed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE sync_log SET status = 'abandoned', finished_at = clock_timestamp(),
+                   error_details = coalesce(error_details, %s)
+               WHERE source = %s AND entity_type = ANY(%s) AND status = 'started'""",
+            (ABANDONED_REASON, source, entities),
+        )
+        closed = max(cur.rowcount, 0)
+        cur.execute(
+            """UPDATE sync_state SET status = 'failed', updated_at = now(),
+                   error_message = %s
+               WHERE source = %s AND entity_type = ANY(%s) AND status = 'running'""",
+            (f"the last run was abandoned: {ABANDONED_REASON}", source, entities),
+        )
+    return closed

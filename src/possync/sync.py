@@ -27,14 +27,15 @@ from possync.errors import (
     AuthError,
     ConfigError,
     DatabaseError,
-    PossyncError,
     RateLimitedError,
     TransientError,
 )
-from possync.loader import has_quarantined
+from possync.loader import has_quarantined, quarantine_records
 from possync.locks import try_lock_entity, unlock_entity
-from possync.page_commit import PageCommitter, PageJob, WalkTarget
+from possync.page_commit import PageCommitter, PageJob, WalkTarget, storable_cursor
 from possync.prefetch import Prefetcher
+from possync.quarantine import QuarantineStop, check_quarantine_ratio
+from possync.run_failures import failure_message, sweep_abandoned_runs
 from possync.sources import Source, open_source
 from possync.sources.base import Page, ReadOptions, StreamState
 from possync.state import (
@@ -53,7 +54,6 @@ from possync.writer import PageWriter
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_GRACE_RECORDS = 100
 # Allocations between young-generation collections during a walk (Python's default: 700).
 GC_THRESHOLD = 10_000
 FULL_GC_EVERY_PAGES = 50  # a full collection takes tens of ms: memory stays flat for free
@@ -170,6 +170,7 @@ def run_sync(
                 if not request.dry_run:
                     ensure_state_rows(conn, request.source, list(entities_for(request.source)))
                     conn.commit()
+                    sweep_abandoned_runs(conn, request.source)
                 for entity in entities:
                     result = _sync_entity(
                         conn, db, settings, active_source, request, entity, on_progress
@@ -267,9 +268,9 @@ def _sync_entity(
             )
             _store_totals(conn, request.source, entity, spec)
             conn.commit()
-    except (PossyncError, psycopg.Error) as exc:
+    except Exception as exc:  # whatever ends the run is recorded (a bug too), in one line
         _rollback_quietly(conn)
-        message = _failure_message(exc, db_url)
+        message = failure_message(exc, db_url)
         critical = isinstance(exc, AuthError | DatabaseError | psycopg.OperationalError)
         result.status = "failed"
         result.error = f"critical: {message}" if critical else message
@@ -277,6 +278,8 @@ def _sync_entity(
         if isinstance(exc, psycopg.OperationalError) or conn.closed:
             raise DatabaseError(message) from None
         if not request.dry_run:
+            if isinstance(exc, QuarantineStop):  # the stopping page's records, not its rows
+                quarantine_records(conn, request.source, entity, exc.rejected, run_id)
             finish_run(
                 conn,
                 run_id=run_id,
@@ -364,6 +367,7 @@ def _walk(
     try:
         with _fewer_gc_passes():
             for page in pages:
+                page.cursor = storable_cursor(page.cursor, page.records)
                 valid = validate_page(spec, page.records, copy_text=not request.dry_run)
                 counters.records += len(page.records)
                 counters.pages += 1
@@ -373,6 +377,9 @@ def _walk(
                 counters.quarantined += len(valid.rejected)
                 counters.rate_limited = stats.rate_limited - base_rate_limited
                 counters.waited_seconds = stats.waited_seconds - base_waited
+                # Before the page is written: a page that stops the run must not move the
+                # cursor, so a rerun (after a fix, or with --force) reads it again.
+                check_quarantine_ratio(settings, request.force, counters, valid)
                 if page.estimated_total is not None:
                     counters.estimated_total = page.estimated_total
                 if spec.guard is None or page.snapshot:
@@ -386,7 +393,6 @@ def _walk(
                         valid, page.cursor, replace(counters), page.complete_snapshot, snapshot_keys
                     )
                     writer.submit(job)
-                _check_quarantine_ratio(settings, request, counters)
                 if counters.pages % FULL_GC_EVERY_PAGES == 0:
                     gc.collect()  # what the raised threshold let reach the oldest generation
         if writer is not None:
@@ -418,19 +424,6 @@ def _fewer_gc_passes() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _check_quarantine_ratio(
-    settings: Settings, request: SyncRequest, counters: RunCounters
-) -> None:
-    if request.force or counters.records <= QUARANTINE_GRACE_RECORDS:
-        return
-    if counters.quarantined > counters.records * settings.quarantine_max_ratio:
-        raise PossyncError(
-            f"{counters.quarantined} of {counters.records} records failed validation "
-            f"(over POSSYNC_QUARANTINE_MAX_RATIO={settings.quarantine_max_ratio}); they are "
-            "in sync_quarantine: inspect them, then rerun with --force to continue anyway"
-        )
-
-
 def _store_totals(conn: psycopg.Connection[Any], source: str, entity: str, spec: TableSpec) -> None:
     set_record_total(conn, source, entity, _count(conn, spec.table))
     for child_entity, child in zip(child_entities_for(source, entity), spec.children, strict=False):
@@ -449,10 +442,3 @@ def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
         return
     with contextlib.suppress(psycopg.Error):
         conn.rollback()
-
-
-def _failure_message(exc: BaseException, db_url: str) -> str:
-    if isinstance(exc, psycopg.Error):
-        # The URL names the server in the message (its password is never shown).
-        return str(translate_database_error(db_url, exc))
-    return str(exc)

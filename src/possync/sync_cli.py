@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -13,9 +14,10 @@ from possync.cli import AppContext, pass_app
 from possync.db import ensure_schema_exists
 from possync.errors import PossyncError
 from possync.progress import ProgressPrinter
+from possync.quarantine import retry_quarantined
 from possync.sources import configured_sources, open_source
 from possync.sources.http import RetryPolicy
-from possync.sync import SyncReport, SyncRequest, run_sync
+from possync.sync import SyncReport, SyncRequest, resolve_entities, run_sync
 from possync.tables import SOURCES
 
 
@@ -48,6 +50,12 @@ def parse_date_option(
 @click.option(
     "--until", callback=parse_date_option, help="Backfill up to this date (Square orders)."
 )
+@click.option(
+    "--retry-quarantined",
+    is_flag=True,
+    help="Instead of syncing, validate the records in quarantine again (their stored "
+    "payloads); load and release those that now pass.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
 def sync_command(
@@ -59,6 +67,7 @@ def sync_command(
     force: bool,
     since: date | None,
     until: date | None,
+    retry_quarantined: bool,
     as_json: bool,
 ) -> None:
     """Copy new and changed records from the POS into PostgreSQL.
@@ -75,6 +84,14 @@ def sync_command(
             "no source is configured: set POSSYNC_LIGHTSPEED_TOKEN and "
             "POSSYNC_LIGHTSPEED_DOMAIN_PREFIX, or POSSYNC_SQUARE_TOKEN"
         )
+    if retry_quarantined:
+        if full or dry_run or force or since or until:
+            raise PossyncError(
+                "--retry-quarantined only re-validates what is in quarantine: "
+                "use it without --full, --dry-run, --force, --since or --until"
+            )
+        _retry_quarantined(app, chosen, entities, as_json)
+        return
     if (since or until) and not entities:
         entities = ("orders",)
     printer = None if as_json else ProgressPrinter(interactive=sys.stdout.isatty())
@@ -89,6 +106,26 @@ def sync_command(
         for report in reports:
             _print_summary(report)
     if not all(report.ok for report in reports):
+        sys.exit(1)
+
+
+def _retry_quarantined(
+    app: AppContext, sources: tuple[str, ...], entities: tuple[str, ...], as_json: bool
+) -> None:
+    results = []
+    with app.database.connect() as conn:
+        ensure_schema_exists(conn, app.database.schema)
+        for source in sources:
+            results.extend(retry_quarantined(conn, source, resolve_entities(source, entities)))
+    shown = [r for r in results if r.retried or r.skipped]
+    if as_json:
+        click.echo(json.dumps([asdict(r) | {"remaining": r.remaining} for r in shown], indent=2))
+    elif not shown:
+        click.echo("no quarantined record to retry")
+    for r in [] if as_json else shown:
+        what = r.skipped or f"{r.released} of {r.retried} now load; {r.remaining} stay quarantined"
+        click.echo(f"{r.source} {r.entity}: {what}")
+    if any(r.skipped for r in results):
         sys.exit(1)
 
 

@@ -14,14 +14,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 import orjson
 
+from possync.converters import (
+    BIGINT_RANGE,
+    CONVERTERS,
+    COPY_CONVERTERS,
+    INT_RANGE,
+    InvalidValue,
+    OutOfRange,
+)
 from possync.copyformat import COPY_NULL, copy_lines, copy_value
+from possync.json_values import Unreadable, first_unstorable, storable_json
 from possync.tables.spec import Column, TableSpec
+
+__all__ = ["InvalidValue", "Rejected", "ValidPage", "record_key", "validate_page"]
 
 
 @dataclass
@@ -66,17 +76,17 @@ class Rejected:
     raw: Any
 
 
-class InvalidValue(ValueError):
-    pass
-
-
 def record_key(spec: TableSpec, record: Any) -> str:
     """The record's key as one string (composite keys joined by ':'), or a payload hash."""
     if isinstance(record, dict):
         parts = [record.get(part) for part in spec.key]
         if all(isinstance(p, str | int) and p != "" for p in parts):
             return ":".join(str(p) for p in parts)
-    digest = hashlib.sha1(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    try:
+        text = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # a value from the tolerant parser
+        text = storable_json(record, sort_keys=True).encode()
+    digest = hashlib.sha1(text).hexdigest()[:16]
     return f"(no id) {digest}"
 
 
@@ -169,7 +179,12 @@ def _typed_row(
         where = f"an item of {spec.table}" if parent is not None else "the record"
         raise InvalidValue(f"{where} is not a JSON object")
     values = [read(record, parent) for read in _compiled(spec, copy_text)]
-    raw = orjson.dumps(_without_children(spec, record)).decode()
+    try:
+        raw = orjson.dumps(_without_children(spec, record)).decode()
+    except orjson.JSONEncodeError:
+        # A value from the tolerant parser (see possync.json_values) in a field no column
+        # reads: the record is kept in quarantine, with that value's reason.
+        raise InvalidValue(first_unstorable(record) or "cannot be stored as JSON") from None
     if "\\u0000" in raw:
         # PostgreSQL text and JSONB cannot hold NUL: quarantine rather than fail the page.
         raise InvalidValue("contains a NUL character (\\u0000), which PostgreSQL cannot store")
@@ -206,7 +221,7 @@ def _compiled(spec: TableSpec, copy_text: bool) -> list[ColumnReader]:
 
 
 def _column_reader(column: Column, copy_text: bool) -> ColumnReader:
-    convert = (_COPY_CONVERTERS if copy_text else _CONVERTERS)[column.kind]
+    convert = (COPY_CONVERTERS if copy_text else CONVERTERS)[column.kind]
     null = COPY_NULL if copy_text else None
     name, kind, required = column.name, column.kind, column.required
     path = column.payload_path
@@ -228,9 +243,15 @@ def _column_reader(column: Column, copy_text: bool) -> ColumnReader:
             return null
         try:
             return convert(value)
+        except OutOfRange as exc:
+            raise InvalidValue(f"{name}: {_shown(value)} is {exc}") from None
         except (InvalidValue, ValueError, TypeError, InvalidOperation):
-            shown = str(value)[:40]
-            raise InvalidValue(f"{name}: {shown!r} is not a valid {kind}") from None
+            if isinstance(value, Unreadable):
+                raise InvalidValue(f"{name}: {value.reason}") from None
+            reason = first_unstorable(value)
+            if reason:
+                raise InvalidValue(f"{name}: {reason}") from None
+            raise InvalidValue(f"{name}: {_shown(value)!r} is not a valid {kind}") from None
 
     if copy_text and extract is None and len(path) == 1:
         return _fast_copy_reader(kind, path[0], read)
@@ -258,16 +279,17 @@ def _fast_copy_reader(kind: str, key: str, general: ColumnReader) -> ColumnReade
             value = record.get(key)
             if type(value) is float:
                 return repr(value)
-            if type(value) is int:
+            if type(value) is int and BIGINT_RANGE[0] <= value <= BIGINT_RANGE[1]:
                 return str(value)
             return general(record, parent)
 
         return read_numeric
     if kind in ("bigint", "int"):
+        low, high = BIGINT_RANGE if kind == "bigint" else INT_RANGE
 
         def read_integer(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
             value = record.get(key)
-            if type(value) is int:
+            if type(value) is int and low <= value <= high:
                 return str(value)
             return general(record, parent)
 
@@ -286,122 +308,8 @@ def _fast_copy_reader(kind: str, key: str, general: ColumnReader) -> ColumnReade
     return general
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return str(value)
-    return orjson.dumps(value).decode()
-
-
-def _numeric(value: Any) -> Decimal | str:
-    if type(value) is float:
-        # JSON floats are always finite; repr is the exact decimal text the API sent.
-        return repr(value)
-    if isinstance(value, bool):
-        raise InvalidValue("boolean is not a number")
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, str):
-        result = Decimal(value.strip())
-    else:
-        raise InvalidValue("not a number")
-    if not result.is_finite():
-        raise InvalidValue("not a finite number")
-    return result
-
-
-def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidValue("not a timestamp")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise InvalidValue("timestamp without a time zone")
-    return parsed
-
-
-def _date(value: Any) -> date:
-    if not isinstance(value, str):
-        raise InvalidValue("not a date")
-    return date.fromisoformat(value[:10])
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise InvalidValue("not a boolean")
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise InvalidValue("boolean is not an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise InvalidValue("not an integer")
-
-
-def _jsonb(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-_CONVERTERS = {
-    "text": _text,
-    "numeric": _numeric,
-    "timestamptz": _timestamp,
-    "date": _date,
-    "bool": _bool,
-    "bigint": _integer,
-    "int": _integer,
-    "jsonb": _jsonb,
-}
-
-
-# The same conversions, producing COPY text (see possync.copyformat) in one step.
-def _copy_text(value: Any) -> str:
-    return copy_value(_text(value))
-
-
-def _copy_numeric(value: Any) -> str:
-    if type(value) is float:
-        return repr(value)
-    return str(_numeric(value))
-
-
-def _copy_timestamp(value: Any) -> str:
-    return _timestamp(value).isoformat()
-
-
-def _copy_date(value: Any) -> str:
-    return _date(value).isoformat()
-
-
-def _copy_bool(value: Any) -> str:
-    return "t" if _bool(value) else "f"
-
-
-def _copy_integer(value: Any) -> str:
-    return str(_integer(value))
-
-
-def _copy_jsonb(value: Any) -> str:
-    return copy_value(_jsonb(value))
-
-
-_COPY_CONVERTERS = {
-    "text": _copy_text,
-    "numeric": _copy_numeric,
-    "timestamptz": _copy_timestamp,
-    "date": _copy_date,
-    "bool": _copy_bool,
-    "bigint": _copy_integer,
-    "int": _copy_integer,
-    "jsonb": _copy_jsonb,
-}
+def _shown(value: Any) -> str:
+    """A value for a one-line reason (str() refuses integers over 4,300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 4000:
+        return f"an integer of {value.bit_length()} bits"
+    return str(value)[:40]

@@ -28,12 +28,36 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from possync.db import Database
+from possync.errors import PossyncError
 from possync.page_commit import PageCommitter, PageJob, WalkTarget, WrittenTotals
 from possync.state import RunCounters
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+
+
+class WriterProcessError(PossyncError):
+    """The writer process ended while pages were still to be written."""
+
+
+def _ended(code: int | None) -> WriterProcessError:
+    """Why the writer process ended, in one line: a signal is named (SIGKILL is what the
+    out-of-memory killer sends)."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        how = f"was killed by {name}{hint}"
+    else:
+        how = f"ended unexpectedly (exit code {code})"
+    return WriterProcessError(
+        f"the writer process {how}: the page it was writing rolled back; rerun to resume"
+    )
+
+
 # Pages queued for the process beyond the one it writes: validation runs ahead by this much.
 QUEUE_DEPTH = 2
 STOP_TIMEOUT_SECONDS = 120.0
@@ -84,7 +108,7 @@ class ProcessWriter:
         while not self._slots.acquire(timeout=0.5):
             self.raise_if_failed()
             if self._process.poll() is not None:
-                raise RuntimeError("the writer process ended unexpectedly")
+                raise _ended(self._process.returncode)
         self._send(job)
 
     def raise_if_failed(self) -> None:
@@ -113,7 +137,7 @@ class ProcessWriter:
         except (BrokenPipeError, EOFError, ConnectionResetError):
             self._reader.join(STOP_TIMEOUT_SECONDS)  # its error says why
             self.raise_if_failed()
-            raise RuntimeError("the writer process ended unexpectedly") from None
+            raise _ended(self._process.poll()) from None
 
     def _read_acks(self) -> None:
         try:
@@ -135,10 +159,7 @@ class ProcessWriter:
                     return
         except EOFError:
             if self._started and self._error is None:
-                code = self._process.wait()
-                self._error = RuntimeError(
-                    f"the writer process ended unexpectedly (exit code {code})"
-                )
+                self._error = _ended(self._process.wait())
         except BaseException as exc:  # the progress callback failed: stop like a page would
             self._error = exc
         finally:

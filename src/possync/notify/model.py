@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 
 IncidentKind = Literal["sync_health", "reconciliation"]
 ProblemKind = Literal["failed", "stale", "never_synced", "mismatch"]
-MessageKind = Literal["opened", "reminder", "recovered", "daily_summary", "test"]
+MessageKind = Literal["opened", "reminder", "recovered", "daily_summary", "test", "quarantine"]
 # apprise's NotifyType values: they pick the colour and icon of a Slack or Teams message.
 NotifyLevel = Literal["info", "success", "warning", "failure"]
 

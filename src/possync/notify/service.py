@@ -29,6 +29,7 @@ from possync.notify.model import (
     ReconciliationMismatch,
     SyncReportLike,
 )
+from possync.notify.quarantine import quarantine_alerts
 from possync.notify.scrub import scrub, secret_values
 from possync.notify.summary import send_daily_summary_if_due
 
@@ -38,11 +39,14 @@ logger = logging.getLogger(__name__)
 def after_sync(
     settings: Settings, db: Database, report: SyncReportLike, *, now: datetime | None = None
 ) -> AlertOutcome:
-    """Evaluate health after a run and send what is due. Never raises."""
+    """Evaluate health after a run and send what is due (and the quarantine alert when the
+    run quarantined new records). Never raises."""
     try:
-        return _evaluate_health(settings, db, now or _utcnow(), report=report)
+        outcome = _evaluate_health(settings, db, now or _utcnow(), report=report)
     except Exception as exc:
         return _could_not_run(settings, db, "after the sync", exc)
+    outcome.messages.extend(quarantine_alerts(settings, db, report))
+    return outcome
 
 
 def check_health(

@@ -28,6 +28,7 @@ import orjson
 from possync import __version__
 from possync.errors import AuthError, RateLimitedError, SourceError, TransientError
 from possync.sources.base import RequestStats
+from possync.sources.tolerant_json import parse_json_body
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,8 @@ class ApiClient:
             if status >= 400:
                 raise SourceError(f"{method} {path}: HTTP {status}: {_short_body(body)}")
             try:
-                payload = orjson.loads(body)
-            except orjson.JSONDecodeError:
+                payload = parse_json_body(body)  # a bad value quarantines its record only
+            except ValueError:
                 self._retry_or_raise(attempt, f"{method} {path}: truncated or invalid JSON")
                 continue
             self._answered.date = _http_date(response.headers.get("Date"))

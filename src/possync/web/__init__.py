@@ -60,7 +60,16 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
 
 
 def _register(app: Flask) -> None:
-    from possync.web import api, auth, errors, filters, history, jobs_page, overview
+    from possync.web import (
+        api,
+        auth,
+        errors,
+        filters,
+        history,
+        jobs_page,
+        overview,
+        quarantine_page,
+    )
 
     auth.init_app(app)
     errors.init_app(app)
@@ -70,6 +79,7 @@ def _register(app: Flask) -> None:
         overview.blueprint,
         history.blueprint,
         jobs_page.blueprint,
+        quarantine_page.blueprint,
         api.blueprint,
     ):
         app.register_blueprint(blueprint)

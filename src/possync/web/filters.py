@@ -75,8 +75,8 @@ def last_run_text(run: dict[str, Any] | None) -> str:
     if not run:
         return "—"
     took = format_duration(run.get("duration_seconds"))
-    if run["status"] == "failed":
-        return f"failed after {took}"
+    if run["status"] in ("failed", "abandoned"):  # abandoned: its process was killed
+        return f"{run['status']} after {took}"
     return f"{format_number(run.get('records'))} records in {took}"
 
 

@@ -15,7 +15,7 @@ from possync.jobs_schedule import MAINTENANCE_TASK as HOUSEKEEPING_TASK
 
 PER_PAGE = 50
 CHART_POINTS = 200
-LOG_STATUSES = ("started", "completed", "failed")
+LOG_STATUSES = ("started", "completed", "failed", "abandoned")
 # The jobs page's tabs → procrastinate statuses.
 JOB_TABS: dict[str, tuple[str, ...]] = {
     "all": (),

@@ -10,7 +10,8 @@ from flask import Blueprint, render_template
 
 from possync.jobs import configured_sources
 from possync.web.api import build_status
-from possync.web.state import web_state
+from possync.web.quarantine_page import quarantine_counts
+from possync.web.state import connection, web_state
 
 blueprint = Blueprint("overview", __name__)
 
@@ -30,4 +31,5 @@ def index() -> str:
         groups=groups,
         configured=configured,
         can_sync=bool(configured),
+        quarantined=quarantine_counts(connection()),
     )

@@ -52,7 +52,9 @@
 
   function lastRunText(run) {
     if (!run) { return "—"; }
-    if (run.status === "failed") { return "failed after " + duration(run.duration_seconds); }
+    if (run.status === "failed" || run.status === "abandoned") {
+      return run.status + " after " + duration(run.duration_seconds);
+    }
     return number(run.records) + " records in " + duration(run.duration_seconds);
   }
 
