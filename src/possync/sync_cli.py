@@ -15,6 +15,7 @@ from possync.errors import PossyncError
 from possync.progress import ProgressPrinter
 from possync.sources import configured_sources, open_source
 from possync.sources.http import RetryPolicy
+from possync.sources.lightspeed.source import NO_BACKFILL
 from possync.sync import SyncReport, SyncRequest, run_sync
 from possync.tables import SOURCES
 
@@ -41,12 +42,21 @@ def parse_date_option(
 @click.option("--entity", "entities", multiple=True, help="Only these entities (repeatable).")
 @click.option("--full", is_flag=True, help="Re-read everything from the start (full refresh).")
 @click.option("--dry-run", is_flag=True, help="Fetch and validate, write nothing.")
-@click.option("--force", is_flag=True, help="Keep going even when many records fail validation.")
 @click.option(
-    "--since", callback=parse_date_option, help="Backfill from this date (Square orders)."
+    "--force",
+    is_flag=True,
+    help="Keep going even when many records fail validation, or when a complete snapshot would "
+    "mark more than POSSYNC_MAX_DELETE_RATIO of an entity's rows deleted.",
 )
 @click.option(
-    "--until", callback=parse_date_option, help="Backfill up to this date (Square orders)."
+    "--since",
+    callback=parse_date_option,
+    help="Backfill Square orders from this date (Lightspeed has no date range: use --full).",
+)
+@click.option(
+    "--until",
+    callback=parse_date_option,
+    help="Backfill Square orders up to this date (inclusive).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
@@ -75,8 +85,10 @@ def sync_command(
             "no source is configured: set POSSYNC_LIGHTSPEED_TOKEN and "
             "POSSYNC_LIGHTSPEED_DOMAIN_PREFIX, or POSSYNC_SQUARE_TOKEN"
         )
-    if (since or until) and not entities:
-        entities = ("orders",)
+    if since or until:
+        chosen = _backfill_sources(sources, chosen)
+        if not entities:
+            entities = ("orders",)
     printer = None if as_json else ProgressPrinter(interactive=sys.stdout.isatty())
     reports: list[SyncReport] = []
     for source in chosen:
@@ -90,6 +102,14 @@ def sync_command(
             _print_summary(report)
     if not all(report.ok for report in reports):
         sys.exit(1)
+
+
+def _backfill_sources(asked: tuple[str, ...], chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """The sources a --since/--until backfill runs on: Square only. Asking for Lightspeed
+    is refused (it would read nothing of the range and call that a backfill)."""
+    if "lightspeed" in asked or "square" not in chosen:
+        raise PossyncError(NO_BACKFILL)
+    return ("square",)
 
 
 def _after_sync(app: AppContext, report: SyncReport) -> None:
