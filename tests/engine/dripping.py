@@ -31,16 +31,20 @@ class DrippingServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._listener.close()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._listener.close()
 
     def _accept(self) -> None:
+        self._listener.settimeout(0.1)  # so that `stop` is noticed
         while not self._stop.is_set():
             try:
                 conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(None)
             self.connections += 1
             thread = threading.Thread(target=self._drip, args=(conn,), daemon=True)
             thread.start()
