@@ -163,13 +163,19 @@ def test_square_malformed_answer_deletes_nothing(
     assert stored(db, table) == live
 
 
+@pytest.mark.parametrize("writer_process", [False, True], ids=["writer thread", "writer process"])
 def test_delete_guard_stops_a_mass_delete_unless_forced(
-    both_settings: Settings, db: Database
+    both_settings: Settings, db: Database, writer_process: bool
 ) -> None:
     """Rows the source no longer lists are marked deleted up to the ratio; past it the run
-    stops with one line and changes nothing; `--force` lets it through."""
+    stops with one line and changes nothing; `--force` lets it through. With pages of 5, the
+    snapshot's last page is written by the writer process when there is one."""
+    both_settings = both_settings.model_copy(
+        update={"writer_process": writer_process, "lightspeed_page_size": 5}
+    )
     table = "lightspeed_product_categories"
-    assert sync(both_settings, db, "lightspeed", "product_categories").ok
+    first = sync(both_settings, db, "lightspeed", "product_categories")
+    assert first.ok and first.results[0].pages >= 2
     real, _ = stored(db, table)
     add_rows_the_source_does_not_have(db, table, 1)
     assert sync(both_settings, db, "lightspeed", "product_categories").ok
