@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from possync.db import Database
@@ -66,3 +67,10 @@ def test_the_deadline_defaults_to_four_read_timeouts() -> None:
         with client, pytest.raises(Exception, match=r"no complete answer within 1s"):
             client.get_json("/anything")
         assert time.monotonic() - started < 3.5
+
+
+def test_a_transport_that_answers_with_a_body_already_read_still_works() -> None:
+    """Transports that wrap others (tests, proxies) may hand back a response already read."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"data": [1]}))
+    with ApiClient("http://127.0.0.1:9", "t", transport=transport) as client:
+        assert client.get_json("/x") == {"data": [1]}

@@ -202,6 +202,8 @@ class ApiClient:
         at most the deadline plus one read timeout."""
         deadline = time.monotonic() + self._deadline
         streamed = self._client.send(request, stream=True)
+        if streamed.is_stream_consumed:  # a transport that hands back an answer already read
+            return streamed, streamed.content
         try:
             chunks: list[bytes] = []
             for chunk in streamed.iter_raw():  # truncation raises here
