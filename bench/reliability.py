@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from tests.reliability.answers import dripping_trials, malformed_answer_trials
 from tests.reliability.bad_values import bad_value_trials
 from tests.reliability.bad_values import trials_for as bad_trials_for
 from tests.reliability.crash import kill_trials, restart_trials
@@ -138,6 +139,19 @@ def run_all(
         )
         run("bad values", "lightspeed", bad_values)
         for kit in kits:
+            answers = partial(
+                malformed_answer_trials,
+                kit,
+                fresh,
+                work / "answers",
+                trials=max(1, counts.kills // 25),
+                seed=seed,
+            )
+            run("malformed answers", kit.name, answers)
+        for kit in kits:
+            drip = partial(dripping_trials, kit, fresh, work / "drip", trials=counts.soaks)
+            run("dripping server", kit.name, drip)
+        for kit in kits:
             run("simultaneous", kit.name, partial(simultaneous, kit))
         run("secret scan", "both", secrets)
     return results
@@ -196,7 +210,11 @@ def _legend() -> list[str]:
         "restarts = PostgreSQL restarted (fast or immediate) under a running sync; soak and "
         "malformed = fresh stores and databases, imported then synced again after a day of "
         "time travel; simultaneous = rounds of 4 threads starting a full refresh of one "
-        "entity, then a sync of everything, at once; secret scan = artifacts scanned (CLI "
+        "entity, then a sync of everything, at once; malformed answers = every entity synced "
+        "(`--full` and incremental) against each of the simulator's 8 malformed HTTP 200 "
+        "bodies, each run refused with rows and cursor unchanged; dripping server = a sync "
+        "against headers then a byte every 0.3 s, ended by the 1.5 s request deadline; "
+        "secret scan = artifacts scanned (CLI "
         "output, logs, tables, pages, alert bodies). Lost = truth records missing (or "
         "malformed ones in neither table nor quarantine); duplicated = a source id in two "
         "rows, a child row of an older version of its parent, or a sale counted twice in a "

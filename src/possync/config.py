@@ -96,8 +96,29 @@ class Settings(BaseSettings):
         le=10000,
         description="Records per Lightspeed page (API 2.0 documents no maximum; 1000 is safe).",
     )
+    # `inf` or `nan` as a timeout only fails later: an OverflowError mid-run, its state running.
     http_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Timeout for one API request, in seconds."
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Longest wait for the API to connect or send the next bytes, in seconds.",
+    )
+    http_deadline_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Longest time one API request may take in all, its whole answer included "
+        "(a server sending a byte now and then never hits the timeout); past it the request "
+        "is retried like a timeout. Unset: four times POSSYNC_HTTP_TIMEOUT_SECONDS.",
+    )
+    max_delete_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A full snapshot (e.g. Lightspeed product categories, Square locations) "
+        "that would mark more than this share of an entity's stored rows deleted stops and "
+        "changes nothing, unless `possync sync --force`: a shop rarely deletes half its "
+        "categories at once, a broken answer does. 1 turns the guard off.",
     )
     quarantine_max_ratio: float = Field(
         default=0.1,
@@ -214,7 +235,10 @@ class Settings(BaseSettings):
         description="Local hour (POSSYNC_TIMEZONE) from which the daily summary is sent.",
     )
     alert_send_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Give up on one alert channel after this many seconds."
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Give up on one alert channel after this many seconds.",
     )
 
     @field_validator("dashboard_url")

@@ -18,6 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from possync.errors import PossyncError
 from possync.json_values import is_exact, storable_json
 from possync.tables.spec import TableSpec
 from possync.validate import Rejected, ValidPage
@@ -264,10 +265,23 @@ def _insert_new_page(conn: psycopg.Connection[Any], spec: TableSpec, page: Valid
     return result
 
 
+class DeleteGuardError(PossyncError):
+    """A snapshot would mark more of a table deleted than POSSYNC_MAX_DELETE_RATIO allows."""
+
+
 def mark_missing_as_deleted(
-    conn: psycopg.Connection[Any], spec: TableSpec, seen_keys: list[str]
+    conn: psycopg.Connection[Any],
+    spec: TableSpec,
+    seen_keys: list[str],
+    max_ratio: float | None = None,
 ) -> int:
-    """After a complete snapshot walk: rows the walk did not see are gone at the source."""
+    """After a complete snapshot walk: rows the walk did not see are gone at the source.
+
+    With `max_ratio`, refuses (DeleteGuardError, before any row changes) when the rows to
+    mark are more than that share of the live rows: an answer that looked complete but was
+    not must not empty a table. The caller rolls the page back."""
+    if max_ratio is not None:
+        _check_delete_ratio(conn, spec, seen_keys, max_ratio)
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL(
@@ -277,6 +291,25 @@ def mark_missing_as_deleted(
             (seen_keys,),
         )
         return max(cur.rowcount, 0)
+
+
+def _check_delete_ratio(
+    conn: psycopg.Connection[Any], spec: TableSpec, seen_keys: list[str], max_ratio: float
+) -> None:
+    row = conn.execute(
+        sql.SQL(
+            "SELECT count(*), count(*) FILTER (WHERE NOT ({} = ANY(%s))) "
+            "FROM {} WHERE deleted_at IS NULL"
+        ).format(sql.Identifier(spec.key[0]), sql.Identifier(spec.table)),
+        (seen_keys,),
+    ).fetchone()
+    live, missing = (int(row[0]), int(row[1])) if row else (0, 0)
+    if missing and missing > live * max_ratio:
+        raise DeleteGuardError(
+            f"{spec.table}: the source's complete list lacks {missing} of the {live} stored "
+            f"rows; marking them deleted is over POSSYNC_MAX_DELETE_RATIO={max_ratio:g}, so "
+            "nothing was changed: check the source, then rerun with --force if they are gone"
+        )
 
 
 def quarantine_records(

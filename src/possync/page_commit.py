@@ -43,6 +43,8 @@ class PageJob:
     counters: RunCounters  # as of this page: committed with it
     complete_snapshot: bool = False
     seen_keys: list[str] = field(default_factory=list)  # with complete_snapshot only
+    # The snapshot refuses to mark more than this share of live rows deleted (None: --force).
+    max_delete_ratio: float | None = None
 
     def for_transfer(self) -> PageJob:
         """The job as a writer process needs it (see `ValidPage.for_transfer`)."""
@@ -108,7 +110,7 @@ class PageCommitter:
             release_from_quarantine(conn, target.source, target.entity, job.valid.accepted_ids)
         if job.complete_snapshot:
             self.totals.deleted_by_snapshot += mark_missing_as_deleted(
-                conn, self.spec, job.seen_keys
+                conn, self.spec, job.seen_keys, job.max_delete_ratio
             )
         counters = job.counters
         counters.unknown_references = self.totals.unknown_references

@@ -390,7 +390,12 @@ def _walk(
                 else:
                     snapshot_keys = list(seen_keys) if page.complete_snapshot else []
                     job = PageJob(
-                        valid, page.cursor, replace(counters), page.complete_snapshot, snapshot_keys
+                        valid,
+                        page.cursor,
+                        replace(counters),
+                        page.complete_snapshot,
+                        snapshot_keys,
+                        max_delete_ratio=None if request.force else settings.max_delete_ratio,
                     )
                     writer.submit(job)
                 if counters.pages % FULL_GC_EVERY_PAGES == 0:

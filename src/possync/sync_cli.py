@@ -17,6 +17,7 @@ from possync.progress import ProgressPrinter
 from possync.quarantine import retry_quarantined
 from possync.sources import configured_sources, open_source
 from possync.sources.http import RetryPolicy
+from possync.sources.lightspeed.source import NO_BACKFILL
 from possync.sync import SyncReport, SyncRequest, resolve_entities, run_sync
 from possync.tables import SOURCES
 
@@ -43,12 +44,21 @@ def parse_date_option(
 @click.option("--entity", "entities", multiple=True, help="Only these entities (repeatable).")
 @click.option("--full", is_flag=True, help="Re-read everything from the start (full refresh).")
 @click.option("--dry-run", is_flag=True, help="Fetch and validate, write nothing.")
-@click.option("--force", is_flag=True, help="Keep going even when many records fail validation.")
 @click.option(
-    "--since", callback=parse_date_option, help="Backfill from this date (Square orders)."
+    "--force",
+    is_flag=True,
+    help="Keep going even when many records fail validation, or when a complete snapshot would "
+    "mark more than POSSYNC_MAX_DELETE_RATIO of an entity's rows deleted.",
 )
 @click.option(
-    "--until", callback=parse_date_option, help="Backfill up to this date (Square orders)."
+    "--since",
+    callback=parse_date_option,
+    help="Backfill Square orders from this date (Lightspeed has no date range: use --full).",
+)
+@click.option(
+    "--until",
+    callback=parse_date_option,
+    help="Backfill Square orders up to this date (inclusive).",
 )
 @click.option(
     "--retry-quarantined",
@@ -92,8 +102,10 @@ def sync_command(
             )
         _retry_quarantined(app, chosen, entities, as_json)
         return
-    if (since or until) and not entities:
-        entities = ("orders",)
+    if since or until:
+        chosen = _backfill_sources(sources, chosen)
+        if not entities:
+            entities = ("orders",)
     printer = None if as_json else ProgressPrinter(interactive=sys.stdout.isatty())
     reports: list[SyncReport] = []
     for source in chosen:
@@ -127,6 +139,14 @@ def _retry_quarantined(
         click.echo(f"{r.source} {r.entity}: {what}")
     if any(r.skipped for r in results):
         sys.exit(1)
+
+
+def _backfill_sources(asked: tuple[str, ...], chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """The sources a --since/--until backfill runs on: Square only. Asking for Lightspeed
+    is refused (it would read nothing of the range and call that a backfill)."""
+    if "lightspeed" in asked or "square" not in chosen:
+        raise PossyncError(NO_BACKFILL)
+    return ("square",)
 
 
 def _after_sync(app: AppContext, report: SyncReport) -> None:

@@ -187,6 +187,46 @@ def test_bad_value_fails_with_one_line_naming_the_setting(
     assert "db-Pa55-word" not in message
 
 
+TIMEOUT_SETTINGS = (
+    "POSSYNC_HTTP_TIMEOUT_SECONDS",
+    "POSSYNC_HTTP_DEADLINE_SECONDS",
+    "POSSYNC_ALERT_SEND_TIMEOUT_SECONDS",
+)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0", "-5", "Infinity"])
+@pytest.mark.parametrize("name", TIMEOUT_SETTINGS)
+def test_timeouts_must_be_finite_and_positive(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """`inf` used to load, and the run then died of an OverflowError with its state running."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{name}: ")
+    assert "finite number" in message or "greater than 0" in message
+
+
+def test_deadline_defaults_to_four_timeouts_and_a_delete_ratio_of_half(clean_env: Path) -> None:
+    settings = load_settings(http_timeout_seconds="2.5", http_deadline_seconds="7")
+    assert settings.http_timeout_seconds == 2.5
+    assert settings.http_deadline_seconds == 7.0
+    defaults = load_settings()
+    assert defaults.http_deadline_seconds is None  # the client then uses 4 × the timeout
+    assert defaults.max_delete_ratio == 0.5
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])
+def test_delete_ratio_is_a_share(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("POSSYNC_MAX_DELETE_RATIO", value)
+    with pytest.raises(ConfigError, match=r"^POSSYNC_MAX_DELETE_RATIO: "):
+        load_settings()
+
+
 def test_bad_value_in_dotenv_names_the_setting(clean_env: Path) -> None:
     (clean_env / ".env").write_text("POSSYNC_HEALTH_GREEN_HOURS=soon\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^POSSYNC_HEALTH_GREEN_HOURS: "):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from possync.simulator import FaultConfig, FaultInjector, RunningSimulator
+from possync.simulator.faults import MALFORMED_BODIES
 from tests.simulator.ls_support import walk
 
 
@@ -152,3 +153,24 @@ def test_injector_is_reproducible_and_counts() -> None:
     assert injector.injected["rate_limit"] == 2
     with pytest.raises(ValueError):
         injector.should("meteor")
+
+
+def test_malformed_answers_replace_successful_ones(fresh_lightspeed: RunningSimulator) -> None:
+    """The `malformed` fault: HTTP 200 with a body that is no page, chosen by number or by
+    the seeded RNG; error answers stay as they are."""
+    sim = fresh_lightspeed.simulator
+    headers = {"Authorization": f"Bearer {fresh_lightspeed.token}"}
+    url = fresh_lightspeed.lightspeed_url
+    for shape, body in enumerate(MALFORMED_BODIES, start=1):
+        sim.set_faults(FaultConfig(malformed_rate=1.0, malformed_shape=shape))
+        answer = httpx.get(url + "/product_categories", headers=headers)
+        assert (answer.status_code, answer.json()) == (200, body)
+    sim.set_faults(FaultConfig(malformed_rate=1.0, seed=3))
+    bodies = [httpx.get(url + "/brands", headers=headers).json() for _ in range(30)]
+    assert all(body in MALFORMED_BODIES for body in bodies) and len(set(map(str, bodies))) > 3
+    assert httpx.get(url + "/brands").status_code == 401  # no token: still refused
+    assert sim.faults.injected["malformed"] == len(MALFORMED_BODIES) + 30
+    sim.set_faults(FaultConfig())
+    for bad in ("malformed_shape=9", "malformed_shape=-1", "malformed_rate=2"):
+        with pytest.raises(ValueError):
+            FaultConfig.parse(bad)

@@ -176,6 +176,8 @@ class Simulator:
             response = api.error_response(500, "server_error")
         else:
             response = api.handle(request, path, self.faults)
+            if response.status_code == 200 and self.faults.should("malformed"):
+                response = _json_response(self.faults.malformed_body())
         if self.faults.should("truncate"):
             return _truncated(response, request.environ, start_response)
         return response(request.environ, start_response)

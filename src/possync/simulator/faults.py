@@ -8,6 +8,9 @@ Kinds understood by `FaultInjector.should`:
 - ``"rate_limit"``: answer 429 (true for the next `rate_limit_burst` requests)
 - ``"expired_cursor"``: reject a pagination cursor as expired (`expired_cursor_rate`, Square)
 - ``"short_page"``: return fewer records than asked for although more exist (`short_page_rate`)
+- ``"malformed"``: answer a successful request with HTTP 200 and a body that is no page of the
+  endpoint (`malformed_rate`): one of `MALFORMED_BODIES`, the one numbered `malformed_shape`
+  (1-based), or any of them (seeded) when it is 0
 """
 
 from __future__ import annotations
@@ -23,7 +26,21 @@ RATE_FIELDS = {
     "truncate": "truncate_rate",
     "expired_cursor": "expired_cursor_rate",
     "short_page": "short_page_rate",
+    "malformed": "malformed_rate",
 }
+# What broken servers, proxies and maintenance switches answer with HTTP 200. Square omits an
+# empty array, so `{}` is a well-formed empty Square page (and only the delete guard stops a
+# snapshot it would end); every other body is no page of any endpoint.
+MALFORMED_BODIES: tuple[Any, ...] = (
+    {},
+    {"data": None},
+    {"error": "Service temporarily unavailable"},
+    [],
+    None,
+    {"errors": [{"category": "API_ERROR", "code": "SERVICE_UNAVAILABLE", "detail": "try later"}]},
+    {"data": {"categories": None}, "page_info": {"has_next": False}},
+    {"data": [1, 2, 3]},
+)
 FAULT_KINDS = (*RATE_FIELDS, "rate_limit")
 
 
@@ -38,6 +55,8 @@ class FaultConfig:
     rate_limit_burst: int = 0
     expired_cursor_rate: float = 0.0
     short_page_rate: float = 0.0
+    malformed_rate: float = 0.0
+    malformed_shape: int = 0  # 1..len(MALFORMED_BODIES); 0: any, chosen by the seeded RNG
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -47,6 +66,11 @@ class FaultConfig:
                 raise ValueError(f"fault {name} must be between 0 and 1, not {value}")
         if self.latency_ms < 0 or self.rate_limit_burst < 0:
             raise ValueError("fault latency_ms and rate_limit_burst must not be negative")
+        if not 0 <= self.malformed_shape <= len(MALFORMED_BODIES):
+            raise ValueError(
+                f"fault malformed_shape must be 0 (any) to {len(MALFORMED_BODIES)}, "
+                f"not {self.malformed_shape}"
+            )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FaultConfig:
@@ -56,7 +80,7 @@ class FaultConfig:
         for name, raw in values.items():
             if name not in known:
                 raise ValueError(f"unknown fault {name!r}; known: {', '.join(known)}")
-            integer = name in ("rate_limit_burst", "seed")
+            integer = name in ("rate_limit_burst", "malformed_shape", "seed")
             try:
                 converted[name] = int(raw) if integer else float(raw)
             except (TypeError, ValueError):
@@ -128,6 +152,14 @@ class FaultInjector:
         """A reproducible integer in [low, high], e.g. the size of a short page."""
         with self._lock:
             return self._rng.randint(low, high)
+
+    def malformed_body(self) -> Any:
+        """The body of a malformed answer (see `FaultConfig.malformed_shape`)."""
+        with self._lock:
+            shape = self._config.malformed_shape
+            if shape == 0:
+                shape = self._rng.randint(1, len(MALFORMED_BODIES))
+        return MALFORMED_BODIES[shape - 1]
 
     def snapshot(self) -> dict[str, Any]:
         """Config and counters, JSON-ready."""

@@ -5,6 +5,9 @@ exponential backoff and full jitter. A 429 waits for `Retry-After` (an HTTP date
 seconds on Square) and does not use up the retry budget (up to `max_rate_limited_waits`).
 401/403 raise `AuthError` at once: a rejected token never gets better by retrying.
 
+Deadline: each request, body included, must complete within a total deadline (httpx's
+timeout only bounds each read); a request past it is retried like a timeout.
+
 Pacing: when `X-RateLimit-Remaining` falls under a fifth of `X-RateLimit-Limit`, each request
 first waits window / remaining, so the waits grow as the budget shrinks and the window resets
 before it runs out: steady state sees no 429.
@@ -69,6 +72,7 @@ class ApiClient:
         pacing: Pacing | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        deadline: float | None = None,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -85,6 +89,8 @@ class ApiClient:
             transport=transport,
             follow_redirects=False,
         )
+        # The whole request, body included; by default four read timeouts.
+        self._deadline = deadline if deadline is not None else timeout * 4
         self._retry = retry or RetryPolicy()
         self._pacing = pacing
         self._sleep = sleep
@@ -132,15 +138,22 @@ class ApiClient:
             self._pace()
             attempt += 1
             self._count_request()
+            request = self._client.build_request(
+                method,
+                path,
+                params=_clean_params(params),
+                content=orjson.dumps(json_body) if json_body is not None else None,
+                headers={"Content-Type": "application/json"} if json_body is not None else None,
+            )
             try:
-                response = self._client.request(
-                    method,
-                    path,
-                    params=_clean_params(params),
-                    content=orjson.dumps(json_body) if json_body is not None else None,
-                    headers={"Content-Type": "application/json"} if json_body is not None else None,
+                response, body = self._send_within_deadline(request)
+            except _DeadlinePassed:
+                self._retry_or_raise(
+                    attempt,
+                    f"{method} {path}: no complete answer within {self._deadline:g}s "
+                    "(POSSYNC_HTTP_DEADLINE_SECONDS)",
                 )
-                body = response.content  # reads the whole body: truncation raises here
+                continue
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 self._retry_or_raise(attempt, f"{method} {path}: {type(exc).__name__}")
                 continue
@@ -180,6 +193,36 @@ class ApiClient:
                 continue
             self._answered.date = _http_date(response.headers.get("Date"))
             return payload
+
+    def _send_within_deadline(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """Send and read the whole body, giving up once the request's total deadline passes.
+
+        httpx's timeout bounds each read, so a server that sends a byte now and then would
+        hold a run (and its lock) forever: the body is read chunk by chunk against a deadline.
+        A read still in progress at the deadline ends by its own timeout, so a request takes
+        at most the deadline plus one read timeout."""
+        deadline = time.monotonic() + self._deadline
+        streamed = self._client.send(request, stream=True)
+        if streamed.is_stream_consumed:  # a transport that hands back an answer already read
+            return streamed, streamed.content
+        try:
+            chunks: list[bytes] = []
+            for chunk in streamed.iter_raw():  # truncation raises here
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise _DeadlinePassed
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed
+        finally:
+            streamed.close()
+        # The same answer, read: its body decoded once (gzip), `.content` usable by parsers.
+        response = httpx.Response(
+            streamed.status_code,
+            headers=streamed.headers,
+            content=b"".join(chunks),
+            request=request,
+        )
+        return response, response.read()
 
     def _count_request(self) -> None:
         with self._lock:
@@ -240,6 +283,10 @@ class ApiClient:
         with self._lock:
             self.stats.waited_seconds += seconds
         self._sleep(seconds)
+
+
+class _DeadlinePassed(Exception):
+    """The request's total deadline passed while its answer was still arriving."""
 
 
 def _http_date(header: str | None) -> datetime | None:

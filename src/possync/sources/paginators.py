@@ -6,9 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from possync.errors import PaginationError, SourceError
+from possync.errors import PaginationError
 from possync.sources.base import CursorAdvance, Page
 from possync.sources.http import ApiClient
+from possync.sources.shapes import (
+    PageShape,
+    lightspeed_categories_shape,
+    lightspeed_list_shape,
+    malformed,
+    optional_object,
+    page_records,
+    required_object,
+)
 
 
 def walk_versions(
@@ -20,20 +29,19 @@ def walk_versions(
     extra_params: dict[str, Any] | None = None,
 ) -> Iterator[Page]:
     """Lightspeed 2.0 collections: `after` is exclusive, rows ascend by version, an empty page
-    ends the walk. The next `after` is `version.max` (or the rows' highest version)."""
+    ends the walk. The next `after` is `version.max` (or the rows' highest version). An
+    answer that is not such a page (see `shapes`) fails the walk: it is never an empty page."""
+    shape = lightspeed_list_shape(path)
     while True:
         before_requests, before_retries = client.stats.requests, client.stats.retries
         payload = client.get_json(
             path, {"after": after, "page_size": page_size, **(extra_params or {})}
         )
-        if not isinstance(payload, dict):
-            raise SourceError(f"GET {path}: expected a JSON object, got {type(payload).__name__}")
-        records = payload.get("data") or []  # a missing `data` is a legitimate empty page
-        if not isinstance(records, list):
-            raise SourceError(f"GET {path}: `data` is not a list")
+        records = page_records(payload, shape)
+        version = optional_object(payload, "version", shape)
         if not records:
             return
-        next_after = _page_max_version(payload, records)
+        next_after = _page_max_version(version, records, shape)
         if next_after is None or next_after <= after:
             raise PaginationError(
                 f"GET {path}: cursor did not advance (after={after}, version.max={next_after})"
@@ -47,11 +55,15 @@ def walk_versions(
         after = next_after
 
 
-def _page_max_version(payload: dict[str, Any], records: list[Any]) -> int | None:
-    version = payload.get("version")
-    if isinstance(version, dict) and isinstance(version.get("max"), int):
-        return int(version["max"])
-    versions = [r.get("version") for r in records if isinstance(r, dict)]
+def _page_max_version(
+    version: dict[str, Any], records: list[dict[str, Any]], shape: PageShape
+) -> int | None:
+    top = version.get("max")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool)):
+        raise malformed(shape, f"`version.max` is {top!r}, not an integer")
+    if top is not None:
+        return top
+    versions = [r.get("version") for r in records]
     numeric = [v for v in versions if isinstance(v, int)]
     return max(numeric) if numeric else None
 
@@ -64,16 +76,20 @@ def walk_id_cursor(
     list_key: str,
 ) -> Iterator[Page]:
     """Lightspeed product categories: `after` = the last category id seen, `page_info.has_next`
-    says whether to go on. No versions, so the stream is a full snapshot every run."""
+    says whether to go on. No versions, so the stream is a full snapshot every run: only a
+    well-formed page may end it (`shapes`), or a bad answer would delete every category."""
+    shape = lightspeed_categories_shape(path, list_key)
     after: str | None = None
     seen_cursors: set[str] = set()
     while True:
         before_requests, before_retries = client.stats.requests, client.stats.retries
         payload = client.get_json(path, {"page_size": page_size, "after": after})
-        data = payload.get("data") if isinstance(payload, dict) else None
-        records = (data or {}).get(list_key) or [] if isinstance(data, dict) else []
-        info = payload.get("page_info") or {} if isinstance(payload, dict) else {}
-        has_next = bool(info.get("has_next")) and bool(records)
+        records = page_records(payload, shape)
+        info = required_object(payload, "page_info", shape)
+        more = info.get("has_next")
+        if not isinstance(more, bool):
+            raise malformed(shape, f"`page_info.has_next` is {more!r}, not true or false")
+        has_next = more and bool(records)
         next_after = info.get("last_seen")
         if has_next and (not next_after or next_after in seen_cursors):
             raise PaginationError(f"GET {path}: cursor {next_after!r} repeats or is missing")

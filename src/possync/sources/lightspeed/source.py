@@ -14,6 +14,7 @@ from possync.errors import ConfigError
 from possync.sources.base import Page, ReadOptions, StreamState
 from possync.sources.http import ApiClient, ClientBackedSource, Pacing, RetryPolicy
 from possync.sources.paginators import walk_id_cursor, walk_versions
+from possync.sources.shapes import lightspeed_list_shape, page_records
 
 if TYPE_CHECKING:
     from possync.reconcile import LocationWindow
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 SEARCH_PAGE_SIZE = 1000  # /search's documented maximum
 # The API's rate limit is 300 × registers + 50 requests per 5-minute window.
 RATE_LIMIT_WINDOW_SECONDS = 300.0
+# API 2.0 lists by version only: no listing takes a date range to re-read (reference §2).
+NO_BACKFILL = (
+    "Lightspeed cannot backfill a date range (its API lists by version, not by date): "
+    "use `possync sync --source lightspeed --full` to re-read every record from the start"
+)
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,15 @@ class LightspeedSource(ClientBackedSource):
             transport=transport,
             retry=retry,
             timeout=settings.http_timeout_seconds,
+            deadline=settings.http_deadline_seconds,
         )
 
     def stream_names(self) -> tuple[str, ...]:
         return tuple(STREAMS)
 
     def read_pages(self, entity: str, state: StreamState, options: ReadOptions) -> Iterator[Page]:
+        if options.since is not None or options.until is not None:
+            raise ConfigError(NO_BACKFILL)
         stream = STREAMS[entity]
         if stream.paging == "category":
             return walk_id_cursor(
@@ -101,12 +110,13 @@ class LightspeedSource(ClientBackedSource):
     def check(self) -> str:
         """One cheap authenticated request; returns what it saw."""
         payload = self.client.get_json("/outlets", {"page_size": 1})
-        count = len(payload.get("data") or []) if isinstance(payload, dict) else 0
+        count = len(page_records(payload, lightspeed_list_shape("/outlets")))
         return f"token accepted ({count} outlet(s) on the first page)"
 
     def reconcile_records(self, windows: list[LocationWindow]) -> Iterator[dict[str, Any]]:
         """The POS's closed, live sales of each outlet's window, from `/search` (offset
         paging, at most 1000 a page)."""
+        shape = lightspeed_list_shape("/search")
         for window in windows:
             start, end = window.utc_bounds()
             offset = 0
@@ -123,7 +133,7 @@ class LightspeedSource(ClientBackedSource):
                         "offset": offset,
                     },
                 )
-                records = payload.get("data") or [] if isinstance(payload, dict) else []
+                records = page_records(payload, shape)
                 yield from records
                 if len(records) < SEARCH_PAGE_SIZE:
                     break

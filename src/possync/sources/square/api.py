@@ -16,6 +16,7 @@ import orjson
 
 from possync.errors import SourceError
 from possync.sources.http import ApiClient
+from possync.sources.shapes import json_object, page_records, square_shape
 
 LOCATIONS_PATH = "/v2/locations"
 ORDERS_SEARCH_PATH = "/v2/orders/search"
@@ -94,19 +95,13 @@ def call(
     payload = client.request_json(
         method, path, params=params, json_body=body, error_parser=square_error
     )
-    if not isinstance(payload, dict):
-        raise SourceError(f"{method} {path}: expected a JSON object, got {type(payload).__name__}")
-    return payload
+    return json_object(payload, f"{method} {path}")
 
 
-def records_of(payload: dict[str, Any], key: str, where: str) -> list[Any]:
-    """The list under `key`; Square leaves the key out of an empty page."""
-    records = payload.get(key)
-    if records is None:
-        return []
-    if not isinstance(records, list):
-        raise SourceError(f"{where}: `{key}` is not a list")
-    return records
+def records_of(payload: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """The list under `key`, once the answer is known to be a well-formed page (`shapes`);
+    Square leaves the key out of an empty page."""
+    return page_records(payload, square_shape(where, key))
 
 
 def list_location_ids(client: ApiClient) -> list[str]:

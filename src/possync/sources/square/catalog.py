@@ -131,6 +131,7 @@ def probe_latest_time(client: ApiClient, object_type: str) -> str | None:
     """Square's `latest_time` (when the catalog last changed), from a one-object search."""
     body = {"object_types": [object_type], "include_deleted_objects": True, "limit": 1}
     payload = call(client, "POST", CATALOG_SEARCH_PATH, body=body)
+    records_of(payload, "objects", f"{object_type} search")  # refuses an answer that is no page
     moment = parse_time(payload.get("latest_time"))
     return square_time(moment) if moment else None
 

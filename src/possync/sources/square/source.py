@@ -78,6 +78,7 @@ class SquareSource(ClientBackedSource):
             transport=transport,
             retry=retry,
             timeout=settings.http_timeout_seconds,
+            deadline=settings.http_deadline_seconds,
         )
 
     def stream_names(self) -> tuple[str, ...]:
