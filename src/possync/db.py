@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -122,10 +122,32 @@ def unreachable_message(url: str, exc: BaseException) -> str:
 
 
 def _scrub(text: str, url: str) -> str:
-    password = urlsplit(url).password
-    if password:
-        text = text.replace(password, "***")
+    """`text` without the URL's password, however it was written (in the user part or as
+    `?password=`, raw or percent-decoded), and without any token libpq could not decode."""
+    if "invalid percent-encoded token" in text:
+        # libpq quotes the undecodable part of the URL, which may well be the password.
+        return "invalid percent-encoding in the URL (write a literal % as %25)"
+    for secret in sorted(url_passwords(url), key=len, reverse=True):
+        text = text.replace(secret, "***")
     return text
+
+
+def url_passwords(url: str) -> set[str]:
+    """Every form of the password a connection URL carries."""
+    found: set[str] = set()
+    try:
+        parts = urlsplit(url)
+        candidates = [parts.password or ""]
+    except ValueError:
+        parts, candidates = None, []
+    query = parts.query if parts is not None else url.partition("?")[2]
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if unquote(name).lower() == "password":
+            candidates.append(value)
+    for raw in candidates:
+        found.update(form for form in (raw, unquote(raw)) if form)
+    return found
 
 
 def ensure_schema_exists(conn: psycopg.Connection[Any], schema: str) -> None:
