@@ -22,10 +22,10 @@ from flask import Flask
 
 from possync.config import Settings
 from possync.db import Database, ensure_schema_exists
-from possync.errors import ConfigError, PossyncError, SchemaMissingError
+from possync.errors import PossyncError, SchemaMissingError
 from possync.jobs_schema import job_queue_schema_exists
 from possync.jobs_worker import BackgroundWorker
-from possync.web import create_app
+from possync.web import create_app, require_dashboard_password
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +34,7 @@ WEB_THREADS = 8
 
 def check_ready(settings: Settings, db: Database) -> None:
     """Fail fast, in one line, when the password, the database or the tables are missing."""
-    if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
-        raise ConfigError(
-            "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
-        )
+    require_dashboard_password(settings)
     with db.connect() as conn:
         ensure_schema_exists(conn, db.schema)
         if not job_queue_schema_exists(conn):
@@ -109,7 +106,7 @@ def serve_dashboard(
         if background is not None:
             _note("stopping (a running sync first finishes the entity it is on)")
             background.stop()
-        app.extensions["possync"].job_queue.close()
+        app.extensions["possync"].close()
 
 
 def _install_stop_handlers() -> dict[int, Any]:
