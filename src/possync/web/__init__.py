@@ -4,8 +4,10 @@
 
 Pages: `/login`, `/` (overview), `/history`, `/jobs`; machine endpoints: `/api/status`,
 `/healthz`, `/metrics`. Every route but login, health, metrics and static needs a session
-(enforced once, in `auth.require_login`, so a new route can't forget it). The web layer reads
-the database and enqueues jobs; it never talks to a POS API itself.
+(enforced once, in `auth.require_login`, so a new route can't forget it; sessions live in the
+`dashboard_sessions` table so logout ends them). The web layer reads the database, writes only
+its sessions and enqueues jobs; it never talks to a POS API itself. Requests share a small pool
+of idle connections (`pool.py`).
 """
 
 from __future__ import annotations
