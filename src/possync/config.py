@@ -192,8 +192,8 @@ class Settings(BaseSettings):
         ge=1,
         le=120,
         description=(
-            "Longest wait after failed logins from one address; the wait doubles per failure "
-            "(1 s, 2 s, 4 s …) up to this, and a correct login clears it."
+            "Longest wait after failed logins from one address: the first failure is free, "
+            "then the wait doubles (1 s, 2 s, 4 s …) up to this; a correct login clears it."
         ),
     )
     login_attempts_per_minute: int = Field(

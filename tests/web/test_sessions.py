@@ -131,13 +131,13 @@ def test_throttle_delays_grow_and_are_capped_at_seconds() -> None:
     for _ in range(7):
         throttle.record_failure("10.0.0.1")
         waits.append(throttle.retry_after("10.0.0.1"))
-    assert waits == [1, 2, 4, 8, 10, 10, 10]
+    assert waits == [0, 1, 2, 4, 8, 10, 10]  # a typo is free
     assert throttle.retry_after("10.0.0.2") == 0  # another address is not slowed
     now[0] += 10
     assert throttle.retry_after("10.0.0.1") == 0
     throttle.record_success("10.0.0.1")
     throttle.record_failure("10.0.0.1")
-    assert throttle.retry_after("10.0.0.1") == 1  # a correct login started it over
+    assert throttle.retry_after("10.0.0.1") == 0  # a correct login started it over
 
 
 def test_throttle_global_cap_refills_within_seconds() -> None:

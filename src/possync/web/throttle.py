@@ -1,7 +1,8 @@
 """Login throttling that slows guessing without locking the owner out.
 
-- Per address: after a failed login the address waits 1 s, then 2 s, 4 s … up to
-  POSSYNC_LOGIN_MAX_DELAY_SECONDS before its next try is looked at; a correct login clears it.
+- Per address: one failed login is free (a typo); after the second in a row the address waits
+  1 s, then 2 s, 4 s … up to POSSYNC_LOGIN_MAX_DELAY_SECONDS before its next try is looked at;
+  a correct login clears it.
   Behind a reverse proxy every client shares one address, so the owner waits at most that long.
 - Across addresses: at most POSSYNC_LOGIN_ATTEMPTS_PER_MINUTE failures a minute from all
   addresses together (a token bucket), so twenty addresses guess no faster than one.
@@ -18,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# A typo costs nothing: the wait starts with the second failure in a row.
+FREE_FAILURES = 1
 # Addresses whose last failure is this old are forgotten, so the table cannot grow unbounded.
 FORGET_AFTER_SECONDS = 3600.0
 SWEEP_EVERY_ENTRIES = 10_000
@@ -49,9 +52,9 @@ class LoginThrottle:
 
     def delay_after(self, failures: int) -> float:
         """How long an address waits after `failures` failed logins in a row."""
-        if failures <= 0:
+        if failures <= FREE_FAILURES:
             return 0.0
-        return float(min(2 ** (failures - 1), self.max_delay_seconds))
+        return float(min(2 ** (failures - FREE_FAILURES - 1), self.max_delay_seconds))
 
     def retry_after(self, address: str) -> int:
         """Whole seconds until `address` may try again; 0 when it may try now."""
