@@ -46,6 +46,18 @@ def run(command: Sequence[str | Path]) -> int:
     return subprocess.call([str(part) for part in command], cwd=ROOT)
 
 
+def run_until_done(command: Sequence[str | Path]) -> int:
+    """Like `run`, but Ctrl-C doesn't abandon the command: the terminal sent it the same
+    Ctrl-C, so wait for it to stop cleanly (and say so itself) instead of printing a traceback."""
+    say("$ " + " ".join(str(part) for part in command))
+    process = subprocess.Popen([str(part) for part in command], cwd=ROOT)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def bootstrap(extras: Sequence[str] = ("dev",)) -> None:
     """Make .venv hold possync installed (editable) with `extras`; skip what is already done."""
     if sys.version_info < MINIMUM_PYTHON:
@@ -96,7 +108,7 @@ def task_demo(args: list[str]) -> int:
         [possync, "demo", "--help"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     if has_demo == 0:
-        return run([possync, "demo", *args])
+        return run_until_done([possync, "demo", *args])
     say("`possync demo` is not available yet: running migrate and status instead")
     return run([possync, "migrate"]) or run([possync, "status", *args])
 

@@ -157,6 +157,9 @@ def _register_commands() -> None:
 
     main.add_command(serve_command)
     main.add_command(worker_command)
+    from possync.grant_cli import grant_command
+
+    main.add_command(grant_command)
 
 
 _register_commands()

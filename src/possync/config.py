@@ -68,7 +68,11 @@ class Settings(BaseSettings):
     )
     square_token: SecretStr | None = Field(default=None, description="Square access token.")
     dashboard_password: SecretStr | None = Field(
-        default=None, description="Dashboard password. No default: the dashboard refuses to start."
+        default=None,
+        description=(
+            "Dashboard password, at least 12 characters. No default: the dashboard refuses to "
+            "start."
+        ),
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -204,11 +208,30 @@ class Settings(BaseSettings):
         ge=1,
         description="Exponential backoff base between attempts (5 gives 5 s, 25 s, 125 s).",
     )
-    login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins from one address before it is locked out."
+    login_max_delay_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=120,
+        description=(
+            "Longest wait after failed logins from one address: the first failure is free, "
+            "then the wait doubles (1 s, 2 s, 4 s …) up to this; a correct login clears it."
+        ),
     )
-    login_lockout_seconds: int = Field(
-        default=300, ge=1, description="How long failures count and how long a lockout lasts."
+    login_attempts_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "Failed logins allowed per minute from all addresses together; beyond it every "
+            "address waits a few seconds (60 divided by this) between tries."
+        ),
+    )
+    session_idle_minutes: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "A dashboard session unused this long ends (sessions also end at logout and after "
+            "12 hours)."
+        ),
     )
     session_cookie_secure: bool = Field(
         default=False,

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -122,14 +122,50 @@ def unreachable_message(url: str, exc: BaseException) -> str:
 
 
 def _scrub(text: str, url: str) -> str:
-    password = urlsplit(url).password
-    if password:
-        text = text.replace(password, "***")
+    """`text` without the URL's password, however it was written (in the user part or as
+    `?password=`, raw or percent-decoded), and without any token libpq could not decode."""
+    if "invalid percent-encoded token" in text:
+        # libpq quotes the undecodable part of the URL, which may well be the password.
+        return "invalid percent-encoding in the URL (write a literal % as %25)"
+    for secret in sorted(url_passwords(url), key=len, reverse=True):
+        text = text.replace(secret, "***")
     return text
 
 
-def ensure_schema_exists(conn: psycopg.Connection[Any], schema: str) -> None:
-    """Fail with the fix when possync's tables are missing."""
+def url_passwords(url: str) -> set[str]:
+    """Every form of the password a connection URL carries."""
+    found: set[str] = set()
+    try:
+        parts = urlsplit(url)
+        candidates = [parts.password or ""]
+    except ValueError:
+        parts, candidates = None, []
+    query = parts.query if parts is not None else url.partition("?")[2]
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if unquote(name).lower() == "password":
+            candidates.append(value)
+    for raw in candidates:
+        found.update(form for form in (raw, unquote(raw)) if form)
+    return found
+
+
+def ensure_schema_exists(
+    conn: psycopg.Connection[Any], schema: str, *, check_access: bool = True
+) -> None:
+    """Fail with the fix when possync's tables are missing, or (`check_access`) when the
+    connected role can't use them or would see them empty (row-level security)."""
+    unusable = conn.execute(
+        "SELECT NOT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = %s",
+        (schema,),
+    ).fetchone()
+    if unusable and unusable[0]:
+        role = conn.execute("SELECT current_user").fetchone()
+        name = role[0] if role else "?"
+        raise DatabaseError(
+            f"role {name!r} may not use schema {schema!r}: as the tables' owner, run "
+            f"`possync grant {name}`"
+        )
     row = conn.execute(
         "SELECT to_regclass(format('%%I.sync_state', %s::text)) IS NOT NULL", (schema,)
     ).fetchone()
@@ -137,6 +173,10 @@ def ensure_schema_exists(conn: psycopg.Connection[Any], schema: str) -> None:
         raise SchemaMissingError(
             f"possync's tables are missing in schema {schema!r}: run `possync migrate`"
         )
+    if check_access:
+        from possync.grant import check_role_can_read
+
+        check_role_can_read(conn, schema)
 
 
 def translate_database_error(url: str, exc: psycopg.Error) -> DatabaseError:

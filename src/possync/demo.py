@@ -8,6 +8,7 @@ what it loaded, then serves the dashboard with a generated password.
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import click
 
 from possync.cli import AppContext, pass_app
 from possync.config import Settings
-from possync.db import Database, open_database
+from possync.db import Database, open_database, stop_embedded_server
 from possync.migrate import migrate
 from possync.progress import ProgressPrinter
 from possync.sync import SyncReport, SyncRequest, run_sync
@@ -72,27 +73,61 @@ def demo_command(
 ) -> None:
     """Try possync: import the simulated stores into the embedded PostgreSQL, then open the
     dashboard."""
+    try:
+        _run_demo(app, scale, seed, host, port, no_serve)
+    except KeyboardInterrupt:
+        # Ctrl-C before the dashboard runs: one line, not a traceback.
+        click.echo("interrupted: the demo stopped and its PostgreSQL shut down", err=True)
+        sys.exit(130)
+
+
+def _run_demo(app: AppContext, scale: str, seed: int, host: str, port: int, no_serve: bool) -> None:
     from possync.simulator import SimulatorConfig, running_simulator
 
     with running_simulator(SimulatorConfig(seed=seed, scale=scale)) as sim:
         settings = demo_settings(app.settings, sim.lightspeed_url, sim.square_url, sim.token)
         db = open_database(settings)
-        click.echo(f"simulator: {sim.base_url} (token {sim.token})")
-        click.echo(f"database:  embedded PostgreSQL in {settings.resolved_data_dir}")
-        reports = run_demo_import(settings, db)
-        _print_loaded(reports)
-        if not all(r.ok for r in reports):
-            raise click.ClickException("the demo import failed: see the errors above")
-        if no_serve:
-            return
-        from possync.web.serve import serve_dashboard
+        try:
+            _import_and_serve(settings, db, sim.base_url, sim.token, host, port, no_serve)
+        finally:
+            _stop_database(settings.resolved_data_dir)
 
-        assert settings.dashboard_password is not None
-        click.echo("")
-        click.echo(f"dashboard: http://{host}:{port}/")
-        click.echo(f"password:  {settings.dashboard_password.get_secret_value()}")
-        click.echo("press Ctrl-C to stop")
-        serve_dashboard(settings, db, host=host, port=port)
+
+def _import_and_serve(
+    settings: Settings,
+    db: Database,
+    simulator_url: str,
+    token: str,
+    host: str,
+    port: int,
+    no_serve: bool,
+) -> None:
+    click.echo(f"simulator: {simulator_url} (token {token})")
+    click.echo(f"database:  embedded PostgreSQL in {settings.resolved_data_dir}")
+    reports = run_demo_import(settings, db)
+    _print_loaded(reports)
+    if not all(r.ok for r in reports):
+        raise click.ClickException("the demo import failed: see the errors above")
+    if no_serve:
+        return
+    from possync.web.serve import serve_dashboard
+
+    assert settings.dashboard_password is not None
+    click.echo("")
+    click.echo(f"dashboard: http://{host}:{port}/")
+    click.echo(f"password:  {settings.dashboard_password.get_secret_value()}")
+    click.echo("press Ctrl-C to stop")
+    serve_dashboard(settings, db, host=host, port=port)
+
+
+def _stop_database(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL with Ctrl-C held off: a second Ctrl-C while `pg_ctl stop`
+    runs would otherwise leave the server running with nobody to stop it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        stop_embedded_server(data_dir)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _print_loaded(reports: list[SyncReport]) -> None:

@@ -3,7 +3,8 @@
 Files live in `possync/sql/migrations/NNNN_name.sql`. `migrate()` takes an advisory lock so two
 processes never migrate at once, applies what is missing in order, then (every time) writes the
 health thresholds from settings and secures the schema: RLS on every table, views evaluated with
-the caller's rights, and no access for Supabase's public API roles.
+the caller's rights, no access at all for Supabase's public API roles, and the policies and
+grants of roles given `possync grant` extended to new tables.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from psycopg import sql
 
 from possync.config import Settings
 from possync.db import Database
+from possync.grant import grant_runtime_role, granted_roles, revoke_from_api_role
 from possync.jobs_schema import ensure_job_queue_schema
 
 MIGRATION_LOCK_KEY = 0x706F7373_6D696772  # "possmigr": one migrator at a time
@@ -136,12 +138,11 @@ def secure_schema(conn: psycopg.Connection[Any], schema: str) -> None:
         "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(SUPABASE_API_ROLES),)
     ).fetchall()
     for (role,) in roles:
-        for (view,) in views:
-            conn.execute(
-                sql.SQL("REVOKE ALL ON {}.{} FROM {}").format(
-                    sql.Identifier(schema), sql.Identifier(view), sql.Identifier(role)
-                )
-            )
+        # Supabase's default grants give these roles ALL on new tables: RLS hides the rows,
+        # but does not stop TRUNCATE. Only possync's own tables are touched, not the user's.
+        revoke_from_api_role(conn, schema, role)
+    for role in granted_roles(conn, schema):
+        grant_runtime_role(conn, schema, role)  # tables a new migration added
 
 
 def schema_snapshot(conn: psycopg.Connection[Any], schema: str) -> dict[str, Any]:

@@ -353,14 +353,39 @@ def test_supabase_api_roles_cannot_read_customer_data(
                VALUES ('square', 'orders', 'success', now())"""
         )
         conn.commit()
+        tables = [
+            name
+            for (name,) in conn.execute(
+                """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = 'public' AND c.relkind = 'r'"""
+            )
+        ]
+        assert "sync_state" in tables and "procrastinate_jobs" in tables
         for role in ("anon", "authenticated"):
-            # Supabase's default privileges granted the tables; RLS still shows nothing.
+            # Supabase's default privileges granted ALL on every new table. RLS hides the rows
+            # from SELECT (a policy added on purpose may expose some), but it does not stop
+            # TRUNCATE: migrate takes that (and the like) back, on every possync table.
             assert conn.execute(
                 "SELECT has_table_privilege(%s, 'sync_state', 'SELECT')", (role,)
             ).fetchone() == (True,)
+            for privilege in ("TRUNCATE", "REFERENCES", "TRIGGER"):
+                allowed = [
+                    table
+                    for table in tables
+                    if conn.execute(
+                        "SELECT has_table_privilege(%s, %s, %s)", (role, table, privilege)
+                    ).fetchone()
+                    == (True,)
+                ]
+                assert allowed == [], f"{role} may {privilege} {allowed}"
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
             assert conn.execute("SELECT count(*) FROM sync_state").fetchone() == (0,)
             conn.rollback()
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("TRUNCATE sync_state")
+            conn.rollback()
+            assert conn.execute("SELECT count(*) FROM sync_state").fetchone() == (1,)
             # The views are revoked outright.
             assert conn.execute(
                 "SELECT has_table_privilege(%s, 'sync_health', 'SELECT')", (role,)

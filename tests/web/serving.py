@@ -34,6 +34,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class Served:
     process: subprocess.Popen[str]
@@ -52,8 +56,16 @@ class Served:
 
 
 @contextmanager
-def serving(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> Iterator[Served]:
-    """`possync serve --port <free> *args`, once it announced its URL; stopped afterwards."""
+def serving(
+    env: dict[str, str],
+    cwd: Path,
+    *args: str,
+    timeout: float = 60,
+    as_background_job: bool = False,
+) -> Iterator[Served]:
+    """`possync serve --port <free> *args`, once it announced its URL; stopped afterwards.
+
+    `as_background_job`: start it as a shell starts `cmd &`, with SIGINT ignored."""
     port = free_port()
     process = subprocess.Popen(
         [str(POSSYNC), "serve", "--port", str(port), *args],
@@ -62,6 +74,7 @@ def serving(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_ignore_sigint if as_background_job else None,
     )
     output: list[str] = []
     ready = threading.Event()

@@ -52,17 +52,40 @@ def test_metrics_token_guards_the_endpoint(db: Database, web_settings: Settings)
     assert right.status_code == 200 and "possync_up 1" in right.get_data(as_text=True)
 
 
-def test_unreachable_database_answers_503_everywhere(tmp_path: Path) -> None:
+def _signed_cookie(db: Database, settings: Settings) -> str:
+    """A session cookie from logging in while the database answered."""
+    client = create_app(settings, db).test_client()
+    assert log_in(client).status_code == 302
+    cookie = client.get_cookie("possync_session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_unreachable_database_answers_503_everywhere(db: Database, tmp_path: Path) -> None:
     unreachable = Database(UNREACHABLE, "public")
     settings = make_settings(
         unreachable,
         tmp_path,
         dashboard_password=PASSWORD,
+        secret_key="outage-test-secret",
         lightspeed_url="http://127.0.0.1:9",
         lightspeed_token="t",
     )
-    client = create_app(settings, unreachable).test_client()
-    assert log_in(client).status_code == 302  # logging in needs no database
+    app = create_app(settings, unreachable)
+    anonymous = app.test_client()
+    health = anonymous.get("/healthz")
+    # Anonymous callers learn up or down, never where the database is.
+    assert health.status_code == 503 and health.get_json() == {"status": "down"}
+    assert anonymous.get("/").status_code == 302  # to the login page
+    api = anonymous.get("/api/status")
+    assert api.status_code == 401 and "127.0.0.1" not in api.get_data(as_text=True)
+    failed_login = log_in(anonymous)  # logging in needs the database: a 503, no details
+    assert failed_login.status_code == 503
+    assert "127.0.0.1" not in failed_login.get_data(as_text=True)
+    assert "Log in to see why" in failed_login.get_data(as_text=True)
+    # Someone who logged in (before the outage) sees the reason.
+    client = app.test_client()
+    client.set_cookie("possync_session", _signed_cookie(db, settings))
     for path in ("/", "/history", "/jobs", "/history?status=failed", "/jobs?tab=failed"):
         response = client.get(path)
         body = response.get_data(as_text=True)
@@ -95,12 +118,16 @@ def _token(client: FlaskClient) -> str:
     return token
 
 
-def test_missing_tables_say_run_migrate(empty_db: Database, tmp_path: Path) -> None:
-    settings = make_settings(empty_db, tmp_path, dashboard_password=PASSWORD)
-    client = create_app(settings, empty_db).test_client()
+def test_missing_tables_say_run_migrate(db: Database, empty_db: Database, tmp_path: Path) -> None:
+    settings = make_settings(
+        empty_db, tmp_path, dashboard_password=PASSWORD, secret_key="outage-test-secret"
+    )
+    app = create_app(settings, empty_db)
+    assert app.test_client().get("/healthz").get_json() == {"status": "down"}
+    client = app.test_client()
+    client.set_cookie("possync_session", _signed_cookie(db, settings))
     health = client.get("/healthz")
     assert health.status_code == 503
     assert "possync migrate" in health.get_json()["detail"]
-    log_in(client)
     page = client.get("/")
     assert page.status_code == 503 and "possync migrate" in page.get_data(as_text=True)

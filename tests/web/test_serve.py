@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from possync.db import Database
+from possync.web.serve import exposure_warning
+from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD
 from tests.web.serving import POSSYNC, clean_env, serving
 
@@ -44,3 +48,40 @@ def test_serve_answers_then_stops_on_ctrl_c_and_sigterm(db: Database, tmp_path: 
         assert httpx.get(served.url + "healthz", timeout=10).status_code == 200
         assert served.stop(signal.SIGTERM) == 0
     assert "Traceback" not in "".join(served.output)
+
+
+def test_serve_started_as_a_background_job_stops_on_sigint(db: Database, tmp_path: Path) -> None:
+    """A shell starts `possync serve &` with SIGINT ignored; SIGINT from a script stops it."""
+    env = clean_env(database_url=db.url, dashboard_password=PASSWORD)
+    with serving(env, tmp_path, "--no-worker", as_background_job=True) as served:
+        assert httpx.get(served.url + "healthz", timeout=10).status_code == 200
+        started = time.monotonic()
+        assert served.stop(signal.SIGINT, timeout=15) == 0
+        assert time.monotonic() - started < 10
+    output = "".join(served.output)
+    assert "Traceback" not in output
+    # On loopback /metrics is unreachable from elsewhere: no warning.
+    assert "POSSYNC_METRICS_TOKEN" not in output
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "warns"),
+    [
+        ("127.0.0.1", None, False),
+        ("localhost", None, False),
+        ("::1", None, False),
+        ("0.0.0.0", None, True),
+        ("192.168.1.20", None, True),
+        ("shop.example", None, True),
+        ("0.0.0.0", "metrics-token-1234", False),
+    ],
+)
+def test_serve_warns_when_metrics_are_open_beyond_this_machine(
+    db: Database, tmp_path: Path, host: str, token: str | None, warns: bool
+) -> None:
+    settings = make_settings(db, tmp_path, dashboard_password=PASSWORD, metrics_token=token)
+    warning = exposure_warning(host, settings)
+    if warns:
+        assert warning is not None and host in warning and "POSSYNC_METRICS_TOKEN" in warning
+    else:
+        assert warning is None

@@ -74,9 +74,10 @@ def _secrets_kept_out_of_logs(secrets: tuple[str, ...]) -> Iterator[None]:
 def describe_channels(settings: Settings) -> list[str]:
     """The service behind each configured URL ("E-Mail", "Slack"), or why it is unusable."""
     names = []
-    for url in settings.notify_url_list:
-        plugin = _instantiate(url)
-        names.append(str(plugin.service_name) if plugin is not None else "invalid apprise URL")
+    with _secrets_kept_out_of_logs(secret_values(settings)):  # apprise logs each URL it parses
+        for url in settings.notify_url_list:
+            plugin = _instantiate(url)
+            names.append(str(plugin.service_name) if plugin is not None else "invalid apprise URL")
     return names
 
 

@@ -4,14 +4,15 @@
 
 Pages: `/login`, `/` (overview), `/history`, `/jobs`; machine endpoints: `/api/status`,
 `/healthz`, `/metrics`. Every route but login, health, metrics and static needs a session
-(enforced once, in `auth.require_login`, so a new route can't forget it). The web layer reads
-the database and enqueues jobs; it never talks to a POS API itself.
+(enforced once, in `auth.require_login`, so a new route can't forget it; sessions live in the
+`dashboard_sessions` table so logout ends them). The web layer reads the database, writes only
+its sessions and enqueues jobs; it never talks to a POS API itself. Requests share a small pool
+of idle connections (`pool.py`).
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response
@@ -21,21 +22,34 @@ from possync.db import Database
 from possync.errors import ConfigError
 from possync.jobs import JobQueue
 from possync.web.cache import StatusCache
+from possync.web.pool import ConnectionPool
+from possync.web.sessions import SESSION_MAX_AGE
 from possync.web.state import WebState
 
-SESSION_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 12
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
-def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None = None) -> Flask:
-    """The dashboard for one database. Refuses to build without a dashboard password."""
-    if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
+def require_dashboard_password(settings: Settings) -> None:
+    """One line (ConfigError) when the dashboard password is missing or too short to guess."""
+    password = settings.dashboard_password.get_secret_value() if settings.dashboard_password else ""
+    if not password:
         raise ConfigError(
             "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
         )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConfigError(
+            f"POSSYNC_DASHBOARD_PASSWORD is {len(password)} characters long: use at least "
+            f"{MIN_PASSWORD_LENGTH} (a few random words are easy to type and hard to guess)"
+        )
+
+
+def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None = None) -> Flask:
+    """The dashboard for one database. Refuses to build without a good dashboard password."""
+    require_dashboard_password(settings)
     app = Flask(__name__)
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     app.config.update(
@@ -44,7 +58,7 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        PERMANENT_SESSION_LIFETIME=SESSION_MAX_AGE,
         MAX_CONTENT_LENGTH=64 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
     )
@@ -53,6 +67,7 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
         db=db,
         cache=StatusCache(settings.status_cache_seconds),
         job_queue=job_queue or JobQueue(settings, db),
+        connections=ConnectionPool(db),
     )
     _register(app)
     app.after_request(_security_headers)

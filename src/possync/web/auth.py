@@ -4,11 +4,11 @@
   leaks nothing).
 - The session cookie is signed, HttpOnly and SameSite=Lax (Secure with
   POSSYNC_SESSION_COOKIE_SECURE). It holds a keyed fingerprint of the password, so changing the
-  password logs everyone out.
+  password logs everyone out, and a session id checked against PostgreSQL on every request
+  (`sessions.py`), so logout and POSSYNC_SESSION_IDLE_MINUTES really end a session.
 - Every POST must carry the session's CSRF token (form field `csrf_token` or header
   `X-CSRF-Token`), login included.
-- After POSSYNC_LOGIN_MAX_FAILURES failures from one address within
-  POSSYNC_LOGIN_LOCKOUT_SECONDS, that address is refused (HTTP 429) for that long.
+- Failed logins slow down per address and in total (`throttle.py`), never for minutes.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -27,6 +25,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -36,51 +35,15 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from possync.web.state import close_connection, web_state
+from possync.web.sessions import end_session, session_is_alive, start_session
+from possync.web.state import close_connection, connection, web_state
+from possync.web.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
 
 # Endpoints reachable without a session.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "api.healthz", "api.metrics", "static"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class LoginThrottle:
-    """Failed logins per client address; thread-safe, in memory (one dashboard process)."""
-
-    def __init__(
-        self, max_failures: int, lockout_seconds: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_failures = max_failures
-        self.lockout_seconds = lockout_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
-        self._locked_until: dict[str, float] = {}
-
-    def retry_after(self, address: str) -> int:
-        """Seconds until `address` may try again; 0 when it may now."""
-        with self._lock:
-            until = self._locked_until.get(address, 0.0)
-            remaining = until - self._clock()
-            if remaining <= 0:
-                self._locked_until.pop(address, None)
-                return 0
-            return int(remaining) + 1
-
-    def record_failure(self, address: str) -> None:
-        now = self._clock()
-        with self._lock:
-            recent = [t for t in self._failures.get(address, []) if now - t < self.lockout_seconds]
-            recent.append(now)
-            if len(recent) >= self.max_failures:
-                self._locked_until[address] = now + self.lockout_seconds
-                recent = []
-            self._failures[address] = recent
-
-    def record_success(self, address: str) -> None:
-        with self._lock:
-            self._failures.pop(address, None)
 
 
 def password_matches(given: str, expected: str) -> bool:
@@ -101,9 +64,43 @@ def _session_fingerprint() -> str:
     return hmac.new(key, _expected_password().encode(), hashlib.sha256).hexdigest()
 
 
-def is_logged_in() -> bool:
+def has_signed_session() -> bool:
+    """The cookie was issued by this dashboard for the current password (it may since have
+    been logged out: only `is_logged_in` asks the database). Decides who may read the details
+    of a database failure, when the database cannot be asked."""
     stored = session.get("auth")
     return isinstance(stored, str) and hmac.compare_digest(stored, _session_fingerprint())
+
+
+def is_logged_in() -> bool:
+    """A signed cookie whose session is still alive in the database (once per request)."""
+    cached = g.get("possync_logged_in")
+    if cached is None:
+        session_id = session.get("sid")
+        cached = (
+            has_signed_session()
+            and isinstance(session_id, str)
+            and session_is_alive(
+                connection(), session_id, _idle_timeout(), refresh=not _is_background_poll()
+            )
+        )
+        g.possync_logged_in = cached
+    return bool(cached)
+
+
+def _logged_in_for_templates() -> bool:
+    """What this request found; False when it could not ask (an error page, the database
+    down), never a new database query from inside a template."""
+    return bool(g.get("possync_logged_in", False))
+
+
+def _idle_timeout() -> timedelta:
+    return timedelta(minutes=web_state().settings.session_idle_minutes)
+
+
+def _is_background_poll() -> bool:
+    """The overview's polling of /api/status: not a sign that someone is at the screen."""
+    return request.method == "GET" and request.path.startswith("/api/")
 
 
 def csrf_token() -> str:
@@ -168,7 +165,8 @@ def login() -> BaseResponse | str | tuple[str, int, dict[str, str]]:
     address = _client_address()
     wait = _throttle().retry_after(address)
     if wait:
-        message = f"Too many failed attempts. Try again in {wait} seconds."
+        unit = "second" if wait == 1 else "seconds"
+        message = f"Too many failed attempts. Try again in {wait} {unit}."
         page = render_template("auth/login.html", next_url=next_url, error=message)
         return page, 429, {"Retry-After": str(wait)}
     if not password_matches(request.form.get("password", ""), _expected_password()):
@@ -176,17 +174,28 @@ def login() -> BaseResponse | str | tuple[str, int, dict[str, str]]:
         page = render_template("auth/login.html", next_url=next_url, error="Wrong password.")
         return page, 401, {}
     _throttle().record_success(address)
+    # The database first: if it fails, the cookie stays as it was (anonymous).
+    new_session = start_session(connection(), _idle_timeout())
+    old_session = session.get("sid")
+    if isinstance(old_session, str):
+        end_session(connection(), old_session)
     session.clear()
     session.permanent = True
     session["auth"] = _session_fingerprint()
+    session["sid"] = new_session
+    g.possync_logged_in = True
     csrf_token()  # a fresh token for the new session
     return redirect(next_url)
 
 
 @blueprint.route("/logout", methods=["POST"])
 def logout() -> Response | BaseResponse:
-    """End the session."""
+    """End the session: its id is deleted, so a copy of the cookie opens nothing."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        end_session(connection(), session_id)
     session.clear()
+    g.possync_logged_in = False
     return redirect(url_for("auth.login"))
 
 
@@ -194,9 +203,9 @@ def init_app(app: Flask) -> None:
     """Login and CSRF checks for every request; `csrf_token()` in templates."""
     settings = app.extensions["possync"].settings
     app.extensions["possync_login_throttle"] = LoginThrottle(
-        settings.login_max_failures, settings.login_lockout_seconds
+        settings.login_max_delay_seconds, settings.login_attempts_per_minute
     )
     app.before_request(check_csrf)
     app.before_request(require_login)
     app.teardown_appcontext(close_connection)
-    app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=is_logged_in)
+    app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=_logged_in_for_templates)

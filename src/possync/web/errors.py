@@ -14,12 +14,14 @@ from werkzeug.exceptions import HTTPException
 
 from possync.db import translate_database_error, unreachable_message
 from possync.errors import DatabaseError, SchemaMissingError
+from possync.web.auth import has_signed_session
 from possync.web.state import web_state
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
 MACHINE_PREFIXES = ("/api/", "/healthz", "/metrics")
+ANONYMOUS_DETAIL = "The database is not answering. Log in to see why, or read the server's log."
 
 
 def describe_database_problem(exc: BaseException) -> str:
@@ -42,14 +44,19 @@ def _wants_machine_answer() -> bool:
 
 
 def database_unavailable(exc: Exception) -> tuple[Response | str, int, dict[str, str]]:
-    """503 for every database failure."""
+    """503 for every database failure. The reason (host, port, database name) goes to the log
+    and to people who logged in; anonymous callers learn only that it is down."""
     message = describe_database_problem(exc)
     logger.warning("dashboard: %s", message)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     schema_missing = isinstance(exc, SchemaMissingError) or "possync migrate" in message
+    if not has_signed_session():
+        message = ANONYMOUS_DETAIL
     if _wants_machine_answer():
         if request.path.startswith("/metrics"):
             return "possync_up 0\n", 503, {**headers, "Content-Type": "text/plain"}
+        if request.path.startswith("/healthz") and message == ANONYMOUS_DETAIL:
+            return jsonify(status="down"), 503, headers
         return jsonify(error="database unavailable", detail=message), 503, headers
     page = render_template(
         "errors/503.html",

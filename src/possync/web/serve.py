@@ -8,9 +8,11 @@ finishes the entity it is on (so nothing is half-done), then everything exits.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -20,10 +22,10 @@ from flask import Flask
 
 from possync.config import Settings
 from possync.db import Database, ensure_schema_exists
-from possync.errors import ConfigError, PossyncError, SchemaMissingError
+from possync.errors import PossyncError, SchemaMissingError
 from possync.jobs_schema import job_queue_schema_exists
 from possync.jobs_worker import BackgroundWorker
-from possync.web import create_app
+from possync.web import create_app, require_dashboard_password
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +34,32 @@ WEB_THREADS = 8
 
 def check_ready(settings: Settings, db: Database) -> None:
     """Fail fast, in one line, when the password, the database or the tables are missing."""
-    if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
-        raise ConfigError(
-            "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
-        )
+    require_dashboard_password(settings)
     with db.connect() as conn:
         ensure_schema_exists(conn, db.schema)
         if not job_queue_schema_exists(conn):
             raise SchemaMissingError("the job queue's tables are missing: run `possync migrate`")
+
+
+def exposure_warning(host: str, settings: Settings) -> str | None:
+    """A warning when other machines can reach an unguarded `/metrics`; None otherwise."""
+    token = settings.metrics_token
+    if is_loopback(host) or (token is not None and token.get_secret_value()):
+        return None
+    return (
+        f"warning: listening on {host} without POSSYNC_METRICS_TOKEN: anyone who can reach "
+        "this address can read /metrics; set POSSYNC_METRICS_TOKEN"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -58,6 +78,9 @@ def serve_dashboard(
     """Serve the dashboard (and, unless `worker=False`, a worker and the schedules) until
     Ctrl-C or SIGTERM. `on_ready` gets the URL once the port is bound (port 0: a free one)."""
     check_ready(settings, db)
+    warning = exposure_warning(host, settings)
+    if warning:
+        _note(warning)
     app: Flask = create_app(settings, db)
     try:
         server: Any = waitress.create_server(
@@ -66,7 +89,7 @@ def serve_dashboard(
     except OSError as exc:
         raise PossyncError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     background = BackgroundWorker(settings, db, schedules=True) if worker else None
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = _install_stop_handlers()
     try:
         if background is not None:
             background.start()
@@ -78,12 +101,25 @@ def serve_dashboard(
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _restore_handlers(previous)
         _close_server(server)
         if background is not None:
             _note("stopping (a running sync first finishes the entity it is on)")
             background.stop()
-        app.extensions["possync"].job_queue.close()
+        app.extensions["possync"].close()
+
+
+def _install_stop_handlers() -> dict[int, Any]:
+    """Ctrl-C and SIGTERM stop serving. SIGINT is set explicitly: a shell starts background
+    jobs with SIGINT ignored, and `serve` must still stop when a script sends it."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signal handlers can only be set from the main thread
+    return {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def _close_server(server: Any) -> None:

@@ -12,6 +12,7 @@ from possync.config import Settings
 from possync.db import Database
 from possync.jobs import JobQueue
 from possync.web.cache import StatusCache
+from possync.web.pool import ConnectionPool
 
 
 @dataclass
@@ -20,6 +21,13 @@ class WebState:
     db: Database
     cache: StatusCache
     job_queue: JobQueue
+    connections: ConnectionPool | None = None
+
+    def close(self) -> None:
+        """Let go of the job queue and the pooled connections."""
+        self.job_queue.close()
+        if self.connections is not None:
+            self.connections.close()
 
 
 def web_state() -> WebState:
@@ -28,19 +36,22 @@ def web_state() -> WebState:
 
 
 def connection() -> psycopg.Connection[Any]:
-    """This request's connection (autocommit: the dashboard only reads), opened on first use.
-
-    A connection per request rather than a pool: an unreachable database then fails at once
-    (HTTP 503) instead of waiting on a pool, and the dashboard's load is a few small queries.
-    """
+    """This request's connection (autocommit: the dashboard reads, and writes only sessions),
+    taken from the pool on first use and given back when the request ends."""
     conn = g.get("possync_conn")
     if conn is None:
-        conn = web_state().db.connect(autocommit=True)
+        state = web_state()
+        conn = state.connections.get() if state.connections else state.db.connect(autocommit=True)
         g.possync_conn = conn
     return cast(psycopg.Connection[Any], conn)
 
 
 def close_connection(_exc: BaseException | None = None) -> None:
     conn = g.pop("possync_conn", None)
-    if conn is not None:
+    if conn is None:
+        return
+    pool = web_state().connections
+    if pool is not None:
+        pool.put(conn)
+    else:
         conn.close()
