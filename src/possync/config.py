@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from possync.errors import ConfigError
 
@@ -329,11 +329,15 @@ def load_settings(*, secrets_dir: Path = SECRETS_DIR, **overrides: Any) -> Setti
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc)) from None
-    except OSError as exc:  # a secret file the process may not read (mounted with 0600)
-        raise ConfigError(
-            f"cannot read the secret file {exc.filename}: {exc.strerror}; make it readable "
-            f"by the user possync runs as (uid {os.getuid()}), e.g. chmod 0444"
-        ) from None
+    except SettingsError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, OSError):  # a secret file this user may not read (mode 0600)
+            raise ConfigError(
+                f"cannot read the secret file {cause.filename}: {cause.strerror}; make it "
+                f"readable by the user possync runs as (uid {os.getuid()}), e.g. chmod 0444"
+            ) from None
+        detail = f" ({cause})" if cause else ""
+        raise ConfigError(f"invalid settings: {exc}{detail}") from None
 
 
 def _describe_validation_error(exc: ValidationError) -> str:

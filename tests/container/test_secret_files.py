@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from possync.config import load_settings
+from possync.errors import ConfigError
 
 DB_URL = "postgresql://possync:s3cret-pw@db:5432/possync"
 
@@ -74,9 +75,19 @@ def test_no_secrets_directory_is_silent(clean_env: Path) -> None:
 
 
 def test_a_bad_value_in_a_file_names_the_setting(clean_env: Path) -> None:
-    from possync.errors import ConfigError
-
     secrets = write_secrets(clean_env / "secrets", {"possync_database_url": "mysql://db/x"})
     with pytest.raises(ConfigError) as caught:
         load_settings(secrets_dir=secrets)
     assert str(caught.value) == "POSSYNC_DATABASE_URL: must start with postgresql://"
+
+
+def test_a_file_that_is_not_text_is_one_line_naming_the_setting(clean_env: Path) -> None:
+    secrets = clean_env / "secrets"
+    secrets.mkdir()
+    (secrets / "possync_square_token").write_bytes(b"\xff\xfe token")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(secrets_dir=secrets)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith('invalid settings: error getting value for field "square_token"')
+    assert "utf-8" in message
