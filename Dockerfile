@@ -26,13 +26,15 @@ COPY --from=build /opt/possync /opt/possync
 ENV PATH=/opt/possync/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    POSSYNC_DATA_DIR=/var/lib/possync
+    POSSYNC_DATA_DIR=/var/lib/possync \
+    HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 USER 10001:10001
 # No .env here: settings come from the environment and /run/secrets only.
 WORKDIR /var/lib/possync
 EXPOSE 8080
 # /healthz answers 200 when the database is up and migrated, 503 otherwise; urllib raises on 503.
+# Serving on another port? Set HEALTHCHECK_URL to match.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['HEALTHCHECK_URL'], timeout=4)"]
 ENTRYPOINT ["possync"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
