@@ -6,6 +6,7 @@ into one line that names the setting and says what is wrong.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +19,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from possync.errors import ConfigError
 
 SQUARE_PRODUCTION_URL = "https://connect.squareup.com"
 DEFAULT_SIMULATOR_TOKEN = "possync-demo-token"
+# Where Docker, Compose, Podman and Kubernetes mount secret files: one file per setting, named
+# like its variable (possync_database_url). The environment wins over a file.
+SECRETS_DIR = Path("/run/secrets")
 
 
 class Settings(BaseSettings):
@@ -355,8 +359,15 @@ class Settings(BaseSettings):
         return self.data_dir.expanduser()
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning validation errors into one actionable line."""
+def load_settings(*, secrets_dir: Path = SECRETS_DIR, **overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one actionable line.
+
+    Sources, strongest first: `overrides`, the environment, `.env`, then the files in
+    `secrets_dir` when that directory exists (pydantic-settings would warn about a missing one
+    on every command outside a container).
+    """
+    if secrets_dir.is_dir():
+        overrides.setdefault("_secrets_dir", secrets_dir)
     # Settings(schema_name=…) would be silently ignored: fields with an alias take the alias.
     for name, field in Settings.model_fields.items():
         if field.alias and name in overrides:
@@ -365,6 +376,15 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, OSError):  # a secret file this user may not read (mode 0600)
+            raise ConfigError(
+                f"cannot read the secret file {cause.filename}: {cause.strerror}; make it "
+                f"readable by the user possync runs as (uid {os.getuid()}), e.g. chmod 0444"
+            ) from None
+        detail = f" ({cause})" if cause else ""
+        raise ConfigError(f"invalid settings: {exc}{detail}") from None
 
 
 def _describe_validation_error(exc: ValidationError) -> str:
