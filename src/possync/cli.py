@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +20,7 @@ from possync import __version__
 from possync.config import Settings, load_settings
 from possync.db import Database, ensure_schema_exists, open_database, translate_database_error
 from possync.errors import ConfigError, PossyncError
+from possync.health_thresholds import publish_health_thresholds
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,8 +42,37 @@ class AppContext:
     @property
     def database(self) -> Database:
         if self._database is None:
-            self._database = open_database(self.settings)
+            opened = open_database(self.settings)
+            self._database = ThresholdPublishingDatabase(
+                opened.url, opened.schema, settings=self.settings
+            )
         return self._database
+
+
+@dataclass(frozen=True, repr=False)
+class ThresholdPublishingDatabase(Database):
+    """The command's database; its first connection refreshes the health thresholds the
+    `sync_health` view reads, so a changed POSSYNC_HEALTH_THRESHOLDS needs no migrate."""
+
+    settings: Settings | None = field(default=None, compare=False)
+    _published: list[bool] = field(default_factory=list, compare=False)
+
+    def connect(self, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+        conn = super().connect(autocommit=autocommit)
+        if self.settings is not None and not self._published:
+            self._published.append(True)
+            try:
+                with conn.transaction():
+                    publish_health_thresholds(conn, self.settings)
+                if not autocommit:
+                    conn.commit()
+            except psycopg.Error as exc:  # e.g. a read-only role: the view keeps the old ones
+                logging.getLogger(__name__).warning(
+                    "could not refresh the sync_health thresholds: %s", str(exc).splitlines()[0]
+                )
+                if not autocommit:
+                    conn.rollback()
+        return conn
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from possync.config import Settings
+from possync.health_thresholds import thresholds_for
 
 GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
 
@@ -40,16 +41,23 @@ class EntityStatus:
 
 
 def health_colour(
-    status: str, last_sync_time: datetime | None, now: datetime, settings: Settings
+    status: str,
+    last_sync_time: datetime | None,
+    now: datetime,
+    settings: Settings,
+    *,
+    source: str,
+    entity: str,
 ) -> str:
-    """green: success within the green threshold; yellow: up to the yellow one; red: older,
-    failed, or never synced."""
+    """green: success within the entity's green threshold; yellow: up to its yellow one; red:
+    older, failed, or never synced."""
     if status == "failed" or last_sync_time is None:
         return RED
+    thresholds = thresholds_for(settings, source, entity)
     age = now - last_sync_time
-    if age > timedelta(hours=settings.health_yellow_hours):
+    if age > timedelta(hours=thresholds.yellow_hours):
         return RED
-    if age > timedelta(hours=settings.health_green_hours):
+    if age > timedelta(hours=thresholds.green_hours):
         return YELLOW
     return GREEN
 
@@ -73,7 +81,14 @@ def read_entity_statuses(
             source=row["source"],
             entity_type=row["entity_type"],
             status=row["status"],
-            health=health_colour(row["status"], row["last_sync_time"], row["now"], settings),
+            health=health_colour(
+                row["status"],
+                row["last_sync_time"],
+                row["now"],
+                settings,
+                source=row["source"],
+                entity=row["entity_type"],
+            ),
             last_sync_time=row["last_sync_time"],
             last_attempt_time=row["last_attempt_time"],
             error_message=row["error_message"],

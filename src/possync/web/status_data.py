@@ -171,7 +171,9 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
                 status=status,
                 health=state.health
                 if state
-                else health_colour(status, last_sync_time, now, settings),
+                else health_colour(
+                    status, last_sync_time, now, settings, source=source, entity=entity
+                ),
                 last_sync_time=last_sync_time,
                 last_attempt_time=state.last_attempt_time if state else None,
                 records_total=state.records_total if state else 0,
