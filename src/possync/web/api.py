@@ -21,6 +21,7 @@ from possync.web.reconcile_data import read_money_checks
 from possync.web.state import connection, web_state
 from possync.web.status_data import (
     Card,
+    card_failures,
     job_state_for,
     read_active_jobs,
     read_cards,
@@ -69,6 +70,20 @@ def build_status() -> dict[str, Any]:
         },
         "summary": {colour: health.get(colour, 0) for colour in HEALTH_LEVELS},
         "cards": card_json,
+        "failures": [
+            group.to_json()
+            | {
+                "line": group.line,
+                "other_red": sum(
+                    1
+                    for card in cards
+                    if card.source == group.source
+                    and card.health == "red"
+                    and card.entity not in group.entities
+                ),
+            }
+            for group in card_failures(cards)
+        ],
         "jobs": {
             "queued": sum(1 for job in jobs if job.status == "todo"),
             "running": sum(1 for job in jobs if job.status == "doing"),

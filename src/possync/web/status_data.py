@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from possync.config import Settings
 from possync.jobs import SYNC_TASK, configured_sources
 from possync.locks import LOCK_NAMESPACE
-from possync.status import health_colour, read_entity_statuses
+from possync.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
 from possync.tables import SOURCES, child_entities_for, entities_for, tables_for
 
 SOURCE_LABELS = {"lightspeed": "Lightspeed", "square": "Square"}
@@ -183,6 +183,11 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
             )
         )
     return cards
+
+
+def card_failures(cards: list[Card]) -> list[FailureGroup]:
+    """Failed cards grouped by source and reason, for one banner instead of N red cards."""
+    return failure_groups((c.source, c.entity, c.status, c.error_message) for c in cards)
 
 
 def _read_last_runs(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], RunInfo]:

@@ -6,6 +6,7 @@
   var OVERVIEW_POLL_MS = 2000;
   var JOBS_POLL_MS = 3000;
   var RETRY_POLL_MS = 5000;
+  var SOURCE_LABELS = { lightspeed: "Lightspeed", square: "Square" };
   var STATUS_TEXT = {
     success: "Synced", failed: "Failed", running: "Running", pending: "Pending",
     never_synced: "Never synced"
@@ -101,6 +102,37 @@
     }
   }
 
+  function showFailures(failures) {
+    var section = document.querySelector("[data-failures]");
+    if (!section) { return; }
+    var list = section.querySelector("[data-failure-lines]");
+    list.textContent = "";
+    failures.forEach(function (failure) {
+      var item = document.createElement("li");
+      var name = document.createElement("b");
+      var count = failure.entities.length;
+      name.textContent = SOURCE_LABELS[failure.source] || failure.source;
+      item.appendChild(name);
+      item.appendChild(document.createTextNode(": " + count + (count === 1 ? " entity" : " entities") +
+        " failed: " + failure.reason + "."));
+      if (failure.fix) {
+        var fix = document.createElement("span");
+        fix.className = "fix";
+        fix.textContent = " Fix: " + failure.fix + ".";
+        item.appendChild(fix);
+      }
+      if (failure.other_red) {
+        var others = document.createElement("span");
+        others.className = "others";
+        others.textContent = " " + failure.other_red + " other " + name.textContent + " " +
+          (failure.other_red === 1 ? "entity is" : "entities are") + " red too.";
+        item.appendChild(others);
+      }
+      list.appendChild(item);
+    });
+    section.hidden = failures.length === 0;
+  }
+
   function moneyCheckChanged(checks) {
     var shown = document.querySelectorAll("[data-reconcile]");
     if (checks.length !== shown.length) { return true; }
@@ -129,6 +161,7 @@
       return;
     }
     status.cards.forEach(function (data) { updateCard(cards[data.key], data, serverNow); });
+    showFailures(status.failures || []);
     ["green", "yellow", "red"].forEach(function (colour) {
       var el = document.querySelector('[data-count="' + colour + '"]');
       if (el) { el.textContent = status.summary[colour]; }
