@@ -197,3 +197,17 @@ def test_a_redirect_is_reported_once_with_where_it_points(
     assert "POSSYNC_LIGHTSPEED_URL" in output
     assert "invalid JSON" not in output
     assert _Redirecting.requests == {"/api/2.0/outlets": 1}  # once: no retries
+
+
+def test_check_says_which_variables_to_set(
+    run_possync: RunPossync, db: Database, tmp_path: Path
+) -> None:
+    result = run_possync("check", env=environment_for(db, tmp_path))
+    assert result.returncode == 1, result.explain()
+    line = next(line for line in result.stdout.splitlines() if line.startswith("FAIL sources"))
+    for name in (
+        "POSSYNC_LIGHTSPEED_TOKEN",
+        "POSSYNC_LIGHTSPEED_DOMAIN_PREFIX",
+        "POSSYNC_SQUARE_TOKEN",
+    ):
+        assert name in line

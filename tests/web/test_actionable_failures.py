@@ -3,9 +3,12 @@ the fix (not 15 red cards to read), and a `next=` that can never break the login
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask.testing import FlaskClient
 
 from possync.db import Database
+from possync.reconcile import ReconcileReport, record_reconcile
 from tests.web.conftest import PASSWORD, csrf_from, put_state
 
 REJECTED = (
@@ -64,3 +67,13 @@ def test_control_characters_in_next_never_break_the_login(client: FlaskClient) -
         client.post(
             "/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
         )
+
+
+def test_a_money_check_that_compared_nothing_does_not_say_ok(
+    logged_in: FlaskClient, db: Database
+) -> None:
+    record_reconcile(db, ReconcileReport("lightspeed", date(2026, 12, 1), date(2026, 12, 7)))
+    html = logged_in.get("/").get_data(as_text=True)
+    card = html.split('data-reconcile="lightspeed"', 1)[1].split("</article>", 1)[0]
+    assert 'data-field="verdict">nothing compared<' in card
+    assert ">OK<" not in card
