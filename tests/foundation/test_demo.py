@@ -1,0 +1,64 @@
+"""`possync demo` is repeatable: each demo starts from an empty demo database (its simulator's
+clock starts over, so cursors from an earlier demo's time travel would lie in its future), runs
+the money check so the dashboard shows a result, and says how to open the database with psql."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from possync.db import start_embedded_server, stop_embedded_server
+from tests.foundation.conftest import RunPossync, possync_environment
+
+
+def test_a_demo_after_time_travel_starts_fresh_and_checks_the_money(
+    run_possync: RunPossync, tmp_path: Path
+) -> None:
+    env = possync_environment(POSSYNC_DATA_DIR=str(tmp_path))
+    first = run_possync("demo", "--no-serve", env=env, timeout=600)
+    assert first.returncode == 0, first.explain()
+    # What the dashboard's time travel leaves behind: every cursor 40 days ahead of the
+    # clock a new simulator starts with.
+    url = start_embedded_server(tmp_path / "demo")
+    try:
+        with psycopg.connect(url) as conn:
+            moved = conn.execute(
+                """UPDATE sync_state SET watermark = watermark + interval '40 days',
+                          last_sync_time = last_sync_time + interval '40 days'
+                   WHERE watermark IS NOT NULL"""
+            ).rowcount
+        assert moved > 0
+    finally:
+        stop_embedded_server(tmp_path / "demo")
+
+    second = run_possync("demo", "--no-serve", env=env, timeout=600)
+    assert second.returncode == 0, second.explain()
+    out = second.stdout
+    assert "starting fresh: emptied the database of an earlier demo" in out
+    assert "INVALID_TIME_RANGE" not in out + second.stderr
+    lines = [line.split() for line in out.splitlines() if "-days compared:" in line]
+    assert [(line[0], line[-1]) for line in lines] == [
+        ("lightspeed", "matches"),
+        ("square", "matches"),
+    ], out
+    assert all(int(line[4]) > 0 for line in lines), out
+    assert f'psql "postgresql://postgres:@/postgres?host={tmp_path / "demo" / "pgdata"}"' in out
+
+    url = start_embedded_server(tmp_path / "demo")
+    try:
+        with psycopg.connect(url) as conn:
+            checks = conn.execute(
+                """SELECT source, records_processed, metadata->>'verdict' FROM sync_log
+                   WHERE action = 'reconcile' ORDER BY source"""
+            ).fetchall()
+            future = conn.execute(
+                "SELECT count(*) FROM sync_state WHERE watermark > now() + interval '20 days'"
+            ).fetchone()
+    finally:
+        stop_embedded_server(tmp_path / "demo")
+    assert [(source, verdict) for source, _, verdict in checks] == [
+        ("lightspeed", "match"),
+        ("square", "match"),
+    ]
+    assert future == (0,)
