@@ -4,12 +4,15 @@ the money check so the dashboard shows a result, and says how to open the databa
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import psycopg
 
+from possync.config import load_settings
 from possync.db import start_embedded_server, stop_embedded_server
-from tests.foundation.conftest import RunPossync, possync_environment
+from possync.sources import open_source
+from tests.foundation.conftest import POSSYNC_SCRIPT, RunPossync, possync_environment
 
 
 def test_a_demo_after_time_travel_starts_fresh_and_checks_the_money(
@@ -62,3 +65,36 @@ def test_a_demo_after_time_travel_starts_fresh_and_checks_the_money(
         ("square", "match"),
     ]
     assert future == (0,)
+
+
+def test_the_simulator_banner_prints_settings_that_work_when_pasted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [str(POSSYNC_SCRIPT), "simulator", "--port", "0"],
+        env=possync_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(5)]
+        pasted = dict(line.split("=", 1) for line in lines if line.startswith("POSSYNC_"))
+        assert set(pasted) == {
+            "POSSYNC_LIGHTSPEED_URL",
+            "POSSYNC_LIGHTSPEED_TOKEN",
+            "POSSYNC_SQUARE_URL",
+            "POSSYNC_SQUARE_TOKEN",
+        }, lines
+        settings = load_settings(
+            _env_file=None,
+            **{name.removeprefix("POSSYNC_").lower(): v for name, v in pasted.items()},
+        )
+        for source in ("lightspeed", "square"):
+            opened = open_source(settings, source)
+            try:
+                assert opened.check().startswith("token accepted"), source
+            finally:
+                opened.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
