@@ -132,8 +132,8 @@ def runs_chart(points: Sequence[ChartPoint], zone: ZoneInfo | None = None) -> Ma
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         'aria-label="Run durations and records over time" xmlns="http://www.w3.org/2000/svg">',
-        f'<text class="tick" x="{LEFT - 6}" y="12" text-anchor="end">Duration</text>',
-        f'<text class="tick records" x="{LEFT + plot_w + 6}" y="12">Records</text>',
+        '<text class="tick" x="4" y="12">Duration</text>',
+        f'<text class="tick records" x="{WIDTH - 4}" y="12" text-anchor="end">Records</text>',
     ]
     for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = TOP + plot_h * (1 - fraction)

@@ -51,6 +51,26 @@ def format_number(value: int | float | Decimal | None) -> str:
     return f"{value:,}"
 
 
+def count_of(value: int | None, noun: str) -> str:
+    """(1, "page") → "1 page", (1500, "record") → "1,500 records"."""
+    number = value or 0
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def progress_text(run: dict[str, Any] | None) -> str:
+    """A running sync in a few words: the share done when the total is known, else the page.
+    "45% · 450 of ~1,000 records · page 3" or "450 records · page 3"."""
+    if not run:
+        return ""
+    records, pages = run.get("records") or 0, run.get("pages") or 0
+    total = run.get("estimated_total")
+    where = f"page {pages:,}"
+    if total:
+        share = min(99, int(records * 100 / total))  # the estimate may be short: never "100%"
+        return f"{share}% · {records:,} of ~{total:,} records · {where}"
+    return f"{count_of(records, 'record')} · {where}"
+
+
 STATUS_TEXT = {
     "success": "Synced",
     "failed": "Failed",
@@ -77,7 +97,7 @@ def last_run_text(run: dict[str, Any] | None) -> str:
     took = format_duration(run.get("duration_seconds"))
     if run["status"] == "failed":
         return f"failed after {took}"
-    return f"{format_number(run.get('records'))} records in {took}"
+    return f"{count_of(run.get('records'), 'record')} in {took}"
 
 
 def _as_datetime(value: datetime | str | None) -> datetime | None:
@@ -107,9 +127,13 @@ def init_app(app: Flask) -> None:
         duration=format_duration,
         number=format_number,
         hours=format_hours,
+        count_of=count_of,
         entity_label=entity_label,
         source_label=source_label,
     )
     app.jinja_env.globals.update(
-        shop_timezone=zone.key, status_text=status_text, last_run_text=last_run_text
+        shop_timezone=zone.key,
+        status_text=status_text,
+        last_run_text=last_run_text,
+        progress_text=progress_text,
     )

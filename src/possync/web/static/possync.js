@@ -51,10 +51,38 @@
     return STATUS_TEXT[status] || status;
   }
 
+  function countOf(value, noun) {
+    var n = value || 0;
+    return number(n) + " " + noun + (n === 1 ? "" : "s");
+  }
+
+  // Every time the pages show is in the shop's zone, as "2026-11-01 05:31:07" (24 h), like
+  // the server-rendered ones.
+  function shopTime(value, timeOnly) {
+    var zone = document.body.dataset.timezone || "UTC";
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
+    }).formatToParts(value).forEach(function (part) { parts[part.type] = part.value; });
+    var time = parts.hour + ":" + parts.minute + ":" + parts.second;
+    return timeOnly ? time : parts.year + "-" + parts.month + "-" + parts.day + " " + time;
+  }
+
   function lastRunText(run) {
     if (!run) { return "—"; }
     if (run.status === "failed") { return "failed after " + duration(run.duration_seconds); }
-    return number(run.records) + " records in " + duration(run.duration_seconds);
+    return countOf(run.records, "record") + " in " + duration(run.duration_seconds);
+  }
+
+  function progressText(run) {
+    var where = "page " + number(run.pages);
+    if (run.estimated_total) {
+      var share = Math.min(99, Math.floor(run.records * 100 / run.estimated_total));
+      return share + "% · " + number(run.records) + " of ~" + number(run.estimated_total) +
+        " records · " + where;
+    }
+    return countOf(run.records, "record") + " · " + where;
   }
 
   function setText(card, field, text) {
@@ -70,7 +98,7 @@
     setText(card, "health", data.health);
     var last = setText(card, "last_sync",
       data.last_sync_time ? age((serverNow - Date.parse(data.last_sync_time)) / 1000) : "never");
-    if (last) { last.title = data.last_sync_time ? new Date(data.last_sync_time).toLocaleString() : "never"; }
+    if (last) { last.title = data.last_sync_time ? shopTime(new Date(data.last_sync_time)) : "never"; }
     setText(card, "status", statusText(data.status, data.job));
     setText(card, "records", number(data.records_total));
     setText(card, "last_run", lastRunText(data.last_run));
@@ -82,15 +110,13 @@
       var run = data.running;
       progress.hidden = !run && data.job !== "todo";
       if (run) {
-        var text = number(run.records) + " records · " + number(run.pages) + " pages";
         if (run.estimated_total) {
           bar.max = run.estimated_total;
           bar.value = Math.min(run.records, run.estimated_total);
-          text += " of ~" + number(run.estimated_total);
         } else {
           bar.removeAttribute("value");
         }
-        setText(card, "progress_text", text);
+        setText(card, "progress_text", progressText(run));
       } else if (data.job === "todo") {
         bar.removeAttribute("value");
         setText(card, "progress_text", "Waiting for a worker…");
@@ -167,7 +193,7 @@
       if (el) { el.textContent = status.summary[colour]; }
     });
     var updated = document.querySelector("[data-updated]");
-    if (updated) { updated.textContent = "Updated " + new Date().toLocaleTimeString() + "."; }
+    if (updated) { updated.textContent = "Updated " + shopTime(new Date(), true) + "."; }
   }
 
   function pollStatus() {
