@@ -4,9 +4,16 @@ running only on the entity it is on."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
+from possync.config import Settings
+from possync.db import Database
+from possync.web import create_app
 from possync.web.filters import count_of, progress_text
 from possync.web.reconcile_data import money_text
 from possync.web.status_data import ActiveJob, Card, job_state_for
+from tests.web.conftest import log_in, put_state
 
 
 def test_progress_shows_the_share_when_the_total_is_known_else_the_page() -> None:
@@ -61,3 +68,25 @@ def test_sync_everything_marks_as_running_only_what_runs() -> None:
     one_entity = [ActiveJob(3, "doing", "lightspeed", "sales")]
     assert job_state_for(_card("sale_line_items", "sales"), one_entity) == "doing"
     assert job_state_for(_card("outlets"), one_entity) is None
+
+
+def test_the_overview_names_per_entity_thresholds_and_colours_by_them(
+    db: Database, tmp_path: Path, web_settings: Settings
+) -> None:
+    settings = web_settings.model_copy(update={"health_thresholds": "sales=30m/1h"})
+    put_state(db, "lightspeed", "sales", "success", timedelta(minutes=45))
+    put_state(db, "lightspeed", "users", "success", timedelta(minutes=45))
+    app = create_app(settings, db)
+    try:
+        client = app.test_client()
+        assert log_in(client).status_code == 302
+        status = client.get("/api/status").get_json()
+        health = {card["key"]: card["health"] for card in status["cards"]}
+        assert (health["lightspeed/sales"], health["lightspeed/users"]) == ("yellow", "green")
+        assert status["thresholds"]["per_entity"] == {
+            "lightspeed/sales": {"green_hours": 0.5, "yellow_hours": 1.0}
+        }
+        html = client.get("/").get_data(as_text=True)
+        assert "(own thresholds:\n  Sales 30 min/1 h)" in html
+    finally:
+        app.extensions["possync"].job_queue.close()

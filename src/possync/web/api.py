@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from possync.db import ensure_schema_exists
 from possync.errors import SchemaMissingError
+from possync.health_thresholds import resolved_overrides
 from possync.jobs import QUEUE
 from possync.jobs_schema import job_queue_schema_exists
 from possync.web.cache import activity_fingerprint
@@ -67,6 +68,10 @@ def build_status() -> dict[str, Any]:
         "thresholds": {
             "green_hours": settings.health_green_hours,
             "yellow_hours": settings.health_yellow_hours,
+            "per_entity": {
+                key: {"green_hours": t.green_hours, "yellow_hours": t.yellow_hours}
+                for key, t in resolved_overrides(settings).items()
+            },
         },
         "summary": {colour: health.get(colour, 0) for colour in HEALTH_LEVELS},
         "cards": card_json,

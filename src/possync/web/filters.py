@@ -41,7 +41,9 @@ def format_duration(seconds: float | Decimal | None) -> str:
 
 
 def format_hours(value: float) -> str:
-    """2.0 → "2 h", 1.5 → "1.5 h"."""
+    """2.0 → "2 h", 1.5 → "1.5 h", 0.5 → "30 min"."""
+    if value < 1:
+        return f"{round(value * 60, 1):g} min"
     return f"{value:g} h"
 
 
