@@ -61,6 +61,8 @@ def parse_thresholds(spec: str) -> dict[str, Thresholds]:
     with one line naming the bad item.
     """
     parsed: dict[str, Thresholds] = {}
+    if not spec.strip():
+        return parsed  # the usual case: no need to load the table declarations
     known = _known_keys()
     for item in (part.strip() for part in spec.split(",")):
         if not item:
