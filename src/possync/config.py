@@ -93,8 +93,16 @@ class Settings(BaseSettings):
     health_yellow_hours: float = Field(
         default=12.0, gt=0, description="Yellow up to this age; red beyond it or after a failure."
     )
+    health_thresholds: str = Field(
+        default="",
+        description="Per-entity green/yellow thresholds over the two above, e.g. "
+        "`sales=1h/4h,users=24h/72h` (units m, h, d; `square.orders=…` names one source's "
+        "entity). Takes effect without `possync migrate`.",
+    )
     timezone: str = Field(
-        default="UTC", description="The shop's time zone, for schedules (IANA name)."
+        default="UTC",
+        description="The shop's time zone, for schedules and the times the dashboard shows "
+        "(IANA name).",
     )
 
     # --- sync engine (Lightspeed) ---
@@ -278,6 +286,8 @@ class Settings(BaseSettings):
     @field_validator("schema_name")
     @classmethod
     def _schema_is_identifier(cls, value: str) -> str:
+        if not value.strip():
+            return "public"  # an empty line in .env means the default
         if not value.replace("_", "a").isalnum() or value[0].isdigit():
             raise ValueError("use letters, digits and underscores, not starting with a digit")
         return value
@@ -287,9 +297,24 @@ class Settings(BaseSettings):
     def _database_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in ("postgresql", "postgres"):
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("postgresql", "postgres"):
             raise ValueError("must start with postgresql://")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError("the port must be a number from 1 to 65535")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_a_directory(cls, value: Path) -> Path:
+        path = value.expanduser()
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ValueError(f"{existing} is a file, not a directory")
         return value
 
     @field_validator("lightspeed_url", "square_url")
@@ -316,11 +341,21 @@ class Settings(BaseSettings):
     def _timezone_exists(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        if not value.strip():
+            return "UTC"  # an empty line in .env means the default
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
         return value
+
+    @field_validator("health_thresholds")
+    @classmethod
+    def _thresholds_parse(cls, value: str) -> str:
+        from possync.health_thresholds import parse_thresholds
+
+        parse_thresholds(value)
+        return value.strip()
 
     @field_validator("schedule_incremental", "schedule_deep")
     @classmethod

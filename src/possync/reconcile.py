@@ -69,7 +69,19 @@ class ReconcileReport:
 
     @property
     def ok(self) -> bool:
+        """No differences (see `compared_nothing`: no differences can also mean no sales)."""
         return not self.differences
+
+    @property
+    def compared_nothing(self) -> bool:
+        """Neither the POS nor the database held a sale in the window: nothing was checked."""
+        return self.days_checked == 0
+
+    @property
+    def verdict(self) -> str:
+        if self.differences:
+            return "differences"
+        return "nothing_compared" if self.compared_nothing else "match"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +89,8 @@ class ReconcileReport:
             "first_day": self.first_day.isoformat(),
             "last_day": self.last_day.isoformat(),
             "days_checked": self.days_checked,
-            "ok": self.ok,
+            "ok": self.verdict == "match",
+            "verdict": self.verdict,
             "differences": [asdict(d) for d in self.differences],
         }
 
@@ -103,9 +116,6 @@ def reconcile(
     if days < 1:
         raise ConfigError("--days must be at least 1")
     spec = spec_for(source_name)
-    last_day = until or datetime.now(UTC).date()
-    first_day = last_day - timedelta(days=days - 1)
-    report = ReconcileReport(source_name, first_day, last_day)
     started = time.monotonic()
     own = source is None
     active: ReconcilableSource = source or open_source(settings, source_name)  # type: ignore[assignment]
@@ -113,6 +123,9 @@ def reconcile(
         with db.connect() as conn:
             ensure_schema_exists(conn, db.schema)
             zones = {str(r[0]): str(r[1] or "UTC") for r in conn.execute(spec.locations_sql)}
+            last_day = until or pos_today(active, zones.values())
+            first_day = last_day - timedelta(days=days - 1)
+            report = ReconcileReport(source_name, first_day, last_day)
             stored = _stored_days(conn, spec, first_day, last_day)
         windows = [LocationWindow(loc, tz, first_day, last_day) for loc, tz in zones.items()]
         pos = _total_days(spec, active.reconcile_records(windows), zones)
@@ -133,6 +146,16 @@ def reconcile(
                 report.differences.append(Difference(key[0], key[1], name, str(a), str(b)))
     report.duration_seconds = time.monotonic() - started
     return report
+
+
+def pos_today(source: Source, zones: Iterable[str]) -> date:
+    """Today by the POS's clock (its Date header after one cheap request), in the newest of
+    its locations' time zones: a simulated store's "today" is its own, not this machine's."""
+    source.check()
+    client = getattr(source, "client", None)
+    moment = client.server_time() if client is not None else None
+    now = moment or datetime.now(UTC)
+    return max((now.astimezone(ZoneInfo(zone)).date() for zone in zones), default=now.date())
 
 
 def _stored_days(

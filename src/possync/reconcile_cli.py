@@ -40,7 +40,8 @@ def reconcile_command(
     """Compare, per outlet/location and day, the POS's counts and money with the database.
 
     Records the result in sync_log (action `reconcile`), alerts on a mismatch, and exits 1
-    when one is found.
+    when one is found, 3 when the window held no sales on either side (nothing was compared).
+    "Today" is the POS's today, read from its clock.
     """
     chosen = sources or configured_sources(app.settings)
     if not chosen:
@@ -58,14 +59,24 @@ def reconcile_command(
             _print(report)
     if not all(r.ok for r in reports):
         sys.exit(1)
+    if any(r.compared_nothing for r in reports):
+        sys.exit(NOTHING_COMPARED_EXIT)
+
+
+NOTHING_COMPARED_EXIT = 3
 
 
 def _print(report: ReconcileReport) -> None:
+    window = f"{report.source}: {report.first_day} to {report.last_day}"
+    if report.compared_nothing:
+        click.echo(
+            f"{window}: nothing compared: neither the POS nor the database has a closed sale "
+            "in these days (choose others with --until and --days)"
+        )
+        return
     verdict = "matches" if report.ok else f"{len(report.differences)} difference(s)"
-    click.echo(
-        f"{report.source}: {report.first_day} to {report.last_day}, "
-        f"{report.days_checked} outlet-days checked: {verdict}"
-    )
+    places = "location-days" if report.source == "square" else "outlet-days"
+    click.echo(f"{window}, {report.days_checked} {places} checked: {verdict}")
     for d in report.differences:
         click.echo(
             f"  {d.location_id} {d.business_date} {d.field}: POS {d.pos}, database {d.database}"

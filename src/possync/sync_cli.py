@@ -18,6 +18,7 @@ from possync.quarantine import retry_quarantined
 from possync.sources import configured_sources, open_source
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed.source import NO_BACKFILL
+from possync.status import fix_for
 from possync.sync import SyncReport, SyncRequest, resolve_entities, run_sync
 from possync.tables import SOURCES
 
@@ -209,6 +210,13 @@ def _print_summary(report: SyncReport) -> None:
     click.echo(f"  {total} records in {seconds:.1f}s")
 
 
+NO_SOURCE_DETAIL = (
+    "no source is configured: set POSSYNC_LIGHTSPEED_TOKEN and POSSYNC_LIGHTSPEED_DOMAIN_PREFIX "
+    "(or POSSYNC_LIGHTSPEED_URL), and/or POSSYNC_SQUARE_TOKEN (with POSSYNC_SQUARE_URL for the "
+    "sandbox); `possync simulator` prints settings to try"
+)
+
+
 @click.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
@@ -223,7 +231,7 @@ def check_command(app: AppContext, as_json: bool) -> None:
         results.append({"check": "database", "ok": False, "detail": str(exc)})
     sources = configured_sources(app.settings)
     if not sources:
-        results.append({"check": "sources", "ok": False, "detail": "no source is configured"})
+        results.append({"check": "sources", "ok": False, "detail": NO_SOURCE_DETAIL})
     for name in sources:
         try:
             # A check answers fast: one retry, no long waits on a rate limit.
@@ -238,7 +246,9 @@ def check_command(app: AppContext, as_json: bool) -> None:
                 source.close()
             results.append({"check": name, "ok": True, "detail": detail})
         except PossyncError as exc:
-            results.append({"check": name, "ok": False, "detail": str(exc)})
+            fix = fix_for(name, str(exc))
+            detail = f"{exc}; fix: {fix}" if fix else str(exc)
+            results.append({"check": name, "ok": False, "detail": detail})
     if as_json:
         click.echo(json.dumps({"checks": results}, indent=2))
     else:

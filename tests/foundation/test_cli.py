@@ -126,7 +126,7 @@ def test_status_reports_what_the_database_holds(
     result = run_possync(
         "status", "--json", env=environment_for(db, tmp_path, POSSYNC_HEALTH_GREEN_HOURS="4")
     )
-    assert result.returncode == 0, result.explain()
+    assert result.returncode == 3, result.explain()  # square orders failed: red
     entities = json.loads(result.stdout)["entities"]
     summary = [(e["source"], e["entity_type"], e["health"], e["records_total"]) for e in entities]
     assert summary == [("lightspeed", "sales", "green", 1250), ("square", "orders", "red", 40)]

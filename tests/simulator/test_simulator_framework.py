@@ -138,9 +138,11 @@ def test_cli_serves_both_apis() -> None:
     )
     try:
         assert process.stdout is not None
-        first_line = process.stdout.readline()
-        assert first_line.startswith("Lightspeed X-Series: http://127.0.0.1:")
-        base = first_line.split(": ", 1)[1].strip()
+        banner = [process.stdout.readline().strip() for _ in range(3)]
+        assert banner[0] == "Settings for possync (paste into .env or export):"
+        assert banner[1].startswith("POSSYNC_LIGHTSPEED_URL=http://127.0.0.1:")
+        assert banner[2] == "POSSYNC_LIGHTSPEED_TOKEN=possync-demo-token"
+        base = banner[1].split("=", 1)[1]
         response = httpx.get(
             base + "/outlets", headers={"Authorization": "Bearer possync-demo-token"}
         )

@@ -43,8 +43,8 @@ def test_latest_result_per_source_with_the_first_differences(
 ) -> None:
     with db.connect() as conn:
         conn.execute(
-            """INSERT INTO square_locations (id, name, raw)
-               VALUES ('LOC-A', 'Harbour <Street>', '{}'::jsonb)"""
+            """INSERT INTO square_locations (id, name, currency, raw)
+               VALUES ('LOC-A', 'Harbour <Street>', 'USD', '{}'::jsonb)"""
         )
         conn.commit()
     old = record_reconcile(db, _report("lightspeed", 10, 3, date(2026, 3, 1)))
@@ -73,6 +73,8 @@ def test_latest_result_per_source_with_the_first_differences(
             "pos": str(1000 + i),
             "database": str(999 + i),
             "location_name": "Harbour <Street>",
+            "pos_text": f"10.0{i} USD",  # Square's cents, shown in dollars
+            "database_text": f"{9.99 + i / 100:.2f} USD",
         }
         for i in range(5)
     ]
@@ -81,8 +83,8 @@ def test_latest_result_per_source_with_the_first_differences(
     assert re.search(r'data-reconcile="square".*?7 differences', html, re.S)
     table = html.split('data-differences="square"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr>") == 6  # header + the first five
-    assert "first 5 of 7 differences" in table and "cents" in table
+    assert "first 5 of 7 differences" in table and "currency" in table
     assert "Harbour &lt;Street&gt;" in table and "Harbour <Street>" not in html
     assert "<td>2026-03-05</td><td>Total money</td>" in table
-    assert '<td class="num">1004</td><td class="num">1003</td>' in table
+    assert '<td class="num">10.04 USD</td><td class="num">10.03 USD</td>' in table
     assert 'data-differences="lightspeed"' not in html  # nothing to list when OK

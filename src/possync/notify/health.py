@@ -1,9 +1,10 @@
 """Which (source, entity) pairs are unhealthy right now, from PostgreSQL alone.
 
-Staleness is judged from `sync_state.last_sync_time` against the red threshold
-(POSSYNC_HEALTH_YELLOW_HOURS), so it is found even when nothing ran at all: the scheduler or the
-machine was down. An entity that never succeeded counts from its sync_state row's creation, and
-a configured entity with no row at all from possync's installation (the first migration).
+Staleness is judged from `sync_state.last_sync_time` against the entity's red threshold
+(POSSYNC_HEALTH_THRESHOLDS, else POSSYNC_HEALTH_YELLOW_HOURS), so it is found even when
+nothing ran at all: the scheduler or the machine was down. An entity that never succeeded
+counts from its sync_state row's creation, and a configured entity with no row at all from
+possync's installation (the first migration).
 
 Each entity has one problem at most, the worst: failed, then never synced, then stale. So a
 failing entity that never synced is one failure, not a failure plus a staleness alert.
@@ -19,6 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from possync.config import Settings
+from possync.health_thresholds import thresholds_for
 from possync.notify.model import EntityKey, EntityProblem, ProblemKind, SyncReportLike
 from possync.notify.scrub import scrub, secret_values
 from possync.sources import configured_sources
@@ -52,7 +54,6 @@ def find_sync_problems(
     `report` counts even if the engine could not record it in sync_state.
     """
     secrets = secret_values(settings)
-    red_after = timedelta(hours=settings.health_yellow_hours)
     watched = set(configured_sources(settings))
     if expected is None:
         expected = configured_entities(settings) if watched else []
@@ -61,20 +62,30 @@ def find_sync_problems(
     for row in rows.values():
         if watched and row["source"] not in watched:
             continue
-        problem = _classify(row, now, red_after, secrets)
+        problem = _classify(row, now, red_after(settings, *key_of(row)), secrets)
         if problem is not None:
             problems[problem.key] = problem
     installed_at = _installed_at(conn) or now
     for source, entity in expected:
-        if (source, entity) not in rows and now - installed_at > red_after:
+        stale_after = red_after(settings, source, entity)
+        if (source, entity) not in rows and now - installed_at > stale_after:
             problems[(source, entity)] = EntityProblem(source, entity, "never_synced", None, None)
     if report is not None:
         _add_reported_failures(problems, rows, report, secrets)
     return [problems[key] for key in sorted(problems)]
 
 
+def red_after(settings: Settings, source: str, entity: str) -> timedelta:
+    """How old an entity's last success may be before it is red (and alerted)."""
+    return timedelta(hours=thresholds_for(settings, source, entity).yellow_hours)
+
+
+def key_of(row: dict[str, Any]) -> EntityKey:
+    return (row["source"], row["entity_type"])
+
+
 def _classify(
-    row: dict[str, Any], now: datetime, red_after: timedelta, secrets: tuple[str, ...]
+    row: dict[str, Any], now: datetime, stale_after: timedelta, secrets: tuple[str, ...]
 ) -> EntityProblem | None:
     last_success: datetime | None = row["last_sync_time"]
     problem: ProblemKind
@@ -84,10 +95,10 @@ def _classify(
         detail = scrub(row["error_message"], secrets) if row["error_message"] else None
         detail = detail or NO_ERROR_RECORDED
     elif last_success is None:
-        if now - row["created_at"] <= red_after:
+        if now - row["created_at"] <= stale_after:
             return None
         problem = "never_synced"
-    elif now - last_success > red_after:
+    elif now - last_success > stale_after:
         problem = "stale"
     else:
         return None

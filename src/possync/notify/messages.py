@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from possync.config import Settings
+from possync.health_thresholds import thresholds_for
 from possync.notify.model import (
     AlertMessage,
     Incident,
@@ -182,7 +183,8 @@ def _name(entity: IncidentEntity) -> str:
 
 
 def _problem_text(settings: Settings, entity: IncidentEntity, now: datetime) -> str:
-    red = format_duration(timedelta(hours=settings.health_yellow_hours))
+    red_hours = thresholds_for(settings, entity.source, entity.entity).yellow_hours
+    red = format_duration(timedelta(hours=red_hours))
     if entity.problem == "stale" and entity.last_sync_time is not None:
         age = format_duration(now - entity.last_sync_time)
         return f"stale: no successful sync for {age} (red after {red})"

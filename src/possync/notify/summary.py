@@ -56,7 +56,17 @@ def daily_summary(
         )
         runs = cur.fetchone() or {"completed": 0, "failed": 0, "records": 0}
     open_now = incidents.open_incidents(conn)
-    colours = [health_colour(s["status"], s["last_sync_time"], now, settings) for s in states]
+    colours = [
+        health_colour(
+            s["status"],
+            s["last_sync_time"],
+            now,
+            settings,
+            source=s["source"],
+            entity=s["entity_type"],
+        )
+        for s in states
+    ]
     counts = {colour: colours.count(colour) for colour in (GREEN, YELLOW, RED)}
     title = (
         f"possync daily summary {day.isoformat()}: {counts[GREEN]} green, "

@@ -61,6 +61,7 @@ def simulator_command(
     GET /_simulator/truth, GET|POST /_simulator/faults, GET /_simulator/stats,
     POST /_simulator/corrupt {"entity": "sales", "count": 3}.
     """
+    from possync.simulator.app import LIGHTSPEED_MOUNT
     from possync.simulator.server import serve_forever
 
     try:
@@ -80,13 +81,17 @@ def simulator_command(
     click.echo(f"building the {scale} store (seed {seed}) ...", err=True)
 
     def announce(base_url: str) -> None:
+        # Lines that work pasted into .env: Square's base is the host root (paths add /v2/).
+        click.echo("Settings for possync (paste into .env or export):")
         if lightspeed:
-            click.echo(f"Lightspeed X-Series: {base_url}/api/2.0")
+            click.echo(f"POSSYNC_LIGHTSPEED_URL={base_url}{LIGHTSPEED_MOUNT}")
+            click.echo(f"POSSYNC_LIGHTSPEED_TOKEN={token}")
         if square:
-            click.echo(f"Square:              {base_url}/v2")
-        click.echo(f"Control:             {base_url}/_simulator/truth")
+            click.echo(f"POSSYNC_SQUARE_URL={base_url}")
+            click.echo(f"POSSYNC_SQUARE_TOKEN={token}")
+        click.echo(f"Control: {base_url}/_simulator/truth")
         if token == DEFAULT_SIMULATOR_TOKEN:
-            click.echo(f"Token:               Bearer {DEFAULT_SIMULATOR_TOKEN} (the default)")
+            click.echo(f"(the token is the default, {DEFAULT_SIMULATOR_TOKEN})")
         click.echo("Press Ctrl+C to stop.", err=True)
 
     try:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -172,6 +173,8 @@ class ApiClient:
                 self._wait(self._retry_after(response, rate_limited_waits))
                 attempt -= 1  # a 429 is the server pacing us, not a failure
                 continue
+            if status in REDIRECT_STATUS:
+                raise SourceError(_redirect_message(method, path, response))
             if status in (401, 403):
                 raise AuthError(
                     f"the API rejected the token ({status} on {method} {path}): "
@@ -308,6 +311,22 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
             continue
         cleaned[key] = ("true" if value else "false") if isinstance(value, bool) else value
     return cleaned
+
+
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+
+
+def _redirect_message(method: str, path: str, response: httpx.Response) -> str:
+    """A redirect is a wrong base URL (often http:// for https://): retrying cannot help."""
+    target = response.headers.get("Location", "").strip()
+    where = "an address it did not give"
+    if target:  # without the query: it could carry a token
+        where = urlsplit(str(response.url.join(target)))._replace(query="", fragment="").geturl()
+    return (
+        f"{method} {path}: the server redirected ({response.status_code}) to {where}: "
+        "set the source's URL setting (POSSYNC_LIGHTSPEED_URL or POSSYNC_SQUARE_URL) to the "
+        "address it points to"
+    )
 
 
 def _short_body(body: bytes) -> str:

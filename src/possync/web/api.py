@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from possync.db import ensure_schema_exists
 from possync.errors import SchemaMissingError
+from possync.health_thresholds import resolved_overrides
 from possync.jobs import QUEUE
 from possync.jobs_schema import job_queue_schema_exists
 from possync.web.cache import activity_fingerprint
@@ -21,6 +22,7 @@ from possync.web.reconcile_data import read_money_checks
 from possync.web.state import connection, web_state
 from possync.web.status_data import (
     Card,
+    card_failures,
     job_state_for,
     read_active_jobs,
     read_cards,
@@ -66,9 +68,27 @@ def build_status() -> dict[str, Any]:
         "thresholds": {
             "green_hours": settings.health_green_hours,
             "yellow_hours": settings.health_yellow_hours,
+            "per_entity": {
+                key: {"green_hours": t.green_hours, "yellow_hours": t.yellow_hours}
+                for key, t in resolved_overrides(settings).items()
+            },
         },
         "summary": {colour: health.get(colour, 0) for colour in HEALTH_LEVELS},
         "cards": card_json,
+        "failures": [
+            group.to_json()
+            | {
+                "line": group.line,
+                "other_red": sum(
+                    1
+                    for card in cards
+                    if card.source == group.source
+                    and card.health == "red"
+                    and card.entity not in group.entities
+                ),
+            }
+            for group in card_failures(cards)
+        ],
         "jobs": {
             "queued": sum(1 for job in jobs if job.status == "todo"),
             "running": sum(1 for job in jobs if job.status == "doing"),

@@ -145,8 +145,9 @@ def check_csrf() -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, never //host or scheme URLs."""
-    if not target:
+    """Only same-site paths, never //host or scheme URLs, nor control characters (a CR/LF
+    cannot go into a Location header, and a backslash reads as a slash to browsers)."""
+    if not target or not target.isprintable() or "\\" in target:
         return url_for("overview.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

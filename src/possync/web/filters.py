@@ -41,7 +41,9 @@ def format_duration(seconds: float | Decimal | None) -> str:
 
 
 def format_hours(value: float) -> str:
-    """2.0 → "2 h", 1.5 → "1.5 h"."""
+    """2.0 → "2 h", 1.5 → "1.5 h", 0.5 → "30 min"."""
+    if value < 1:
+        return f"{round(value * 60, 1):g} min"
     return f"{value:g} h"
 
 
@@ -49,6 +51,26 @@ def format_number(value: int | float | Decimal | None) -> str:
     if value is None:
         return "—"
     return f"{value:,}"
+
+
+def count_of(value: int | None, noun: str) -> str:
+    """(1, "page") → "1 page", (1500, "record") → "1,500 records"."""
+    number = value or 0
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def progress_text(run: dict[str, Any] | None) -> str:
+    """A running sync in a few words: the share done when the total is known, else the page.
+    "45% · 450 of ~1,000 records · page 3" or "450 records · page 3"."""
+    if not run:
+        return ""
+    records, pages = run.get("records") or 0, run.get("pages") or 0
+    total = run.get("estimated_total")
+    where = f"page {pages:,}"
+    if total:
+        share = min(99, int(records * 100 / total))  # the estimate may be short: never "100%"
+        return f"{share}% · {records:,} of ~{total:,} records · {where}"
+    return f"{count_of(records, 'record')} · {where}"
 
 
 STATUS_TEXT = {
@@ -77,7 +99,7 @@ def last_run_text(run: dict[str, Any] | None) -> str:
     took = format_duration(run.get("duration_seconds"))
     if run["status"] in ("failed", "abandoned"):  # abandoned: its process was killed
         return f"{run['status']} after {took}"
-    return f"{format_number(run.get('records'))} records in {took}"
+    return f"{count_of(run.get('records'), 'record')} in {took}"
 
 
 def _as_datetime(value: datetime | str | None) -> datetime | None:
@@ -107,9 +129,13 @@ def init_app(app: Flask) -> None:
         duration=format_duration,
         number=format_number,
         hours=format_hours,
+        count_of=count_of,
         entity_label=entity_label,
         source_label=source_label,
     )
     app.jinja_env.globals.update(
-        shop_timezone=zone.key, status_text=status_text, last_run_text=last_run_text
+        shop_timezone=zone.key,
+        status_text=status_text,
+        last_run_text=last_run_text,
+        progress_text=progress_text,
     )

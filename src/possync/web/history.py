@@ -3,6 +3,8 @@ of durations and records over time."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, render_template, request
 
 from possync.web.charts import runs_chart
@@ -13,7 +15,7 @@ from possync.web.list_data import (
     read_filter_options,
     read_history,
 )
-from possync.web.state import connection
+from possync.web.state import connection, web_state
 
 blueprint = Blueprint("history", __name__)
 
@@ -38,5 +40,5 @@ def index() -> str:
         sources=sources,
         entities=entities,
         statuses=LOG_STATUSES,
-        chart=runs_chart(read_chart_points(conn, where)),
+        chart=runs_chart(read_chart_points(conn, where), ZoneInfo(web_state().settings.timezone)),
     )

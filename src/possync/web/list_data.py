@@ -88,18 +88,20 @@ class ChartPoint:
     duration_seconds: float
     records: int
     status: str
+    series: str = ""  # "source/entity": the chart joins only runs of the same entity
 
 
 def read_chart_points(conn: psycopg.Connection[Any], where: HistoryFilter) -> list[ChartPoint]:
     """The latest finished runs matching the filter, oldest first."""
     rows = conn.execute(
-        """SELECT "timestamp", coalesce(duration_seconds, 0), records_processed, status
+        """SELECT "timestamp", coalesce(duration_seconds, 0), records_processed, status,
+                  source || '/' || entity_type
            FROM sync_log WHERE status <> 'started' AND """
         + _HISTORY_WHERE
         + """ ORDER BY "timestamp" DESC LIMIT %(limit)s""",
         {**where.params(), "limit": CHART_POINTS},
     ).fetchall()
-    return [ChartPoint(r[0], float(r[1]), int(r[2]), r[3]) for r in reversed(rows)]
+    return [ChartPoint(r[0], float(r[1]), int(r[2]), r[3], r[4]) for r in reversed(rows)]
 
 
 def read_filter_options(conn: psycopg.Connection[Any]) -> tuple[list[str], list[str]]:

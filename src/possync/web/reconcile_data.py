@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import psycopg
@@ -19,12 +20,26 @@ from possync.reconcile import spec_for
 from possync.tables import SOURCES
 
 FIRST_DIFFERENCES = 5
-# Square keeps money in minor units (cents); Lightspeed in currency units.
-MONEY_UNITS = {"lightspeed": "currency units", "square": "cents (minor units)"}
+# Square keeps money in minor units (cents); Lightspeed in currency units. Shown in units.
+MINOR_UNITS = {"lightspeed": False, "square": True}
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
 LOCATION_NAMES_SQL = {
-    "lightspeed": "SELECT id, name FROM lightspeed_outlets WHERE id = ANY(%s)",
-    "square": "SELECT id, name FROM square_locations WHERE id = ANY(%s)",
+    "lightspeed": "SELECT id, name, currency FROM lightspeed_outlets WHERE id = ANY(%s)",
+    "square": "SELECT id, name, currency FROM square_locations WHERE id = ANY(%s)",
 }
+
+
+def money_text(value: object, currency: str | None, minor_units: bool) -> str:
+    """ "120050" (Square cents) → "1,200.50 USD"; "1200.5" (Lightspeed) → "1,200.50 NZD"."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    digits = 0 if (currency or "").upper() in ZERO_DECIMAL_CURRENCIES else 2
+    if minor_units:
+        amount = amount.scaleb(-digits)
+    return f"{amount:,.{digits}f} {currency or ''}".rstrip()
+
 
 # The newest finished reconciliation of one source, with only its first differences.
 LATEST_SQL = """
@@ -69,7 +84,7 @@ class MoneyCheck:
             "ok": self.ok,
             "difference_count": self.difference_count,
             "differences": self.differences,
-            "money_units": MONEY_UNITS.get(self.source, ""),
+            "money_units": "each outlet's or location's currency",
         }
 
 
@@ -120,10 +135,21 @@ def _add_location_names(
     """Each difference gets `location_name` (the id when the name is not stored)."""
     ids = sorted({str(d.get("location_id")) for d in differences})
     names: dict[str, str] = {}
+    currencies: dict[str, str] = {}
     if ids and source in LOCATION_NAMES_SQL:
-        names = {
-            str(r[0]): str(r[1]) for r in conn.execute(LOCATION_NAMES_SQL[source], (ids,)) if r[1]
-        }
+        for location_id, name, currency in conn.execute(LOCATION_NAMES_SQL[source], (ids,)):
+            if name:
+                names[str(location_id)] = str(name)
+            if currency:
+                currencies[str(location_id)] = str(currency)
     for difference in differences:
         location = str(difference.get("location_id"))
         difference["location_name"] = names.get(location, location)
+        # Counts stay counts; money reads in currency units with its currency.
+        for side in ("pos", "database"):
+            value = difference.get(side)
+            difference[f"{side}_text"] = (
+                f"{int(Decimal(str(value))):,}"
+                if difference.get("field") == "count"
+                else money_text(value, currencies.get(location), MINOR_UNITS.get(source, False))
+            )

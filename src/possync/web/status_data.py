@@ -9,18 +9,19 @@ not shown as running).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from possync.config import Settings
 from possync.jobs import SYNC_TASK, configured_sources
 from possync.locks import LOCK_NAMESPACE
-from possync.status import health_colour, read_entity_statuses
+from possync.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
 from possync.tables import SOURCES, child_entities_for, entities_for, tables_for
 
 SOURCE_LABELS = {"lightspeed": "Lightspeed", "square": "Square"}
@@ -158,6 +159,7 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
         order.setdefault((source, entity), (source_index, 10_000, entity))
     known_sources = tuple(s for s in SOURCES if any(key[0] == s for key in order))
     parents = parent_entities(known_sources)
+    last_runs.update(_child_run_counts(conn, last_runs, parents))
     cards = []
     for key in sorted(order, key=order.__getitem__):
         source, entity = key
@@ -171,7 +173,9 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
                 status=status,
                 health=state.health
                 if state
-                else health_colour(status, last_sync_time, now, settings),
+                else health_colour(
+                    status, last_sync_time, now, settings, source=source, entity=entity
+                ),
                 last_sync_time=last_sync_time,
                 last_attempt_time=state.last_attempt_time if state else None,
                 records_total=state.records_total if state else 0,
@@ -181,6 +185,35 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
             )
         )
     return cards
+
+
+def _child_run_counts(
+    conn: psycopg.Connection[Any],
+    last_runs: dict[tuple[str, str], RunInfo],
+    parents: dict[tuple[str, str], str],
+) -> dict[tuple[str, str], RunInfo]:
+    """A child entity's run row carries its parent's count (1,500 sales, not their line
+    items): count the child rows that run wrote instead, by their synced_at."""
+    counted = {}
+    for (source, child), parent in parents.items():
+        run = last_runs.get((source, child))
+        if run is None or run.finished_at is None:
+            continue
+        spec = tables_for(source)[parent]
+        table = next(c.table.table for c in spec.children if c.table.table.endswith(child))
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE synced_at BETWEEN %s AND %s").format(
+                sql.Identifier(table)
+            ),
+            (run.started_at, run.finished_at),
+        ).fetchone()
+        counted[(source, child)] = replace(run, records=int(row[0]) if row else 0)
+    return counted
+
+
+def card_failures(cards: list[Card]) -> list[FailureGroup]:
+    """Failed cards grouped by source and reason, for one banner instead of N red cards."""
+    return failure_groups((c.source, c.entity, c.status, c.error_message) for c in cards)
 
 
 def _read_last_runs(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], RunInfo]:
@@ -280,11 +313,15 @@ def read_active_jobs(conn: psycopg.Connection[Any]) -> list[ActiveJob]:
 
 
 def job_state_for(card: Card, jobs: list[ActiveJob]) -> str | None:
-    """ "doing" or "todo" when a job covers this card, else None."""
+    """ "doing" when a running job syncs this card's entity, "todo" when a waiting job will,
+    else None. A running whole-source job ("Sync everything") syncs one entity at a time: the
+    card of the one it is on shows its live run; the others keep their own status."""
     found = None
     for job in jobs:
-        if job.source == card.source and job.entity in ("", card.sync_entity):
-            if job.status == "doing":
-                return "doing"
+        if job.source != card.source or job.entity not in ("", card.sync_entity):
+            continue
+        if job.status == "doing" and job.entity == card.sync_entity:
+            return "doing"
+        if job.status == "todo":
             found = "todo"
     return found

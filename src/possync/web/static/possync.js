@@ -6,6 +6,7 @@
   var OVERVIEW_POLL_MS = 2000;
   var JOBS_POLL_MS = 3000;
   var RETRY_POLL_MS = 5000;
+  var SOURCE_LABELS = { lightspeed: "Lightspeed", square: "Square" };
   var STATUS_TEXT = {
     success: "Synced", failed: "Failed", running: "Running", pending: "Pending",
     never_synced: "Never synced"
@@ -50,12 +51,40 @@
     return STATUS_TEXT[status] || status;
   }
 
+  function countOf(value, noun) {
+    var n = value || 0;
+    return number(n) + " " + noun + (n === 1 ? "" : "s");
+  }
+
+  // Every time the pages show is in the shop's zone, as "2026-11-01 05:31:07" (24 h), like
+  // the server-rendered ones.
+  function shopTime(value, timeOnly) {
+    var zone = document.body.dataset.timezone || "UTC";
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
+    }).formatToParts(value).forEach(function (part) { parts[part.type] = part.value; });
+    var time = parts.hour + ":" + parts.minute + ":" + parts.second;
+    return timeOnly ? time : parts.year + "-" + parts.month + "-" + parts.day + " " + time;
+  }
+
   function lastRunText(run) {
     if (!run) { return "—"; }
     if (run.status === "failed" || run.status === "abandoned") {
       return run.status + " after " + duration(run.duration_seconds);
     }
-    return number(run.records) + " records in " + duration(run.duration_seconds);
+    return countOf(run.records, "record") + " in " + duration(run.duration_seconds);
+  }
+
+  function progressText(run) {
+    var where = "page " + number(run.pages);
+    if (run.estimated_total) {
+      var share = Math.min(99, Math.floor(run.records * 100 / run.estimated_total));
+      return share + "% · " + number(run.records) + " of ~" + number(run.estimated_total) +
+        " records · " + where;
+    }
+    return countOf(run.records, "record") + " · " + where;
   }
 
   function setText(card, field, text) {
@@ -71,7 +100,7 @@
     setText(card, "health", data.health);
     var last = setText(card, "last_sync",
       data.last_sync_time ? age((serverNow - Date.parse(data.last_sync_time)) / 1000) : "never");
-    if (last) { last.title = data.last_sync_time ? new Date(data.last_sync_time).toLocaleString() : "never"; }
+    if (last) { last.title = data.last_sync_time ? shopTime(new Date(data.last_sync_time)) : "never"; }
     setText(card, "status", statusText(data.status, data.job));
     setText(card, "records", number(data.records_total));
     setText(card, "last_run", lastRunText(data.last_run));
@@ -83,15 +112,13 @@
       var run = data.running;
       progress.hidden = !run && data.job !== "todo";
       if (run) {
-        var text = number(run.records) + " records · " + number(run.pages) + " pages";
         if (run.estimated_total) {
           bar.max = run.estimated_total;
           bar.value = Math.min(run.records, run.estimated_total);
-          text += " of ~" + number(run.estimated_total);
         } else {
           bar.removeAttribute("value");
         }
-        setText(card, "progress_text", text);
+        setText(card, "progress_text", progressText(run));
       } else if (data.job === "todo") {
         bar.removeAttribute("value");
         setText(card, "progress_text", "Waiting for a worker…");
@@ -101,6 +128,37 @@
       card.classList.add("just-finished");
       setTimeout(function () { card.classList.remove("just-finished"); }, 4000);
     }
+  }
+
+  function showFailures(failures) {
+    var section = document.querySelector("[data-failures]");
+    if (!section) { return; }
+    var list = section.querySelector("[data-failure-lines]");
+    list.textContent = "";
+    failures.forEach(function (failure) {
+      var item = document.createElement("li");
+      var name = document.createElement("b");
+      var count = failure.entities.length;
+      name.textContent = SOURCE_LABELS[failure.source] || failure.source;
+      item.appendChild(name);
+      item.appendChild(document.createTextNode(": " + count + (count === 1 ? " entity" : " entities") +
+        " failed: " + failure.reason + "."));
+      if (failure.fix) {
+        var fix = document.createElement("span");
+        fix.className = "fix";
+        fix.textContent = " Fix: " + failure.fix + ".";
+        item.appendChild(fix);
+      }
+      if (failure.other_red) {
+        var others = document.createElement("span");
+        others.className = "others";
+        others.textContent = " " + failure.other_red + " other " + name.textContent + " " +
+          (failure.other_red === 1 ? "entity is" : "entities are") + " red too.";
+        item.appendChild(others);
+      }
+      list.appendChild(item);
+    });
+    section.hidden = failures.length === 0;
   }
 
   function moneyCheckChanged(checks) {
@@ -131,12 +189,13 @@
       return;
     }
     status.cards.forEach(function (data) { updateCard(cards[data.key], data, serverNow); });
+    showFailures(status.failures || []);
     ["green", "yellow", "red"].forEach(function (colour) {
       var el = document.querySelector('[data-count="' + colour + '"]');
       if (el) { el.textContent = status.summary[colour]; }
     });
     var updated = document.querySelector("[data-updated]");
-    if (updated) { updated.textContent = "Updated " + new Date().toLocaleTimeString() + "."; }
+    if (updated) { updated.textContent = "Updated " + shopTime(new Date(), true) + "."; }
   }
 
   function pollStatus() {
