@@ -107,11 +107,13 @@ def resolved_overrides(settings: Settings) -> dict[str, Thresholds]:
 
 
 def publish_health_thresholds(conn: psycopg.Connection[Any], settings: Settings) -> None:
-    """Write the thresholds the `sync_health` view reads; a no-op when they are unchanged.
-
-    Skipped before `possync migrate` created possync_settings.
-    """
-    row = conn.execute("SELECT to_regclass('possync_settings') IS NOT NULL").fetchone()
+    """Write the thresholds the `sync_health` view reads; a no-op when they are unchanged."""
+    # Skipped before `possync migrate` and for a role that may not write the table (a
+    # read-only or not yet granted runtime role: the view keeps the thresholds it has).
+    row = conn.execute(
+        """SELECT CASE WHEN to_regclass('possync_settings') IS NULL THEN false
+                       ELSE has_table_privilege('possync_settings', 'INSERT, UPDATE') END"""
+    ).fetchone()
     if not row or not row[0]:
         return
     per_entity = {
