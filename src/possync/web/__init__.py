@@ -30,8 +30,17 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None = None) -> Flask:
-    """The dashboard for one database. Refuses to build without a dashboard password."""
+def create_app(
+    settings: Settings,
+    db: Database,
+    *,
+    job_queue: JobQueue | None = None,
+    expect_worker: bool = False,
+) -> Flask:
+    """The dashboard for one database. Refuses to build without a dashboard password.
+
+    `expect_worker`: this process runs a worker and the scheduler (`serve`), so /healthz
+    answers 503 when their heartbeats stop."""
     if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
         raise ConfigError(
             "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
@@ -53,6 +62,7 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
         db=db,
         cache=StatusCache(settings.status_cache_seconds),
         job_queue=job_queue or JobQueue(settings, db),
+        expect_worker=expect_worker,
     )
     _register(app)
     app.after_request(_security_headers)
@@ -60,11 +70,12 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
 
 
 def _register(app: Flask) -> None:
-    from possync.web import api, auth, errors, filters, history, jobs_page, overview
+    from possync.web import api, auth, errors, filters, history, jobs_page, liveness, overview
 
     auth.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    liveness.init_app(app)
     for blueprint in (
         auth.blueprint,
         overview.blueprint,

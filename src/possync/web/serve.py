@@ -19,7 +19,7 @@ import waitress
 from flask import Flask
 
 from possync.config import Settings
-from possync.db import Database, ensure_schema_exists
+from possync.db import Database, ensure_schema_exists, wait_for_database
 from possync.errors import ConfigError, PossyncError, SchemaMissingError
 from possync.jobs_schema import job_queue_schema_exists
 from possync.jobs_worker import BackgroundWorker
@@ -31,11 +31,13 @@ WEB_THREADS = 8
 
 
 def check_ready(settings: Settings, db: Database) -> None:
-    """Fail fast, in one line, when the password, the database or the tables are missing."""
+    """Fail fast, in one line, when the password or the tables are missing; wait (up to
+    POSSYNC_DATABASE_WAIT_SECONDS) for a database that does not answer yet."""
     if settings.dashboard_password is None or not settings.dashboard_password.get_secret_value():
         raise ConfigError(
             "POSSYNC_DASHBOARD_PASSWORD is not set: set it to the password for the dashboard"
         )
+    wait_for_database(db, settings.database_wait_seconds, say=_note)
     with db.connect() as conn:
         ensure_schema_exists(conn, db.schema)
         if not job_queue_schema_exists(conn):
@@ -58,7 +60,7 @@ def serve_dashboard(
     """Serve the dashboard (and, unless `worker=False`, a worker and the schedules) until
     Ctrl-C or SIGTERM. `on_ready` gets the URL once the port is bound (port 0: a free one)."""
     check_ready(settings, db)
-    app: Flask = create_app(settings, db)
+    app: Flask = create_app(settings, db, expect_worker=worker)
     try:
         server: Any = waitress.create_server(
             app, host=host, port=port, threads=WEB_THREADS, ident="possync"
