@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import attr
 from croniter import croniter
 from procrastinate import App, JobContext
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.periodic import PeriodicRegistry, PeriodicTask
 
 from possync.config import Settings
@@ -37,6 +37,7 @@ from possync.jobs import (
     sync_lock,
 )
 from possync.jobs_reconcile import RECONCILE_TASK, can_reconcile, reconcile_lock
+from possync.jobs_worker import requeue_stalled_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +129,7 @@ def register_schedules(app: App, settings: Settings) -> None:
     async def maintenance(context: JobContext, timestamp: int) -> None:
         # Jobs of a worker that died (no heartbeat) would hold their lock forever: requeue them.
         manager = context.app.job_manager
-        for job in await manager.get_stalled_jobs():
-            logger.warning("requeueing job %s of a worker that stopped responding", job.id)
-            try:
-                await manager.retry_job(job)
-            except ConnectorException:  # it moved on meanwhile (finished or already requeued)
-                logger.info("job %s changed state before it could be requeued", job.id)
+        await requeue_stalled_jobs(manager)
         # Staleness must alert even when nothing ran at all: evaluate health every 5 minutes.
         await asyncio.to_thread(check_alerts, settings)
         await manager.delete_old_jobs(

@@ -24,6 +24,8 @@ from types import FrameType
 from typing import Any
 
 from procrastinate import App
+from procrastinate.exceptions import ConnectorException
+from procrastinate.manager import JobManager
 
 from possync import heartbeat
 from possync.config import Settings
@@ -39,6 +41,8 @@ FIRST_RESTART_PAUSE_SECONDS = 1.0
 MAX_RESTART_PAUSE_SECONDS = 30.0
 # A beat that takes longer than this counts as failed (the database hangs).
 BEAT_TIMEOUT_SECONDS = 10.0
+# How often a running worker requeues jobs left `doing` by workers that died (see below).
+STALLED_CHECK_SECONDS = 30.0
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,21 @@ def worker_options(settings: Settings, *, install_signal_handlers: bool) -> dict
         "install_signal_handlers": install_signal_handlers,
         "delete_jobs": "never",  # the jobs page shows finished jobs; maintenance prunes them
     }
+
+
+async def requeue_stalled_jobs(manager: JobManager) -> int:
+    """Put back in the queue the jobs left `doing` by a worker that stopped (unregistered,
+    or no heartbeat for 30 s): a database restart mid-job leaves them so, holding their lock
+    until requeued. Returns how many were requeued."""
+    requeued = 0
+    for job in await manager.get_stalled_jobs():
+        logger.warning("requeueing job %s of a worker that stopped responding", job.id)
+        try:
+            await manager.retry_job(job)
+            requeued += 1
+        except ConnectorException:  # it moved on meanwhile (finished or already requeued)
+            logger.info("job %s changed state before it could be requeued", job.id)
+    return requeued
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -166,9 +185,14 @@ class BackgroundWorker:
                     await self._forget()
 
     async def _beat_while_working(self, work: asyncio.Task[Any]) -> None:
+        """Beat every `beat_seconds`; every `STALLED_CHECK_SECONDS` (and at once on a
+        restart) also requeue the jobs of dead workers, so a job interrupted by an outage
+        runs again within a minute rather than at the next housekeeping."""
         connector = self.app.connector
         with contextlib.suppress(Exception):  # housekeeping only: a failure here is harmless
             await asyncio.wait_for(heartbeat.forget_old(connector), BEAT_TIMEOUT_SECONDS)
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + (0 if self.restarts else STALLED_CHECK_SECONDS)
         while not work.done():
             try:
                 await asyncio.wait_for(
@@ -176,6 +200,9 @@ class BackgroundWorker:
                     BEAT_TIMEOUT_SECONDS,
                 )
                 self._beat_ok = True
+                if loop.time() >= next_check:
+                    next_check = loop.time() + STALLED_CHECK_SECONDS
+                    await requeue_stalled_jobs(self.app.job_manager)
             except Exception as exc:  # the worker meets the same failure and restarts
                 logger.warning("heartbeat not recorded: %s", _first_line(exc))
             self._ready.set()
