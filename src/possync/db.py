@@ -37,12 +37,25 @@ class DatabaseUnavailable(DatabaseError):
     (a wrong password or a missing database will not)."""
 
 
+# What a server that answered says when it refuses us; waiting will not change it. (libpq
+# gives connection failures no SQLSTATE, so the message is all there is to go by.)
+REFUSALS = (
+    "password authentication failed",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",  # the database or the role
+    "permission denied",
+    "no password supplied",
+)
+
+
 def server_not_answering(exc: psycopg.Error) -> bool:
-    """True for a failure to reach the server (no SQLSTATE: refused, no socket, timeout) or a
-    server starting up or shutting down (class 57P); False for a refusal such as a bad
-    password or an unknown database."""
-    state = exc.sqlstate
-    return state is None or state.startswith(("08", "57P"))
+    """True when the server did not answer, or is starting or stopping (trying again may
+    work); False when it refused us (a bad password, an unknown database)."""
+    if exc.sqlstate is not None and exc.sqlstate.startswith(("28", "3D", "42")):
+        return False
+    text = str(exc).lower()
+    return not any(refusal in text for refusal in REFUSALS)
 
 
 @dataclass(frozen=True)
