@@ -51,7 +51,7 @@ def worker_banner() -> str | None:
         since = f"the last heartbeat was {_age(worker.last_beat_age_seconds)} ago"
     return (
         f"No worker is running ({since}): queued and scheduled syncs will not run. "
-        "Start `possync serve` or `possync worker`, or check its log."
+        "Start possync serve or possync worker, or check its log."
     )
 
 
