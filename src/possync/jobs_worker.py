@@ -227,6 +227,31 @@ class BackgroundWorker:
         self._thread.join(timeout)
 
 
+class OneLineJobLogs(logging.Filter):
+    """procrastinate logs a traceback with each error it meets (a side task whose connection
+    died, a failed job). Without --debug, keep one line: its message and the first line of
+    the underlying error (procrastinate wraps psycopg's in a ConnectorException)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("procrastinate") and record.exc_info:
+            error = record.exc_info[1]
+            if error is not None:
+                cause = error.__cause__ or error
+                message = " ".join(record.getMessage().split()).rstrip(": ,")
+                record.msg = f"{message} ({type(cause).__name__}: {_first_line(cause)})"
+                record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def one_line_job_logs() -> None:
+    """Install `OneLineJobLogs` on the handlers the command line configured."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, OneLineJobLogs) for f in handler.filters):
+            handler.addFilter(OneLineJobLogs())
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -25,6 +25,9 @@ from tests.web.conftest import PASSWORD
 from tests.web.serving import POSSYNC, clean_env, serving
 
 RESTARTS = 3
+# procrastinate's worker updates its heartbeat every 10 s: an outage longer than that makes
+# the update fail, which ends procrastinate's worker.
+OUTAGE_SECONDS = 11
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +163,9 @@ def test_possync_worker_survives_restarts_and_an_outage(
             server.restart("immediate" if restart % 2 == 0 else "fast")
             job_id = _sync_outlets(settings, db)
             assert wait_for_job(db, job_id, timeout=60)["status"] == "succeeded", restart
-        server.shut_down()  # an outage of a few seconds, not a quick restart
+        server.shut_down()  # an outage, not a quick restart: longer than a heartbeat period
         try:
-            time.sleep(4)
+            time.sleep(OUTAGE_SECONDS)
             assert worker.process.poll() is None, "\n".join(worker.lines)
         finally:
             server.start_again()
@@ -171,6 +174,7 @@ def test_possync_worker_survives_restarts_and_an_outage(
     finally:
         code = worker.stop()
     assert code == 0, "\n".join(worker.lines)
+    assert not any("Traceback" in line for line in worker.lines), "\n".join(worker.lines)
     assert _stored_outlets(db) == _true_outlets(simulator)
 
 
