@@ -177,7 +177,7 @@ def test_possync_worker_survives_restarts_and_an_outage(
     assert _stored_outlets(db) == _true_outlets(simulator)
 
 
-def test_worker_and_serve_wait_for_a_database_that_starts_late(
+def test_worker_waits_for_a_database_that_starts_late(
     server: RestartableServer, simulator: RunningSimulator, tmp_path: Path
 ) -> None:
     db = server.new_database()
