@@ -64,6 +64,7 @@ def serve_restart_trials(
     queue = JobQueue(settings, db)
     entities = ENTITIES[kit.name]
     jobs: list[int] = []
+    synced: set[str] = set()
     caught: Counter[str] = Counter()  # the state of the job queued before each restart
     sim.simulator.set_faults(FaultConfig(latency_ms=WALK_LATENCY_MS))  # runs last a while
     try:
@@ -76,7 +77,9 @@ def serve_restart_trials(
                 mode = rng.choice(RESTART_MODES)
                 server.restart(mode)
                 result.faults[f"restart -m {mode}"] += 1
-                after = queue.enqueue_sync(kit.name, entities[1 + trial % (len(entities) - 1)])
+                after_entity = entities[1 + trial % (len(entities) - 1)]
+                synced.update((entities[0], after_entity))
+                after = queue.enqueue_sync(kit.name, after_entity)
                 jobs += [job for job in (before.job_id, after.job_id) if job is not None]
                 result.trials += 1
                 if after.job_id is not None:
@@ -111,7 +114,7 @@ def serve_restart_trials(
         + ", ".join(f"{state} {count}" for state, count in sorted(caught.items()))
     )
     with observe(db) as conn:
-        for entity in entities:
+        for entity in sorted(synced):
             result.tally.add(_compare(conn, kit, sim, entity))
     result.seconds = time.monotonic() - started
     return result
