@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 import attr
 from croniter import croniter
 from procrastinate import App, JobContext
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.manager import JobManager
 from procrastinate.periodic import PeriodicRegistry, PeriodicTask
 
 from possync.config import Settings
@@ -37,7 +38,6 @@ from possync.jobs import (
     sync_lock,
 )
 from possync.jobs_reconcile import RECONCILE_TASK, can_reconcile, reconcile_lock
-from possync.jobs_worker import requeue_stalled_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,21 @@ def register_schedules(app: App, settings: Settings) -> None:
                 task=task, cron=cron, periodic_id=name, configure_kwargs={}
             )
     zone_schedules(app.periodic_registry, settings.timezone)
+
+
+async def requeue_stalled_jobs(manager: JobManager) -> int:
+    """Put back in the queue the jobs left `doing` by a worker that stopped (unregistered,
+    or no heartbeat for 30 s): a database restart mid-job leaves them so, holding their lock
+    until requeued. Returns how many were requeued."""
+    requeued = 0
+    for job in await manager.get_stalled_jobs():
+        logger.warning("requeueing job %s of a worker that stopped responding", job.id)
+        try:
+            await manager.retry_job(job)
+            requeued += 1
+        except ConnectorException:  # it moved on meanwhile (finished or already requeued)
+            logger.info("job %s changed state before it could be requeued", job.id)
+    return requeued
 
 
 def check_alerts(settings: Settings) -> None:

@@ -24,13 +24,12 @@ from types import FrameType
 from typing import Any
 
 from procrastinate import App
-from procrastinate.exceptions import ConnectorException
-from procrastinate.manager import JobManager
 
 from possync import heartbeat
 from possync.config import Settings
 from possync.db import Database
 from possync.jobs import QUEUE, build_job_app
+from possync.jobs_schedule import requeue_stalled_jobs
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 # New jobs wake a worker at once (LISTEN/NOTIFY); this poll catches jobs that became
@@ -61,21 +60,6 @@ def worker_options(settings: Settings, *, install_signal_handlers: bool) -> dict
         "install_signal_handlers": install_signal_handlers,
         "delete_jobs": "never",  # the jobs page shows finished jobs; maintenance prunes them
     }
-
-
-async def requeue_stalled_jobs(manager: JobManager) -> int:
-    """Put back in the queue the jobs left `doing` by a worker that stopped (unregistered,
-    or no heartbeat for 30 s): a database restart mid-job leaves them so, holding their lock
-    until requeued. Returns how many were requeued."""
-    requeued = 0
-    for job in await manager.get_stalled_jobs():
-        logger.warning("requeueing job %s of a worker that stopped responding", job.id)
-        try:
-            await manager.retry_job(job)
-            requeued += 1
-        except ConnectorException:  # it moved on meanwhile (finished or already requeued)
-            logger.info("job %s changed state before it could be requeued", job.id)
-    return requeued
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
