@@ -74,8 +74,8 @@ def run_worker(settings: Settings, db: Database, *, schedules: bool = False) -> 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         worker.start()
-        while worker.is_alive:
-            worker.join(1.0)
+        while not worker.wait_until_stopped(1.0):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
@@ -111,6 +111,7 @@ class BackgroundWorker:
         self._task: asyncio.Task[Any] | None = None
         self._ready = threading.Event()
         self._stopping = threading.Event()
+        self._stopped = threading.Event()
         self._beat_ok = False  # the current run reached the database at least once
         self.restarts = 0
         self.last_error: str | None = None
@@ -124,10 +125,18 @@ class BackgroundWorker:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+    def wait_until_stopped(self, timeout: float) -> bool:
+        """True once the worker thread has ended. An Event, not `Thread.join`: on Python
+        3.11 a Ctrl-C that interrupts a join marks the still-running thread as stopped."""
+        return self._stopped.wait(timeout)
 
     def _run(self) -> None:
+        try:
+            self._supervise()
+        finally:
+            self._stopped.set()
+
+    def _supervise(self) -> None:
         pause = FIRST_RESTART_PAUSE_SECONDS
         while not self._stopping.is_set():
             self._beat_ok = False
