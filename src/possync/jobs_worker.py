@@ -193,11 +193,14 @@ class BackgroundWorker:
                     BEAT_TIMEOUT_SECONDS,
                 )
                 self._beat_ok = True
-                if loop.time() >= next_check:
-                    next_check = loop.time() + STALLED_CHECK_SECONDS
-                    await requeue_stalled_jobs(self.app.job_manager)
             except Exception as exc:  # the worker meets the same failure and restarts
                 logger.warning("heartbeat not recorded: %s", _first_line(exc))
+            if self._beat_ok and loop.time() >= next_check:
+                next_check = loop.time() + STALLED_CHECK_SECONDS
+                try:
+                    await requeue_stalled_jobs(self.app.job_manager)
+                except Exception as exc:  # the next check, or the housekeeping, tries again
+                    logger.warning("requeueing stalled jobs failed: %s", _first_line(exc))
             self._ready.set()
             await asyncio.sleep(self._beat_seconds)
 
