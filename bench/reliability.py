@@ -28,6 +28,7 @@ from tests.reliability.answers import dripping_trials, malformed_answer_trials
 from tests.reliability.bad_values import bad_value_trials
 from tests.reliability.bad_values import trials_for as bad_trials_for
 from tests.reliability.crash import kill_trials, restart_trials
+from tests.reliability.field import serve_restart_trials
 from tests.reliability.harness import (
     KITS,
     DatabaseFactory,
@@ -109,6 +110,13 @@ def run_all(
                 where = work / f"restart-{kit.name}"
                 return restart_trials(kit, server, sim, where, trials=counts.restarts, seed=seed)
 
+        def serve_restarts(kit: SourceKit, server: RestartableServer) -> ScenarioResult:
+            with running_simulator(kit.simulator_config(seed)) as sim:
+                where = work / f"serve-restart-{kit.name}"
+                return serve_restart_trials(
+                    kit, server, sim, where, restarts=counts.serve_restarts, seed=seed
+                )
+
         def simultaneous(kit: SourceKit) -> ScenarioResult:
             with running_simulator(kit.simulator_config(seed)) as sim, fresh() as db:
                 where = work / f"simultaneous-{kit.name}"
@@ -124,6 +132,8 @@ def run_all(
         try:
             for kit in kits:
                 run("restart", kit.name, partial(restarts, kit, restartable))
+            for kit in kits:
+                run("restart under serve", kit.name, partial(serve_restarts, kit, restartable))
         finally:
             restartable.stop()
         for kit in kits:
@@ -207,7 +217,9 @@ def render(results: list[ScenarioResult], command: str, counts: TrialCounts) -> 
 def _legend() -> list[str]:
     return [
         "Trials: kill -9 = syncs killed (SIGKILL) at a random moment, each resuming the last; "
-        "restarts = PostgreSQL restarted (fast or immediate) under a running sync; soak and "
+        "restarts = PostgreSQL restarted (fast or immediate) under a running sync; restarts "
+        "under serve = PostgreSQL restarted under `possync serve` with a sync job queued before "
+        "and one after each restart, every job run to success; soak and "
         "malformed = fresh stores and databases, imported then synced again after a day of "
         "time travel; simultaneous = rounds of 4 threads starting a full refresh of one "
         "entity, then a sync of everything, at once; malformed answers = every entity synced "

@@ -7,6 +7,7 @@ into one line that names the setting and says what is wrong.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -198,6 +199,14 @@ class Settings(BaseSettings):
         description="Cron for the deep pass (Square catalog full list, reconciliation), in "
         "POSSYNC_TIMEZONE. Empty: off.",
     )
+    database_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="`serve` and `worker` started while PostgreSQL is unreachable retry (one "
+        "line per attempt, with backoff) for up to this many seconds before they give up; 0: "
+        "fail at once.",
+    )
     status_cache_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -365,6 +374,15 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not croniter.is_valid(value):
             raise ValueError(f"not a cron expression: {value!r} (e.g. '0 * * * *')")
+        if value:
+            # A valid cron that matches no date ("0 0 30 2 *") would stop the scheduler.
+            try:
+                croniter(value, datetime.now(UTC)).get_next(datetime)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} never fires (no date matches it): use a cron that does, "
+                    "or empty to turn the schedule off"
+                ) from None
         return value
 
     @model_validator(mode="after")

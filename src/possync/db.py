@@ -8,7 +8,9 @@ same data dir reuses the running server; the last one to exit stops it.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,37 @@ from possync.errors import DatabaseError, SchemaMissingError
 CONNECT_TIMEOUT_SECONDS = 5
 APPLICATION_NAME = "possync"
 
+# Waiting for PostgreSQL at start-up: the first pause, doubling up to the last.
+FIRST_WAIT_SECONDS = 1.0
+MAX_WAIT_SECONDS = 30.0
+
 _embedded_servers: dict[Path, Any] = {}
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The server did not answer, or is starting or stopping: trying again later may work
+    (a wrong password or a missing database will not)."""
+
+
+# What a server that answered says when it refuses us; waiting will not change it. (libpq
+# gives connection failures no SQLSTATE, so the message is all there is to go by.)
+REFUSALS = (
+    "password authentication failed",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",  # the database or the role
+    "permission denied",
+    "no password supplied",
+)
+
+
+def server_not_answering(exc: psycopg.Error) -> bool:
+    """True when the server did not answer, or is starting or stopping (trying again may
+    work); False when it refused us (a bad password, an unknown database)."""
+    if exc.sqlstate is not None and exc.sqlstate.startswith(("28", "3D", "42")):
+        return False
+    text = str(exc).lower()
+    return not any(refusal in text for refusal in REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +82,8 @@ class Database:
                 application_name=APPLICATION_NAME,
             )
         except psycopg.Error as exc:
-            raise DatabaseError(unreachable_message(self.url, exc)) from None
+            error = DatabaseUnavailable if server_not_answering(exc) else DatabaseError
+            raise error(unreachable_message(self.url, exc)) from None
         conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
         if not autocommit:
             conn.commit()
@@ -60,6 +93,38 @@ class Database:
         """The same server, another database (tests clone one per test)."""
         parts = urlsplit(self.url)
         return Database(urlunsplit(parts._replace(path="/" + quote(name))), self.schema)
+
+
+def wait_for_database(
+    db: Database,
+    max_seconds: float,
+    *,
+    say: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once `db` accepts a connection. While the server does not answer, `say` one
+    line per attempt and try again with a doubling pause, for up to `max_seconds`; then raise
+    one line. A refusal (bad password, unknown database) raises at once: waiting won't help."""
+    deadline = clock() + max_seconds
+    pause = FIRST_WAIT_SECONDS
+    attempt = 1
+    while True:
+        try:
+            db.connect().close()
+            return
+        except DatabaseUnavailable as exc:
+            left = deadline - clock()
+            if left <= 0:
+                raise DatabaseUnavailable(
+                    f"{exc}; gave up after waiting {max_seconds:g} s "
+                    "(POSSYNC_DATABASE_WAIT_SECONDS)"
+                ) from None
+            wait = min(pause, left)
+            say(f"waiting for PostgreSQL (attempt {attempt}, next in {wait:.0f} s): {exc}")
+            sleep(wait)
+            pause = min(pause * 2, MAX_WAIT_SECONDS)
+            attempt += 1
 
 
 def open_database(settings: Settings) -> Database:

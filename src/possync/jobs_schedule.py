@@ -26,6 +26,7 @@ import attr
 from croniter import croniter
 from procrastinate import App, JobContext
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.manager import JobManager
 from procrastinate.periodic import PeriodicRegistry, PeriodicTask
 
 from possync.config import Settings
@@ -128,12 +129,7 @@ def register_schedules(app: App, settings: Settings) -> None:
     async def maintenance(context: JobContext, timestamp: int) -> None:
         # Jobs of a worker that died (no heartbeat) would hold their lock forever: requeue them.
         manager = context.app.job_manager
-        for job in await manager.get_stalled_jobs():
-            logger.warning("requeueing job %s of a worker that stopped responding", job.id)
-            try:
-                await manager.retry_job(job)
-            except ConnectorException:  # it moved on meanwhile (finished or already requeued)
-                logger.info("job %s changed state before it could be requeued", job.id)
+        await requeue_stalled_jobs(manager)
         # Staleness must alert even when nothing ran at all: evaluate health every 5 minutes.
         await asyncio.to_thread(check_alerts, settings)
         await manager.delete_old_jobs(
@@ -157,6 +153,21 @@ def register_schedules(app: App, settings: Settings) -> None:
                 task=task, cron=cron, periodic_id=name, configure_kwargs={}
             )
     zone_schedules(app.periodic_registry, settings.timezone)
+
+
+async def requeue_stalled_jobs(manager: JobManager) -> int:
+    """Put back in the queue the jobs left `doing` by a worker that stopped (unregistered,
+    or no heartbeat for 30 s): a database restart mid-job leaves them so, holding their lock
+    until requeued. Returns how many were requeued."""
+    requeued = 0
+    for job in await manager.get_stalled_jobs():
+        logger.warning("requeueing job %s of a worker that stopped responding", job.id)
+        try:
+            await manager.retry_job(job)
+            requeued += 1
+        except ConnectorException:  # it moved on meanwhile (finished or already requeued)
+            logger.info("job %s changed state before it could be requeued", job.id)
+    return requeued
 
 
 def check_alerts(settings: Settings) -> None:

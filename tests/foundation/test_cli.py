@@ -171,7 +171,12 @@ def test_unreachable_database_fails_fast_in_one_line(
     run_possync: RunPossync, tmp_path: Path
 ) -> None:
     # Exactly the "done when": only the URL is set. Commands run side by side.
-    env = possync_environment(POSSYNC_DATABASE_URL=UNREACHABLE_URL, POSSYNC_DATA_DIR=str(tmp_path))
+    # `serve` and `worker` wait for the database at start-up (test_worker_outages.py): not here.
+    env = possync_environment(
+        POSSYNC_DATABASE_URL=UNREACHABLE_URL,
+        POSSYNC_DATA_DIR=str(tmp_path),
+        POSSYNC_DATABASE_WAIT_SECONDS="0",
+    )
     # Each command once (with --json where it has it: the path most likely to print more),
     # plus the plain forms of the two core commands.
     runs = [(*path, "--json") if _has_json_option(path) else path for path in database_commands()]

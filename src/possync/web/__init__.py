@@ -47,8 +47,17 @@ def require_dashboard_password(settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None = None) -> Flask:
-    """The dashboard for one database. Refuses to build without a good dashboard password."""
+def create_app(
+    settings: Settings,
+    db: Database,
+    *,
+    job_queue: JobQueue | None = None,
+    expect_worker: bool = False,
+) -> Flask:
+    """The dashboard for one database. Refuses to build without a good dashboard password.
+
+    `expect_worker`: this process runs a worker and the scheduler (`serve`), so /healthz
+    answers 503 when their heartbeats stop."""
     require_dashboard_password(settings)
     app = Flask(__name__)
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
@@ -68,6 +77,7 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
         cache=StatusCache(settings.status_cache_seconds),
         job_queue=job_queue or JobQueue(settings, db),
         connections=ConnectionPool(db),
+        expect_worker=expect_worker,
     )
     _register(app)
     app.after_request(_security_headers)
@@ -82,6 +92,7 @@ def _register(app: Flask) -> None:
         filters,
         history,
         jobs_page,
+        liveness,
         overview,
         quarantine_page,
     )
@@ -89,6 +100,7 @@ def _register(app: Flask) -> None:
     auth.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    liveness.init_app(app)
     for blueprint in (
         auth.blueprint,
         overview.blueprint,

@@ -15,9 +15,11 @@ from flask import Blueprint, Response, jsonify, request
 from possync.db import ensure_schema_exists
 from possync.errors import SchemaMissingError
 from possync.health_thresholds import resolved_overrides
+from possync.heartbeat import ALIVE_WITHIN_SECONDS
 from possync.jobs import QUEUE
 from possync.jobs_schema import job_queue_schema_exists
 from possync.web.cache import activity_fingerprint
+from possync.web.liveness import current_liveness, missing_roles
 from possync.web.reconcile_data import read_money_checks
 from possync.web.state import connection, web_state
 from possync.web.status_data import (
@@ -105,12 +107,24 @@ def status() -> Response:
 
 @blueprint.route("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 when the database answers and possync's tables are there; 503 otherwise."""
+    """200 when the database answers, possync's tables are there and (under `serve`) the
+    worker and the scheduler beat recently; 503 otherwise (`status` says which)."""
     conn = connection()
     ensure_schema_exists(conn, web_state().db.schema)
     if not job_queue_schema_exists(conn):
         raise SchemaMissingError("the job queue's tables are missing: run `possync migrate`")
-    return jsonify(status="ok", database="up"), 200
+    liveness = current_liveness()
+    body: dict[str, Any] = {"status": "ok", "database": "up"}
+    body.update({role: state.to_json() for role, state in liveness.items()})
+    missing = missing_roles(liveness)
+    if missing:
+        body["status"] = "degraded"
+        body["detail"] = (
+            f"no {' and no '.join(missing)} alive (no heartbeat for {ALIVE_WITHIN_SECONDS:.0f} s): "
+            "jobs and schedules are not running"
+        )
+        return jsonify(body), 503
+    return jsonify(body), 200
 
 
 def _metrics_allowed() -> bool:
@@ -146,6 +160,12 @@ METRIC_HELP = {
     "possync_sync_last_duration_seconds": ("gauge", "Duration of the last finished run."),
     "possync_sync_runs_total": ("counter", "Finished runs by outcome (from sync_log)."),
     "possync_jobs": ("gauge", "possync's jobs in the queue by status."),
+    "possync_worker_up": ("gauge", "Workers whose heartbeat is recent (0: jobs do not run)."),
+    "possync_scheduler_up": ("gauge", "Schedulers whose heartbeat is recent (0: no schedules)."),
+    "possync_heartbeat_age_seconds": (
+        "gauge",
+        "Age of the freshest heartbeat per role (absent: never beat).",
+    ),
 }
 
 
@@ -188,6 +208,12 @@ def render_metrics() -> str:
         samples["possync_sync_runs_total"].append(_sample("possync_sync_runs_total", labels, count))
     for status, count in jobs:
         samples["possync_jobs"].append(_sample("possync_jobs", {"status": status}, count))
+    for role, beats in current_liveness().items():
+        samples[f"possync_{role}_up"].append(_sample(f"possync_{role}_up", {}, beats.alive))
+        if beats.last_beat_age_seconds is not None:
+            age = round(beats.last_beat_age_seconds, 3)
+            name = "possync_heartbeat_age_seconds"
+            samples[name].append(_sample(name, {"role": role}, age))
     lines = []
     for name, (kind, help_text) in METRIC_HELP.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples[name]]

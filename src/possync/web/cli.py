@@ -25,7 +25,11 @@ def serve_command(app: AppContext, host: str, port: int, no_worker: bool) -> Non
     Needs POSSYNC_DASHBOARD_PASSWORD. Ctrl-C stops; a running sync first finishes the entity
     it is on.
     """
+    from possync.jobs_worker import one_line_job_logs
     from possync.web.serve import serve_dashboard
+
+    if not app.debug:
+        one_line_job_logs()
 
     def announce(url: str) -> None:
         extra = "" if no_worker else " (with a worker and the schedules)"
@@ -57,14 +61,19 @@ def serve_command(app: AppContext, host: str, port: int, no_worker: bool) -> Non
 def worker_command(app: AppContext, concurrency: int | None, schedules: bool) -> None:
     """Run sync jobs from the queue until Ctrl-C or SIGTERM. Start as many as you like, on any
     machines, against one database: two workers never sync the same entity at once."""
-    from possync.db import ensure_schema_exists
+    from possync.db import ensure_schema_exists, wait_for_database
     from possync.errors import SchemaMissingError
     from possync.jobs_schema import job_queue_schema_exists
-    from possync.jobs_worker import run_worker
+    from possync.jobs_worker import one_line_job_logs, run_worker
 
+    if not app.debug:
+        one_line_job_logs()
     settings = app.settings
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    wait_for_database(
+        app.database, settings.database_wait_seconds, say=lambda line: click.echo(line, err=True)
+    )
     with app.database.connect() as conn:
         ensure_schema_exists(conn, app.database.schema)
         if not job_queue_schema_exists(conn):

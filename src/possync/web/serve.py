@@ -21,7 +21,7 @@ import waitress
 from flask import Flask
 
 from possync.config import Settings
-from possync.db import Database, ensure_schema_exists
+from possync.db import Database, ensure_schema_exists, wait_for_database
 from possync.errors import PossyncError, SchemaMissingError
 from possync.jobs_schema import job_queue_schema_exists
 from possync.jobs_worker import BackgroundWorker
@@ -33,8 +33,10 @@ WEB_THREADS = 8
 
 
 def check_ready(settings: Settings, db: Database) -> None:
-    """Fail fast, in one line, when the password, the database or the tables are missing."""
+    """Fail fast, in one line, when the password or the tables are missing; wait (up to
+    POSSYNC_DATABASE_WAIT_SECONDS) for a database that does not answer yet."""
     require_dashboard_password(settings)
+    wait_for_database(db, settings.database_wait_seconds, say=_note)
     with db.connect() as conn:
         ensure_schema_exists(conn, db.schema)
         if not job_queue_schema_exists(conn):
@@ -81,7 +83,7 @@ def serve_dashboard(
     warning = exposure_warning(host, settings)
     if warning:
         _note(warning)
-    app: Flask = create_app(settings, db)
+    app: Flask = create_app(settings, db, expect_worker=worker)
     try:
         server: Any = waitress.create_server(
             app, host=host, port=port, threads=WEB_THREADS, ident="possync"

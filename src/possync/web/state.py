@@ -22,6 +22,8 @@ class WebState:
     cache: StatusCache
     job_queue: JobQueue
     connections: ConnectionPool | None = None
+    # `serve` runs a worker and the scheduler itself: /healthz fails while they are down.
+    expect_worker: bool = False
 
     def close(self) -> None:
         """Let go of the job queue and the pooled connections."""
