@@ -88,7 +88,7 @@ def is_logged_in() -> bool:
     return bool(cached)
 
 
-def _logged_in_for_templates() -> bool:
+def logged_in_this_request() -> bool:
     """What this request found; False when it could not ask (an error page, the database
     down), never a new database query from inside a template."""
     return bool(g.get("possync_logged_in", False))
@@ -209,4 +209,4 @@ def init_app(app: Flask) -> None:
     app.before_request(check_csrf)
     app.before_request(require_login)
     app.teardown_appcontext(close_connection)
-    app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=_logged_in_for_templates)
+    app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=logged_in_this_request)

@@ -11,7 +11,7 @@ from flask import Flask, g
 
 from possync.errors import PossyncError
 from possync.heartbeat import RoleLiveness, read_liveness
-from possync.web.auth import is_logged_in
+from possync.web.auth import logged_in_this_request
 from possync.web.state import connection, web_state
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def missing_roles(liveness: dict[str, RoleLiveness]) -> list[str]:
 def worker_banner() -> str | None:
     """The banner's text when no worker is alive (queued jobs would wait forever); None
     otherwise, or on a page that never reached the database (its error says why)."""
-    if g.get("possync_conn") is None or not is_logged_in():
+    if g.get("possync_conn") is None or not logged_in_this_request():
         return None
     try:
         worker = current_liveness()["worker"]
