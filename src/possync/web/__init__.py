@@ -60,7 +60,7 @@ def create_app(settings: Settings, db: Database, *, job_queue: JobQueue | None =
 
 
 def _register(app: Flask) -> None:
-    from possync.web import api, auth, errors, filters, history, jobs_page, overview
+    from possync.web import analytics, api, auth, errors, filters, history, jobs_page, overview
 
     auth.init_app(app)
     errors.init_app(app)
@@ -71,6 +71,7 @@ def _register(app: Flask) -> None:
         history.blueprint,
         jobs_page.blueprint,
         api.blueprint,
+        analytics.blueprint,
     ):
         app.register_blueprint(blueprint)
 

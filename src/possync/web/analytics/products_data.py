@@ -1,0 +1,157 @@
+"""The Products page's figures: every product's units, net sales, cost and margin in a range,
+categories rolled up from them, and products with stock that have not sold for N days."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from possync.web.analytics.money import minor_to_units
+from possync.web.analytics.periods import Period
+from possync.web.analytics.sales_data import query_params
+
+_LIGHTSPEED_PRODUCTS = """
+SELECT l.product_id, COALESCE(p.name, l.product_id), p.sku, COALESCE(c.name, 'Uncategorised'),
+       sum(l.units), sum(l.net_sales), sum(l.cost), NULL::text
+FROM lightspeed_line_facts l
+LEFT JOIN lightspeed_products p ON p.id = l.product_id
+LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id
+WHERE l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
+  AND l.business_date BETWEEN %(start)s AND %(end)s
+GROUP BY 1, 2, 3, 4"""
+
+_SQUARE_PRODUCTS = """
+SELECT COALESCE(li.catalog_object_id, li.name),
+       max(li.name || COALESCE(' · ' || li.variation_name, '')),
+       max(v.sku), COALESCE(max(c.name), 'Uncategorised'),
+       sum(li.quantity),
+       sum(COALESCE(li.gross_sales_money, 0) - COALESCE(li.total_discount_money, 0)),
+       NULL::numeric, max(f.currency)
+FROM square_order_facts f
+JOIN square_order_line_items li ON li.order_id = f.order_id AND li.deleted_at IS NULL
+LEFT JOIN square_catalog_item_variations v ON v.id = li.catalog_object_id
+LEFT JOIN square_catalog_items i ON i.id = v.item_id
+LEFT JOIN square_categories c ON c.id = i.category_id
+WHERE f.created_at >= %(lo)s AND f.created_at < %(hi)s
+  AND f.business_date BETWEEN %(start)s AND %(end)s
+GROUP BY 1"""
+
+# Active stock-tracked products with stock on hand that sold nothing in the window.
+_LIGHTSPEED_UNSOLD = """
+SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
+       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
+          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
+         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
+           AND f.business_date <= %(end)s) AS last_sold
+FROM lightspeed_products p
+JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
+WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
+  AND NOT EXISTS (
+      SELECT 1 FROM lightspeed_line_facts l
+      WHERE l.product_id = p.id AND l.units > 0
+        AND l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
+        AND l.business_date BETWEEN %(start)s AND %(end)s)
+GROUP BY p.id, p.name, p.sku
+HAVING sum(GREATEST(i.current_amount, 0)) > 0
+ORDER BY last_sold NULLS FIRST, p.name
+LIMIT %(limit)s"""
+
+
+@dataclass(frozen=True)
+class ProductFigures:
+    """A product's (or a category's) sales in the range. Cost and margin only where the POS
+    gives cost (Lightspeed); net sales are tax exclusive, after discounts, returns subtracted."""
+
+    key: str
+    name: str
+    sku: str | None
+    category: str
+    units: Decimal
+    net_sales: Decimal
+    cost: Decimal | None
+
+    @property
+    def margin(self) -> Decimal | None:
+        return None if self.cost is None else self.net_sales - self.cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        if self.margin is None or not self.net_sales:
+            return None
+        return (self.margin * 100 / self.net_sales).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class UnsoldProduct:
+    product_id: str
+    name: str
+    sku: str | None
+    on_hand: Decimal
+    last_sold: Any
+
+
+def read_products(
+    conn: psycopg.Connection[Any], source: str, period: Period
+) -> list[ProductFigures]:
+    """Every product that sold (or was returned) in the range, best sellers first."""
+    query = _LIGHTSPEED_PRODUCTS if source == "lightspeed" else _SQUARE_PRODUCTS
+    products = []
+    for key, name, sku, category, units, net, cost, currency in conn.execute(
+        query, query_params(period)
+    ):
+        if source == "square":
+            net = minor_to_units(int(net), currency)
+        products.append(
+            ProductFigures(
+                key=str(key),
+                name=str(name),
+                sku=sku,
+                category=str(category),
+                units=Decimal(units),
+                net_sales=Decimal(net),
+                cost=None if cost is None else Decimal(cost),
+            )
+        )
+    products.sort(key=lambda p: (-p.net_sales, p.name))
+    return products
+
+
+def roll_up_categories(products: list[ProductFigures]) -> list[ProductFigures]:
+    """Categories' totals from their products, best first."""
+    grouped: dict[str, list[ProductFigures]] = defaultdict(list)
+    for product in products:
+        grouped[product.category].append(product)
+    categories = []
+    for name, members in grouped.items():
+        costs = [p.cost for p in members]
+        first = replace(members[0], key=name, name=name, sku=None)
+        categories.append(
+            replace(
+                first,
+                units=sum((p.units for p in members), Decimal(0)),
+                net_sales=sum((p.net_sales for p in members), Decimal(0)),
+                cost=None if None in costs else sum((c or Decimal(0) for c in costs), Decimal(0)),
+            )
+        )
+    categories.sort(key=lambda c: (-c.net_sales, c.name))
+    return categories
+
+
+def read_unsold(
+    conn: psycopg.Connection[Any], source: str, period: Period, days: int, limit: int = 500
+) -> list[UnsoldProduct]:
+    """Products with stock that sold nothing in the `days` up to the range's end (Lightspeed;
+    Square's counts have no product-level stock flag synced yet, so none for Square)."""
+    if source != "lightspeed":
+        return []
+    window = Period(period.end - timedelta(days=days - 1), period.end)
+    params = {**query_params(window), "limit": limit}
+    return [
+        UnsoldProduct(str(pid), str(name), sku, Decimal(on_hand), last_sold)
+        for pid, name, sku, on_hand, last_sold in conn.execute(_LIGHTSPEED_UNSOLD, params)
+    ]
