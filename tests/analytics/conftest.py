@@ -70,3 +70,9 @@ def client(analytics_app: Flask) -> FlaskClient:
     test_client = analytics_app.test_client()
     assert log_in(test_client).status_code == 302
     return test_client
+
+
+@pytest.fixture
+def analytics_app_client(analytics_app: Flask) -> FlaskClient:
+    """A client that has not logged in."""
+    return analytics_app.test_client()
