@@ -107,10 +107,13 @@ def breakdown_truth(state: LightspeedState) -> dict[str, dict[str, tuple[int, De
     }
 
 
-def product_truth(state: LightspeedState) -> dict[str, dict[str, Decimal]]:
-    """Product id → units, net sales and cost (exact, 1e-5 units) over every counted sale."""
+def product_truth(
+    state: LightspeedState, sales: list[Any] | None = None
+) -> dict[str, dict[str, Decimal]]:
+    """Product id → units, net sales and cost (exact, 1e-5 units) over `sales` (default:
+    every counted sale)."""
     products: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for sale in counted_sales(state):
+    for sale in counted_sales(state) if sales is None else sales:
         for line in sale.lines:
             entry = products[line.product_id]
             entry[0] += line.quantity

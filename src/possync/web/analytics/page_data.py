@@ -92,7 +92,9 @@ def products(
     figures = read_products(conn, source, period)
     categories = roll_up_categories(figures)
     sold = [p for p in figures if p.units > 0]
-    bottom = sorted(sold, key=lambda p: (p.net_sales, p.name))[:TOP_N]
+    # Lines with no positive takings (Lightspeed's discount item) are not products that sell.
+    earning = [p for p in sold if p.net_sales > 0]
+    bottom = sorted(earning, key=lambda p: (p.net_sales, p.name))[:TOP_N]
     unsold = read_unsold(conn, source, period, unsold_days)
     summary = {
         "products_sold": len(sold),

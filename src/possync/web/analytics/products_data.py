@@ -81,8 +81,8 @@ class ProductFigures:
 
     @property
     def margin_percent(self) -> Decimal | None:
-        if self.margin is None or not self.net_sales:
-            return None
+        if self.margin is None or self.net_sales <= 0:
+            return None  # a percentage of nothing (or of a refund) means nothing
         return (self.margin * 100 / self.net_sales).quantize(Decimal("0.1"))
 
 
