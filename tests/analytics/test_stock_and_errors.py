@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 from flask.testing import FlaskClient
 
 from possync.simulator import RunningSimulator
 from tests.analytics.conftest import lightspeed_state
+from tests.analytics.truth import counted_sales, local_time
 
 
 def test_stock_value_and_reorder_list_equal_truth(
@@ -61,3 +63,47 @@ def test_pages_need_the_login(analytics_app_client: FlaskClient) -> None:
     assert analytics_app_client.get("/api/analytics/daily-sales").status_code == 401
     response = analytics_app_client.get("/sales")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_products_not_sold_for_n_days_equal_truth(
+    client: FlaskClient, simulator: RunningSimulator
+) -> None:
+    state = lightspeed_state(simulator)
+    end = max(local_time(state, s).date() for s in counted_sales(state))
+    days = 10
+    start = end - timedelta(days=days - 1)
+    sold_recently = {
+        line.product_id
+        for sale in counted_sales(state)
+        if start <= local_time(state, sale).date() <= end
+        for line in sale.lines
+        if line.quantity > 0
+    }
+    products = state.records["products"]
+    on_hand: dict[str, int] = {}
+    for record in state.records["inventory"].values():
+        if not record["deleted_at"]:
+            on_hand[record["product_id"]] = on_hand.get(record["product_id"], 0) + max(
+                record["current_amount"], 0
+            )
+    expected = {
+        pid
+        for pid, p in products.items()
+        if not p["deleted_at"] and p["active"] and p["has_inventory"]
+        and on_hand.get(pid, 0) > 0 and pid not in sold_recently
+    }  # fmt: skip
+    assert expected, "some products should have stood still for ten days"
+    args = {"source": "lightspeed", "to": end.isoformat(), "days": str(days)}
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/analytics/products/unsold.csv", query_string=args).get_data(
+                    as_text=True
+                )
+            )
+        )
+    )
+    names = {(p["name"], p.get("sku") or "") for pid, p in products.items() if pid in expected}
+    assert {(r["Product"], r["SKU"]) for r in rows} == names
+    assert len(rows) == len(expected)
+    assert all(Decimal(r["On hand"]) > 0 for r in rows)
