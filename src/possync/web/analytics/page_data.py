@@ -37,10 +37,6 @@ BREAKDOWN_DEFINITIONS = {
 }
 
 
-def daily_rows(conn: psycopg.Connection[Any], source: str, period: Period) -> list[dict[str, Any]]:
-    return read_daily_sales(conn, source, period)
-
-
 def change(current: Decimal | int | None, previous: Decimal | int | None) -> str | None:
     """The change on the previous period as a percentage, e.g. "+12.5%" (None: no base)."""
     if current is None or previous is None or not previous:
@@ -63,10 +59,9 @@ def sales(
     conn: psycopg.Connection[Any],
     source: str,
     period: Period,
-    rows: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], list[Table]]:
     """Totals (and the previous period's), the chart, and the tables of the Sales page."""
-    rows = read_daily_sales(conn, source, period) if rows is None else rows
+    rows = read_daily_sales(conn, source, period)
     previous_period = period.previous()
     previous_rows = read_daily_sales(conn, source, previous_period)
     totals, previous = total_of(rows), total_of(previous_rows)

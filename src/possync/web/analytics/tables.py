@@ -41,11 +41,16 @@ class Table:
         return out.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return money_text(value) or ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # a product named "=HYPERLINK(…)" must not run in a spreadsheet
     return str(value)
 
 

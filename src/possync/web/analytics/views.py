@@ -19,7 +19,7 @@ from possync.web.analytics.periods import (
     quick_picks,
     today_in,
 )
-from possync.web.analytics.sales_data import SOURCES, check_source
+from possync.web.analytics.sales_data import SOURCES, check_source, read_daily_sales, total_of
 from possync.web.analytics.tables import Table, display
 from possync.web.state import connection, web_state
 
@@ -119,15 +119,17 @@ def stock() -> str:
 def api_daily_sales() -> Response:
     """`{"currency", "from", "to", "rows": [...], "totals": {...}}`, money as decimal strings."""
     query = read_query()
-    rows = page_data.daily_rows(connection(), query.source, query.period)
-    summary, _ = page_data.sales(connection(), query.source, query.period, rows=rows)
+    conn = connection()
+    rows = read_daily_sales(conn, query.source, query.period)
+    totals = total_of(rows)
+    previous = total_of(read_daily_sales(conn, query.source, query.period.previous()))
     return jsonify(
         source=query.source,
-        currency=summary["totals"]["currency"],
+        currency=totals["currency"],
         **{"from": query.period.start.isoformat(), "to": query.period.end.isoformat()},
         rows=[_json_row(row) for row in rows],
-        totals=_json_row(summary["totals"]),
-        previous_totals=_json_row(summary["previous"]),
+        totals=_json_row(totals),
+        previous_totals=_json_row(previous),
     )
 
 
