@@ -216,6 +216,13 @@ LEFT JOIN square_locations l ON l.id = p.location_id
 WHERE p.status = 'COMPLETED' AND p.deleted_at IS NULL
 GROUP BY p.location_id, 2, 3, p.currency;
 
--- Line items by product and sale: the Products page and days of cover read them per product.
-CREATE INDEX idx_ls_line_items_product_sale ON lightspeed_sale_line_items (product_id, sale_id)
-    WHERE deleted_at IS NULL;
+-- Covering indexes: a page reads a range of sales, their lines and payments from the index
+-- alone (an index-only scan), never the wide rows with their `raw` payloads. Measured on the
+-- large store (400,000 sales): 30 days of sales 220 ms → 75 ms (docs/performance.md).
+CREATE INDEX idx_ls_sales_analytics ON lightspeed_sales (sale_date)
+    INCLUDE (id, outlet_id, status, deleted_at, return_for, total_price, total_tax,
+             total_discount, user_id);
+CREATE INDEX idx_ls_line_items_analytics ON lightspeed_sale_line_items (sale_id)
+    INCLUDE (product_id, quantity, price_total, discount_total, cost_total, deleted_at);
+CREATE INDEX idx_ls_payments_analytics ON lightspeed_sale_payments (sale_id)
+    INCLUDE (name, amount, deleted_at);

@@ -15,6 +15,7 @@ from possync.web.analytics.sales_data import (
     BREAKDOWN_TITLES,
     read_breakdown,
     read_daily_sales,
+    read_sales_page,
     total_of,
 )
 from possync.web.analytics.stock_data import read_reorder, read_stock_totals
@@ -61,7 +62,8 @@ def sales(
     period: Period,
 ) -> tuple[dict[str, Any], list[Table]]:
     """Totals (and the previous period's), the chart, and the tables of the Sales page."""
-    rows = read_daily_sales(conn, source, period)
+    rows, breakdowns = read_sales_page(conn, source, period)
+    breakdowns["payment"] = read_breakdown(conn, source, "payment", period)
     previous_period = period.previous()
     previous_rows = read_daily_sales(conn, source, previous_period)
     totals, previous = total_of(rows), total_of(previous_rows)
@@ -74,9 +76,9 @@ def sales(
     }
     tables = [daily_table(rows), location_table(rows)]
     for kind, title in BREAKDOWN_TITLES.items():
-        breakdown = read_breakdown(conn, source, kind, period)
-        if breakdown or source == "lightspeed":
-            tables.append(breakdown_table(kind, title, BREAKDOWN_DEFINITIONS[kind], breakdown))
+        if kind in breakdowns:
+            definition = BREAKDOWN_DEFINITIONS[kind]
+            tables.append(breakdown_table(kind, title, definition, breakdowns[kind]))
     return summary, tables
 
 
@@ -109,11 +111,11 @@ def products(
 
 
 def stock(
-    conn: psycopg.Connection[Any], source: str, period: Period
+    conn: psycopg.Connection[Any], source: str, period: Period, limit: int | None = None
 ) -> tuple[dict[str, Any], list[Table]]:
-    """Stock value at cost and the reorder list (Lightspeed)."""
+    """Stock value at cost and the reorder list (Lightspeed): the first `limit` lines, or all."""
     totals = read_stock_totals(conn, source, period)
-    reorder = read_reorder(conn, source, period)
+    reorder = read_reorder(conn, source, period, limit)
     summary = {
         "stock_value": totals.stock_value,
         "to_reorder": totals.to_reorder,

@@ -15,15 +15,21 @@ from possync.web.analytics.money import minor_to_units
 from possync.web.analytics.periods import Period
 from possync.web.analytics.sales_data import query_params
 
+# Lines are summed per product first, then named: naming 80,000 lines one by one costs more
+# than the sums.
 _LIGHTSPEED_PRODUCTS = """
-SELECT l.product_id, COALESCE(p.name, l.product_id), p.sku, COALESCE(c.name, 'Uncategorised'),
-       sum(l.units), sum(l.net_sales), sum(l.cost), NULL::text
-FROM lightspeed_line_facts l
-LEFT JOIN lightspeed_products p ON p.id = l.product_id
-LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id
-WHERE l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
-  AND l.business_date BETWEEN %(start)s AND %(end)s
-GROUP BY 1, 2, 3, 4"""
+WITH sold AS (
+    SELECT product_id, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost
+    FROM lightspeed_line_facts
+    WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
+      AND business_date BETWEEN %(start)s AND %(end)s
+    GROUP BY product_id
+)
+SELECT s.product_id, COALESCE(p.name, s.product_id, 'No product'), p.sku,
+       COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text
+FROM sold s
+LEFT JOIN lightspeed_products p ON p.id = s.product_id
+LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
 
 _SQUARE_PRODUCTS = """
 SELECT COALESCE(li.catalog_object_id, li.name),
@@ -41,7 +47,9 @@ WHERE f.created_at >= %(lo)s AND f.created_at < %(hi)s
   AND f.business_date BETWEEN %(start)s AND %(end)s
 GROUP BY 1"""
 
-# Active stock-tracked products with stock on hand that sold nothing in the window.
+# Active stock-tracked products with stock on hand that sold nothing in the window. NOT EXISTS
+# stops at a product's first sale in the window (measured faster than gathering every product
+# sold in the window first).
 _LIGHTSPEED_UNSOLD = """
 SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
        (SELECT max(f.business_date) FROM lightspeed_sale_line_items li

@@ -50,14 +50,36 @@ FROM square_order_facts
 WHERE created_at >= %(lo)s AND created_at < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
 GROUP BY 1, 2, 3, 4 ORDER BY 1, 3, 2"""
 
+# The Sales page reads days, hours and users in one pass over the range (GROUPING SETS):
+# the scan and the time-zone conversion of every sale are the cost, so they are paid once.
+_LIGHTSPEED_PAGE = """
+SELECT GROUPING(local_hour), GROUPING(user_id), business_date, outlet_id, max(outlet_name),
+       max(currency),
+       count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
+       sum(net_sales + discounts + returns), sum(discounts), sum(returns), sum(net_sales),
+       sum(tax), NULL::numeric, sum(net_sales + tax),
+       sum(net_sales) FILTER (WHERE NOT is_return),
+       local_hour, user_id
+FROM lightspeed_sale_facts
+WHERE sale_date >= %(lo)s AND sale_date < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
+GROUP BY GROUPING SETS ((business_date, outlet_id), (local_hour), (user_id))"""
+
+_SQUARE_PAGE = """
+SELECT GROUPING(local_hour), 1, business_date, location_id, max(location_name), max(currency),
+       count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
+       sum(gross_sales_money), sum(discounts_money), sum(returns_money),
+       sum(gross_sales_money - returns_money - discounts_money), sum(tax_money), sum(tips_money),
+       sum(gross_sales_money - returns_money - discounts_money + tax_money + tips_money
+           + service_charges_money),
+       sum(gross_sales_money - discounts_money) FILTER (WHERE NOT is_return),
+       local_hour, NULL::text
+FROM square_order_facts
+WHERE created_at >= %(lo)s AND created_at < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
+GROUP BY GROUPING SETS ((business_date, location_id), (local_hour))"""
+
+_USER_NAMES = "SELECT id, COALESCE(display_name, username, id) FROM lightspeed_users"
+
 _BREAKDOWNS = {
-    ("lightspeed", "hour"): """
-        SELECT lpad(local_hour::text, 2, '0') || ':00', count(*) FILTER (WHERE NOT is_return),
-               sum(net_sales), max(currency)
-        FROM lightspeed_sale_facts
-        WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
-          AND business_date BETWEEN %(start)s AND %(end)s
-        GROUP BY local_hour ORDER BY local_hour""",
     ("lightspeed", "payment"): """
         SELECT COALESCE(p.name, 'Unnamed'), count(*), sum(p.amount), max(f.currency)
         FROM lightspeed_sale_facts f
@@ -65,21 +87,6 @@ _BREAKDOWNS = {
         WHERE f.sale_date >= %(lo)s AND f.sale_date < %(hi)s
           AND f.business_date BETWEEN %(start)s AND %(end)s
         GROUP BY 1 ORDER BY 3 DESC, 1""",
-    ("lightspeed", "user"): """
-        SELECT COALESCE(u.display_name, u.username, f.user_id, 'No user'),
-               count(*) FILTER (WHERE NOT f.is_return), sum(f.net_sales), max(f.currency)
-        FROM lightspeed_sale_facts f
-        LEFT JOIN lightspeed_users u ON u.id = f.user_id
-        WHERE f.sale_date >= %(lo)s AND f.sale_date < %(hi)s
-          AND f.business_date BETWEEN %(start)s AND %(end)s
-        GROUP BY 1 ORDER BY 3 DESC, 1""",
-    ("square", "hour"): """
-        SELECT lpad(local_hour::text, 2, '0') || ':00', count(*) FILTER (WHERE NOT is_return),
-               sum(gross_sales_money - returns_money - discounts_money), max(currency)
-        FROM square_order_facts
-        WHERE created_at >= %(lo)s AND created_at < %(hi)s
-          AND business_date BETWEEN %(start)s AND %(end)s
-        GROUP BY local_hour ORDER BY local_hour""",
     ("square", "payment"): """
         SELECT payment_method, sum(payment_count), sum(amount_money), max(currency)
         FROM square_payment_sales
@@ -120,24 +127,53 @@ def read_daily_sales(
     """One row per business date and location, money in currency units (Decimal).
     `_basket_total` (net sales of the non-return sales) is for averages, not for display."""
     query = _LIGHTSPEED_DAILY if source == "lightspeed" else _SQUARE_DAILY
-    rows = []
-    for record in conn.execute(query, query_params(period)).fetchall():
-        day, location_id, location_name, currency, count, returns_count = record[:6]
-        money = [_units(source, value, currency) for value in record[6:13]]
-        basket_total = _units(source, record[13], currency)
-        row: dict[str, Any] = {
-            "date": day,
-            "location_id": location_id,
-            "location_name": location_name,
-            "currency": currency,
-            "sales_count": int(count),
-            "return_count": int(returns_count),
-            **dict(zip(MONEY_FIELDS, money, strict=True)),
-            "average_sale": _average(basket_total, int(count)),
-            "_basket_total": basket_total or Decimal(0),
-        }
-        rows.append(row)
-    return rows
+    return [_daily_row(source, record) for record in conn.execute(query, query_params(period))]
+
+
+def read_sales_page(
+    conn: psycopg.Connection[Any], source: str, period: Period
+) -> tuple[list[dict[str, Any]], dict[str, list[Breakdown]]]:
+    """The daily rows and the by-hour and by-user breakdowns, in one pass over the range."""
+    query = _LIGHTSPEED_PAGE if source == "lightspeed" else _SQUARE_PAGE
+    days: list[dict[str, Any]] = []
+    hours: list[Breakdown] = []
+    users: list[Breakdown] = []
+    names: dict[str, str] = {}
+    if source == "lightspeed":
+        names = {str(uid): str(name) for uid, name in conn.execute(_USER_NAMES)}
+    for record in conn.execute(query, query_params(period)):
+        no_hour, no_user, rest = record[0], record[1], record[2:16]
+        hour, user_id = record[16], record[17]
+        row = _daily_row(source, rest)
+        if no_hour and no_user:
+            days.append(row)
+        elif not no_hour:
+            hours.append(Breakdown(f"{hour:02d}:00", row["sales_count"], row["net_sales"]))
+        else:
+            label = names.get(user_id, user_id) if user_id else "No user"
+            users.append(Breakdown(label, row["sales_count"], row["net_sales"]))
+    days.sort(key=lambda r: (r["date"], r["location_name"] or "", r["location_id"]))
+    hours.sort(key=lambda b: b.label)
+    users.sort(key=lambda b: (-(b.amount or 0), b.label))
+    breakdowns = {"hour": hours, "user": users} if source == "lightspeed" else {"hour": hours}
+    return days, breakdowns
+
+
+def _daily_row(source: str, record: Any) -> dict[str, Any]:
+    day, location_id, location_name, currency, count, returns_count = record[:6]
+    money = [_units(source, value, currency) for value in record[6:13]]
+    basket_total = _units(source, record[13], currency)
+    return {
+        "date": day,
+        "location_id": location_id,
+        "location_name": location_name,
+        "currency": currency,
+        "sales_count": int(count),
+        "return_count": int(returns_count),
+        **dict(zip(MONEY_FIELDS, money, strict=True)),
+        "average_sale": _average(basket_total, int(count)),
+        "_basket_total": basket_total or Decimal(0),
+    }
 
 
 def read_breakdown(

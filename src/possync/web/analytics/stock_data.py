@@ -99,7 +99,7 @@ def read_stock_totals(conn: psycopg.Connection[Any], source: str, period: Period
 
 
 def read_reorder(
-    conn: psycopg.Connection[Any], source: str, period: Period, limit: int = 1_000
+    conn: psycopg.Connection[Any], source: str, period: Period, limit: int | None = None
 ) -> list[StockLine]:
     """Stock at or under its reorder point, the ones that run out soonest first."""
     if source != "lightspeed":

@@ -74,18 +74,22 @@ def bad_parameter(exc: BadParameter) -> tuple[Response | str, int]:
     return render_template("analytics/bad_request.html", message=str(exc)), 400
 
 
-def _tables(page: str, query: Query) -> tuple[dict[str, Any], list[Table]]:
+PAGE_ROWS = 100  # the page shows this many reorder lines; the CSV and JSON have them all
+
+
+def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
     conn = connection()
+    conn.execute("SET work_mem = '64MB'")  # product sums stay in memory, not on disk
     if page == "sales":
         return page_data.sales(conn, query.source, query.period)
     if page == "products":
         return page_data.products(conn, query.source, query.period, query.unsold_days)
-    return page_data.stock(conn, query.source, query.period)
+    return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
 
 
 def _render(page: str) -> str:
     query = read_query()
-    summary, tables = _tables(page, query)
+    summary, tables = _tables(page, query, full=False)
     return render_template(
         f"analytics/{page}.html",
         page=page,
