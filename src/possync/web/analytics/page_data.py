@@ -83,16 +83,19 @@ def sales(
 
 
 def products(
-    conn: psycopg.Connection[Any], source: str, period: Period, unsold_days: int
+    conn: psycopg.Connection[Any], source: str, period: Period, unsold_days: int | None
 ) -> tuple[dict[str, Any], list[Table]]:
-    """Top and bottom products, categories, and products not sold for `unsold_days`."""
+    """Top and bottom products, categories, and products not sold for `unsold_days` (None:
+    in the range itself)."""
     figures = read_products(conn, source, period)
     categories = roll_up_categories(figures)
     sold = [p for p in figures if p.units > 0]
     # Lines with no positive takings (Lightspeed's discount item) are not products that sell.
     earning = [p for p in sold if p.net_sales > 0]
     bottom = sorted(earning, key=lambda p: (p.net_sales, p.name))[:TOP_N]
-    unsold = read_unsold(conn, source, period, unsold_days)
+    unsold_days = unsold_days or period.days
+    sold_keys = {p.key for p in figures if p.sold_lines > 0}
+    unsold = read_unsold(conn, source, period, unsold_days, sold_in_range=sold_keys)
     summary = {
         "products_sold": len(sold),
         "net_sales": sum((p.net_sales for p in figures), Decimal(0)),

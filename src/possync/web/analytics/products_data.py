@@ -19,14 +19,16 @@ from possync.web.analytics.sales_data import query_params
 # than the sums.
 _LIGHTSPEED_PRODUCTS = """
 WITH sold AS (
-    SELECT product_id, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost
+    SELECT product_id, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
+           count(*) FILTER (WHERE units > 0) AS sold_lines
     FROM lightspeed_line_facts
     WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
       AND business_date BETWEEN %(start)s AND %(end)s
     GROUP BY product_id
 )
 SELECT s.product_id, COALESCE(p.name, s.product_id, 'No product'), p.sku,
-       COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text
+       COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text,
+       s.sold_lines
 FROM sold s
 LEFT JOIN lightspeed_products p ON p.id = s.product_id
 LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
@@ -37,7 +39,7 @@ SELECT COALESCE(li.catalog_object_id, li.name),
        max(v.sku), COALESCE(max(c.name), 'Uncategorised'),
        sum(li.quantity),
        sum(COALESCE(li.gross_sales_money, 0) - COALESCE(li.total_discount_money, 0)),
-       NULL::numeric, max(f.currency)
+       NULL::numeric, max(f.currency), count(*) FILTER (WHERE li.quantity > 0)
 FROM square_order_facts f
 JOIN square_order_line_items li ON li.order_id = f.order_id AND li.deleted_at IS NULL
 LEFT JOIN square_catalog_item_variations v ON v.id = li.catalog_object_id
@@ -69,6 +71,22 @@ HAVING sum(GREATEST(i.current_amount, 0)) > 0
 ORDER BY last_sold NULLS FIRST, p.name
 LIMIT %(limit)s"""
 
+# The same when the window is the page's range: the products sold in it are already known.
+_LIGHTSPEED_UNSOLD_AMONG = """
+SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
+       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
+          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
+         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
+           AND f.business_date <= %(end)s) AS last_sold
+FROM lightspeed_products p
+JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
+WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
+  AND NOT (p.id = ANY(%(sold)s))
+GROUP BY p.id, p.name, p.sku
+HAVING sum(GREATEST(i.current_amount, 0)) > 0
+ORDER BY last_sold NULLS FIRST, p.name
+LIMIT %(limit)s"""
+
 
 @dataclass(frozen=True)
 class ProductFigures:
@@ -82,6 +100,7 @@ class ProductFigures:
     units: Decimal
     net_sales: Decimal
     cost: Decimal | None
+    sold_lines: int = 0  # lines with a positive quantity (returns not counted)
 
     @property
     def margin(self) -> Decimal | None:
@@ -109,7 +128,7 @@ def read_products(
     """Every product that sold (or was returned) in the range, best sellers first."""
     query = _LIGHTSPEED_PRODUCTS if source == "lightspeed" else _SQUARE_PRODUCTS
     products = []
-    for key, name, sku, category, units, net, cost, currency in conn.execute(
+    for key, name, sku, category, units, net, cost, currency, sold_lines in conn.execute(
         query, query_params(period)
     ):
         if source == "square":
@@ -123,6 +142,7 @@ def read_products(
                 units=Decimal(units),
                 net_sales=Decimal(net),
                 cost=None if cost is None else Decimal(cost),
+                sold_lines=int(sold_lines),
             )
         )
     products.sort(key=lambda p: (-p.net_sales, p.name))
@@ -151,15 +171,26 @@ def roll_up_categories(products: list[ProductFigures]) -> list[ProductFigures]:
 
 
 def read_unsold(
-    conn: psycopg.Connection[Any], source: str, period: Period, days: int, limit: int = 500
+    conn: psycopg.Connection[Any],
+    source: str,
+    period: Period,
+    days: int,
+    *,
+    sold_in_range: set[str] | None = None,
+    limit: int = 500,
 ) -> list[UnsoldProduct]:
     """Products with stock that sold nothing in the `days` up to the range's end (Lightspeed;
-    Square's counts have no product-level stock flag synced yet, so none for Square)."""
+    Square's counts have no product-level stock flag synced yet, so none for Square).
+    `sold_in_range`: the products sold in `period`, when the window is exactly that range."""
     if source != "lightspeed":
         return []
     window = Period(period.end - timedelta(days=days - 1), period.end)
-    params = {**query_params(window), "limit": limit}
+    params: dict[str, Any] = {**query_params(window), "limit": limit}
+    query = _LIGHTSPEED_UNSOLD
+    if sold_in_range is not None and window == period:
+        query = _LIGHTSPEED_UNSOLD_AMONG
+        params["sold"] = sorted(sold_in_range)
     return [
         UnsoldProduct(str(pid), str(name), sku, Decimal(on_hand), last_sold)
-        for pid, name, sku, on_hand, last_sold in conn.execute(_LIGHTSPEED_UNSOLD, params)
+        for pid, name, sku, on_hand, last_sold in conn.execute(query, params)
     ]

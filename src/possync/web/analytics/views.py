@@ -26,7 +26,6 @@ from possync.web.state import connection, web_state
 blueprint = Blueprint("analytics", __name__)
 
 PAGES = ("sales", "products", "stock")
-DEFAULT_UNSOLD_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class Query:
     source: str
     period: Period
     picks: dict[str, Period]
-    unsold_days: int
+    unsold_days: int | None  # None: the range itself
 
     def args(self, **changes: Any) -> dict[str, Any]:
         values = {
@@ -61,10 +60,10 @@ def read_query() -> Query:
     source = check_source(args.get("source") or _default_source())
     today = today_in(web_state().settings.timezone)
     period = parse_period(args.get("from"), args.get("to"), today)
-    days_text = args.get("days") or str(DEFAULT_UNSOLD_DAYS)
-    if not days_text.isdigit() or not 1 <= int(days_text) <= 3650:
+    days_text = args.get("days") or ""
+    if days_text and (not days_text.isdigit() or not 1 <= int(days_text) <= 3650):
         raise BadParameter(f"days={days_text!r} is not a number of days from 1 to 3650")
-    return Query(source, period, quick_picks(today), int(days_text))
+    return Query(source, period, quick_picks(today), int(days_text) if days_text else None)
 
 
 @blueprint.errorhandler(BadParameter)
