@@ -120,11 +120,18 @@ def main() -> None:
             rows, import_seconds = import_store(db, args.scale)
             results = measure(db, args.requests)
     worst = max(r["p95_ms"] for r in results)
+    if args.database_url:
+        command = f"--database-url URL --requests {args.requests}"
+        imported = "The store was imported before, by `possync sync`, and vacuumed."
+    else:
+        command = f"--scale {args.scale} --requests {args.requests}"
+        imported = f"Import (`possync sync`) took {import_seconds:.0f} s."
+    store = "an already-synced" if args.database_url else f"the {args.scale}"
     lines = [
-        f"### Business pages on the {args.scale} store ({rows:,} sale rows)",
+        f"### Business pages on {store} store ({rows:,} sale rows)",
         "",
         f"Machine: {machine_line()}. Command: `.venv/bin/python -m bench.analytics_pages "
-        f"--scale {args.scale} --requests {args.requests}`. Import took {import_seconds:.0f} s.",
+        f"{command}`. {imported}",
         "",
         f"{args.requests} requests per page, one after another, through the Flask app; target "
         f"p95 < {TARGET_MS:.0f} ms.",
