@@ -218,7 +218,7 @@ GROUP BY p.location_id, 2, 3, p.currency;
 
 -- Covering indexes: a page reads a range of sales, their lines and payments from the index
 -- alone (an index-only scan), never the wide rows with their `raw` payloads. Measured on the
--- large store (400,000 sales): 30 days of sales 220 ms → 75 ms (docs/performance.md).
+-- large store (400,000 sales): 30 days of sales 220 ms → 74 ms (docs/performance.md).
 CREATE INDEX idx_ls_sales_analytics ON lightspeed_sales (sale_date)
     INCLUDE (id, outlet_id, status, deleted_at, return_for, total_price, total_tax,
              total_discount, user_id);
