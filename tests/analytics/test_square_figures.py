@@ -119,3 +119,23 @@ def test_square_daily_sales_equal_truth(
         for field in MONEY:
             # Minor units (cents) to dollars, exactly: a decimal string with two places.
             assert row[field] == f"{Decimal(truth.get(field, 0)) / 100:.2f}", (key, field)
+
+
+def test_square_pages_show_the_same_totals(
+    square_client: FlaskClient, square_sim: RunningSimulator
+) -> None:
+    expected = square_daily_truth(square_sim)
+    dates = sorted(day for day, _ in expected)
+    args = {"source": "square", "from": dates[0], "to": dates[-1]}
+    net = sum(d.get("net_sales", 0) for d in expected.values())
+    tips = sum(d.get("tips", 0) for d in expected.values())
+    page = square_client.get("/sales", query_string=args)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"{Decimal(net) / 100:,.2f}" in html
+    assert "<dt>Tips</dt>" in html and f"{Decimal(tips) / 100:,.2f}" in html
+    assert 'data-table="user"' not in html  # Square orders carry no team member here
+    products = square_client.get("/api/analytics/products", query_string=args).get_json()
+    assert products["tables"]["top"], "Square's items sold should be listed"
+    stock = square_client.get("/stock", query_string=args).get_data(as_text=True)
+    assert "only Lightspeed gives" in stock
