@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from possync.web.analytics import page_data
@@ -76,14 +79,24 @@ def bad_parameter(exc: BadParameter) -> tuple[Response | str, int]:
 PAGE_ROWS = 100  # the page shows this many reorder lines; the CSV and JSON have them all
 
 
-def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
+@contextmanager
+def reading() -> Iterator[psycopg.Connection[Any]]:
+    """The request's connection inside one read-only transaction, so a page's figures come
+    from one snapshot; its settings are LOCAL, so a pooled connection keeps none of them."""
     conn = connection()
-    conn.execute("SET work_mem = '64MB'")  # product sums stay in memory, not on disk
-    if page == "sales":
-        return page_data.sales(conn, query.source, query.period)
-    if page == "products":
-        return page_data.products(conn, query.source, query.period, query.unsold_days)
-    return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SET LOCAL work_mem = '64MB'")  # product sums stay in memory, not on disk
+        yield conn
+
+
+def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
+    with reading() as conn:
+        if page == "sales":
+            return page_data.sales(conn, query.source, query.period)
+        if page == "products":
+            return page_data.products(conn, query.source, query.period, query.unsold_days)
+        return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
 
 
 def _render(page: str) -> str:
@@ -122,10 +135,10 @@ def stock() -> str:
 def api_daily_sales() -> Response:
     """`{"currency", "from", "to", "rows": [...], "totals": {...}}`, money as decimal strings."""
     query = read_query()
-    conn = connection()
-    rows = read_daily_sales(conn, query.source, query.period)
+    with reading() as conn:
+        rows = read_daily_sales(conn, query.source, query.period)
+        previous = total_of(read_daily_sales(conn, query.source, query.period.previous()))
     totals = total_of(rows)
-    previous = total_of(read_daily_sales(conn, query.source, query.period.previous()))
     return jsonify(
         source=query.source,
         currency=totals["currency"],
