@@ -139,3 +139,23 @@ def test_square_pages_show_the_same_totals(
     assert products["tables"]["top"], "Square's items sold should be listed"
     stock = square_client.get("/stock", query_string=args).get_data(as_text=True)
     assert "only Lightspeed gives" in stock
+
+
+def test_square_daily_sales_view_equals_truth(
+    square_client: FlaskClient, square_sim: RunningSimulator, db: Database
+) -> None:
+    expected = square_daily_truth(square_sim)
+    fields = ("gross_sales", "returns", "discounts", "net_sales", "tax", "tips", "total_collected")
+    with db.connect() as conn:
+        rows = conn.execute(
+            """SELECT business_date::text, location_id, sales_count, return_count,
+                      gross_sales_money, returns_money, discounts_money, net_sales_money,
+                      tax_money, tips_money, total_collected_money
+               FROM square_daily_sales"""
+        ).fetchall()
+    stored = {(r[0], r[1]): r[2:] for r in rows}
+    assert stored.keys() == expected.keys()
+    for key, truth in expected.items():
+        want = (truth.get("sales_count", 0), truth.get("return_count", 0))
+        want += tuple(truth.get(field, 0) for field in fields)
+        assert stored[key] == want, key  # minor units (cents), as Square stores them

@@ -107,12 +107,15 @@ LEFT JOIN lightspeed_products p ON p.id = l.product_id
 GROUP BY l.product_id, p.name, p.sku, p.product_category_id, l.business_date;
 
 -- Products (active, tracking stock, not deleted) with the last business date they sold on
--- (NULL: never); the Products page lists those not sold for N days.
+-- (NULL: never). One pass over the lines (1.5 s on the large store; a lookup per product
+-- took 22 s).
 CREATE VIEW lightspeed_product_last_sold AS
-SELECT p.id AS product_id, p.name AS product_name, p.sku,
-       (SELECT max(l.business_date) FROM lightspeed_line_facts l
-         WHERE l.product_id = p.id AND l.units > 0) AS last_sold_date
+SELECT p.id AS product_id, p.name AS product_name, p.sku, sold.last_sold_date
 FROM lightspeed_products p
+LEFT JOIN (
+    SELECT product_id, max(business_date) AS last_sold_date
+    FROM lightspeed_line_facts WHERE units > 0 GROUP BY product_id
+) sold ON sold.product_id = p.id
 WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true);
 
 -- Stock per product and outlet: value at cost (average cost, else the supply price; negative
