@@ -7,6 +7,7 @@ In order, each in its own process (so one's memory never counts against the next
   bench.historical_import  possync vs dlt vs row by row, raw limits, incremental, memory;
   bench.rate_limit         a full import against the simulator's rate limit;
   bench.dashboard_load     50 clients on the dashboard with a million sync_log rows;
+  bench.analytics_pages    p50/p95 of the Sales, Products and Stock pages on the store;
   bench.square_sync        the Square import (when that benchmark is present).
 Each writes bench/results/NAME.md (and NAME.json with its key numbers); this script adds a
 summary and the machine, date and command on top. A benchmark that fails is reported as
@@ -51,6 +52,12 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
             ],
         ),
     ]
+    planned.append(
+        (
+            "analytics_pages",
+            ["bench.analytics_pages", "--scale", args.scale, "--requests", str(args.requests)],
+        )
+    )
     if (BENCH_DIR / "square_sync.py").exists():
         square = ["--scale", args.scale, "--memory-scale", SMALLER[args.scale]]
         planned.append(("square_sync", ["bench.square_sync", *square]))
@@ -122,6 +129,13 @@ def summary_rows(ran: set[str]) -> list[str]:
             f"allowed budget used; 429s | {whole}{limited['share']:.0%} over the elapsed time; "
             f"{limited['rate_limited']} |"
         )
+    pages = load_numbers("analytics_pages", ran)
+    if pages:
+        rows.append(
+            f"| business pages (Sales, Products, Stock, daily-sales JSON; 30/90/365 days), "
+            f"{pages['scale']} store ({pages['rows']:,} sale rows): slowest p95 | "
+            f"{pages['worst_p95_ms']:,.0f} ms (target < 300 ms) |"
+        )
     load = load_numbers("dashboard_load", ran)
     if load:
         for run in load["runs"]:
@@ -169,10 +183,19 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50, help="dashboard clients")
     parser.add_argument("--seconds", type=int, default=20, help="load per dashboard row")
     parser.add_argument(
+        "--requests", type=int, default=20, help="requests per business page (analytics_pages)"
+    )
+    parser.add_argument(
         "--skip",
         action="append",
         default=[],
-        choices=["historical_import", "rate_limit", "dashboard_load", "square_sync"],
+        choices=[
+            "historical_import",
+            "rate_limit",
+            "dashboard_load",
+            "analytics_pages",
+            "square_sync",
+        ],
         help="leave a benchmark out (repeatable)",
     )
     args = parser.parse_args()

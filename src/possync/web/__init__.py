@@ -86,6 +86,7 @@ def create_app(
 
 def _register(app: Flask) -> None:
     from possync.web import (
+        analytics,
         api,
         auth,
         errors,
@@ -108,6 +109,7 @@ def _register(app: Flask) -> None:
         jobs_page.blueprint,
         quarantine_page.blueprint,
         api.blueprint,
+        analytics.blueprint,
     ):
         app.register_blueprint(blueprint)
 

@@ -1,0 +1,10 @@
+"""The business pages (Sales, Products, Stock), their JSON endpoints and CSV downloads.
+
+Figures come from the views of migration 0011; definitions are in docs/analytics.md and next to
+each figure on the pages. Everything is for the configured database and schema; the readers
+take the connection (and so the schema) from the caller, ready for one shop at a time.
+"""
+
+from possync.web.analytics.views import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,196 @@
+"""The Products page's figures: every product's units, net sales, cost and margin in a range,
+categories rolled up from them, and products with stock that have not sold for N days."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from possync.web.analytics.money import minor_to_units
+from possync.web.analytics.periods import Period
+from possync.web.analytics.sales_data import query_params
+
+# Lines are summed per product first, then named: naming 80,000 lines one by one costs more
+# than the sums.
+_LIGHTSPEED_PRODUCTS = """
+WITH sold AS (
+    SELECT product_id, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
+           count(*) FILTER (WHERE units > 0) AS sold_lines
+    FROM lightspeed_line_facts
+    WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
+      AND business_date BETWEEN %(start)s AND %(end)s
+    GROUP BY product_id
+)
+SELECT s.product_id, COALESCE(p.name, s.product_id, 'No product'), p.sku,
+       COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text,
+       s.sold_lines
+FROM sold s
+LEFT JOIN lightspeed_products p ON p.id = s.product_id
+LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
+
+_SQUARE_PRODUCTS = """
+SELECT COALESCE(li.catalog_object_id, li.name),
+       max(li.name || COALESCE(' · ' || li.variation_name, '')),
+       max(v.sku), COALESCE(max(c.name), 'Uncategorised'),
+       sum(li.quantity),
+       sum(COALESCE(li.gross_sales_money, 0) - COALESCE(li.total_discount_money, 0)),
+       NULL::numeric, max(f.currency), count(*) FILTER (WHERE li.quantity > 0)
+FROM square_order_facts f
+JOIN square_order_line_items li ON li.order_id = f.order_id AND li.deleted_at IS NULL
+LEFT JOIN square_catalog_item_variations v ON v.id = li.catalog_object_id
+LEFT JOIN square_catalog_items i ON i.id = v.item_id
+LEFT JOIN square_categories c ON c.id = i.category_id
+WHERE f.created_at >= %(lo)s AND f.created_at < %(hi)s
+  AND f.business_date BETWEEN %(start)s AND %(end)s
+GROUP BY 1"""
+
+# Active stock-tracked products with stock on hand that sold nothing in the window. NOT EXISTS
+# stops at a product's first sale in the window (measured faster than gathering every product
+# sold in the window first).
+_LIGHTSPEED_UNSOLD = """
+SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
+       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
+          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
+         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
+           AND f.business_date <= %(end)s) AS last_sold
+FROM lightspeed_products p
+JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
+WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
+  AND NOT EXISTS (
+      SELECT 1 FROM lightspeed_line_facts l
+      WHERE l.product_id = p.id AND l.units > 0
+        AND l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
+        AND l.business_date BETWEEN %(start)s AND %(end)s)
+GROUP BY p.id, p.name, p.sku
+HAVING sum(GREATEST(i.current_amount, 0)) > 0
+ORDER BY last_sold NULLS FIRST, p.name
+LIMIT %(limit)s"""
+
+# The same when the window is the page's range: the products sold in it are already known.
+_LIGHTSPEED_UNSOLD_AMONG = """
+SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
+       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
+          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
+         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
+           AND f.business_date <= %(end)s) AS last_sold
+FROM lightspeed_products p
+JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
+WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
+  AND NOT (p.id = ANY(%(sold)s))
+GROUP BY p.id, p.name, p.sku
+HAVING sum(GREATEST(i.current_amount, 0)) > 0
+ORDER BY last_sold NULLS FIRST, p.name
+LIMIT %(limit)s"""
+
+
+@dataclass(frozen=True)
+class ProductFigures:
+    """A product's (or a category's) sales in the range. Cost and margin only where the POS
+    gives cost (Lightspeed); net sales are tax exclusive, after discounts, returns subtracted."""
+
+    key: str
+    name: str
+    sku: str | None
+    category: str
+    units: Decimal
+    net_sales: Decimal
+    cost: Decimal | None
+    sold_lines: int = 0  # lines with a positive quantity (returns not counted)
+
+    @property
+    def margin(self) -> Decimal | None:
+        return None if self.cost is None else self.net_sales - self.cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        if self.margin is None or self.net_sales <= 0:
+            return None  # a percentage of nothing (or of a refund) means nothing
+        return (self.margin * 100 / self.net_sales).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class UnsoldProduct:
+    product_id: str
+    name: str
+    sku: str | None
+    on_hand: Decimal
+    last_sold: Any
+
+
+def read_products(
+    conn: psycopg.Connection[Any], source: str, period: Period
+) -> list[ProductFigures]:
+    """Every product that sold (or was returned) in the range, best sellers first."""
+    query = _LIGHTSPEED_PRODUCTS if source == "lightspeed" else _SQUARE_PRODUCTS
+    products = []
+    for key, name, sku, category, units, net, cost, currency, sold_lines in conn.execute(
+        query, query_params(period)
+    ):
+        if source == "square":
+            net = minor_to_units(int(net), currency)
+        products.append(
+            ProductFigures(
+                key=str(key),
+                name=str(name),
+                sku=sku,
+                category=str(category),
+                units=Decimal(units),
+                net_sales=Decimal(net),
+                cost=None if cost is None else Decimal(cost),
+                sold_lines=int(sold_lines),
+            )
+        )
+    products.sort(key=lambda p: (-p.net_sales, p.name))
+    return products
+
+
+def roll_up_categories(products: list[ProductFigures]) -> list[ProductFigures]:
+    """Categories' totals from their products, best first."""
+    grouped: dict[str, list[ProductFigures]] = defaultdict(list)
+    for product in products:
+        grouped[product.category].append(product)
+    categories = []
+    for name, members in grouped.items():
+        costs = [p.cost for p in members]
+        first = replace(members[0], key=name, name=name, sku=None)
+        categories.append(
+            replace(
+                first,
+                units=sum((p.units for p in members), Decimal(0)),
+                net_sales=sum((p.net_sales for p in members), Decimal(0)),
+                cost=None if None in costs else sum((c or Decimal(0) for c in costs), Decimal(0)),
+            )
+        )
+    categories.sort(key=lambda c: (-c.net_sales, c.name))
+    return categories
+
+
+def read_unsold(
+    conn: psycopg.Connection[Any],
+    source: str,
+    period: Period,
+    days: int,
+    *,
+    sold_in_range: set[str] | None = None,
+    limit: int = 500,
+) -> list[UnsoldProduct]:
+    """Products with stock that sold nothing in the `days` up to the range's end (Lightspeed;
+    Square's counts have no product-level stock flag synced yet, so none for Square).
+    `sold_in_range`: the products sold in `period`, when the window is exactly that range."""
+    if source != "lightspeed":
+        return []
+    window = Period(period.end - timedelta(days=days - 1), period.end)
+    params: dict[str, Any] = {**query_params(window), "limit": limit}
+    query = _LIGHTSPEED_UNSOLD
+    if sold_in_range is not None and window == period:
+        query = _LIGHTSPEED_UNSOLD_AMONG
+        params["sold"] = sorted(sold_in_range)
+    return [
+        UnsoldProduct(str(pid), str(name), sku, Decimal(on_hand), last_sold)
+        for pid, name, sku, on_hand, last_sold in conn.execute(query, params)
+    ]

@@ -1,0 +1,200 @@
+"""Routes: `/sales`, `/products`, `/stock` (pages), `/api/analytics/<page>` (JSON) and
+`/analytics/<page>/<table>.csv`. All need the session (enforced app-wide in `auth`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+
+from possync.web.analytics import page_data
+from possync.web.analytics.money import money_text
+from possync.web.analytics.periods import (
+    BadParameter,
+    Period,
+    parse_period,
+    quick_picks,
+    today_in,
+)
+from possync.web.analytics.sales_data import SOURCES, check_source, read_daily_sales, total_of
+from possync.web.analytics.tables import Table, display
+from possync.web.state import connection, web_state
+
+blueprint = Blueprint("analytics", __name__)
+
+PAGES = ("sales", "products", "stock")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a business page or endpoint was asked for."""
+
+    source: str
+    period: Period
+    picks: dict[str, Period]
+    unsold_days: int | None  # None: the range itself
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        values = {
+            "source": self.source,
+            "from": self.period.start.isoformat(),
+            "to": self.period.end.isoformat(),
+        }
+        values.update(changes)
+        return values
+
+
+def _default_source() -> str:
+    settings = web_state().settings
+    if settings.lightspeed_url or not settings.square_token:
+        return "lightspeed"
+    return "square"
+
+
+def read_query() -> Query:
+    """The request's source, range and options; BadParameter says what to fix."""
+    args = request.args
+    source = check_source(args.get("source") or _default_source())
+    today = today_in(web_state().settings.timezone)
+    period = parse_period(args.get("from"), args.get("to"), today)
+    days_text = args.get("days") or ""
+    if days_text and (not days_text.isdigit() or not 1 <= int(days_text) <= 3650):
+        raise BadParameter(f"days={days_text!r} is not a number of days from 1 to 3650")
+    return Query(source, period, quick_picks(today), int(days_text) if days_text else None)
+
+
+@blueprint.errorhandler(BadParameter)
+def bad_parameter(exc: BadParameter) -> tuple[Response | str, int]:
+    if request.path.startswith("/api/"):
+        return jsonify(error=str(exc)), 400
+    return render_template("analytics/bad_request.html", message=str(exc)), 400
+
+
+PAGE_ROWS = 100  # the page shows this many reorder lines; the CSV and JSON have them all
+
+
+@contextmanager
+def reading() -> Iterator[psycopg.Connection[Any]]:
+    """The request's connection inside one read-only transaction, so a page's figures come
+    from one snapshot; its settings are LOCAL, so a pooled connection keeps none of them."""
+    conn = connection()
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SET LOCAL work_mem = '64MB'")  # product sums stay in memory, not on disk
+        yield conn
+
+
+def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
+    with reading() as conn:
+        if page == "sales":
+            return page_data.sales(conn, query.source, query.period)
+        if page == "products":
+            return page_data.products(conn, query.source, query.period, query.unsold_days)
+        return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
+
+
+def _render(page: str) -> str:
+    query = read_query()
+    summary, tables = _tables(page, query, full=False)
+    return render_template(
+        f"analytics/{page}.html",
+        page=page,
+        query=query,
+        sources=SOURCES,
+        summary=summary,
+        tables=tables,
+        display=display,
+    )
+
+
+@blueprint.route("/sales")
+def sales() -> str:
+    """Sales: totals with the previous period, a chart by day, breakdowns."""
+    return _render("sales")
+
+
+@blueprint.route("/products")
+def products() -> str:
+    """Products: top and bottom products and categories, and products not selling."""
+    return _render("products")
+
+
+@blueprint.route("/stock")
+def stock() -> str:
+    """Stock: value at cost, what to reorder and how many days it lasts."""
+    return _render("stock")
+
+
+@blueprint.route("/api/analytics/daily-sales")
+def api_daily_sales() -> Response:
+    """`{"currency", "from", "to", "rows": [...], "totals": {...}}`, money as decimal strings."""
+    query = read_query()
+    with reading() as conn:
+        rows = read_daily_sales(conn, query.source, query.period)
+        previous = total_of(read_daily_sales(conn, query.source, query.period.previous()))
+    totals = total_of(rows)
+    return jsonify(
+        source=query.source,
+        currency=totals["currency"],
+        **{"from": query.period.start.isoformat(), "to": query.period.end.isoformat()},
+        rows=[_json_row(row) for row in rows],
+        totals=_json_row(totals),
+        previous_totals=_json_row(previous),
+    )
+
+
+@blueprint.route("/api/analytics/<page>")
+def api_page(page: str) -> Response:
+    """Every table of the Products or Stock page as JSON rows keyed by column title."""
+    if page not in ("products", "stock"):
+        abort(404)
+    query = read_query()
+    summary, tables = _tables(page, query)
+    return jsonify(
+        source=query.source,
+        **{"from": query.period.start.isoformat(), "to": query.period.end.isoformat()},
+        summary=_json_row(summary),
+        tables={
+            t.name: [
+                {c.title: _json_value(v) for c, v in zip(t.columns, row, strict=True)}
+                for row in t.rows
+            ]
+            for t in tables
+        },
+    )
+
+
+@blueprint.route("/analytics/<page>/<table>.csv")
+def export_csv(page: str, table: str) -> Response:
+    """One table of a page as CSV, for the same source and range."""
+    if page not in PAGES:
+        abort(404)
+    query = read_query()
+    _, tables = _tables(page, query)
+    chosen = next((t for t in tables if t.name == table), None)
+    if chosen is None:
+        abort(404)
+    filename = f"{page}-{table}-{query.source}-{query.period.start}-{query.period.end}.csv"
+    return Response(
+        chosen.csv_text(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _json_value(v) for k, v in row.items() if not k.startswith("_")}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,78 @@
+"""A database synced from the Lightspeed simulator (real HTTP, real PostgreSQL) and a
+logged-in dashboard client on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from possync.config import Settings
+from possync.db import Database
+from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator.lightspeed.state import LightspeedState
+from possync.sources.http import RetryPolicy
+from possync.sources.lightspeed import LightspeedSource
+from possync.sync import SyncRequest, run_sync
+from possync.web import create_app
+from tests.conftest import make_settings
+from tests.web.conftest import PASSWORD, log_in
+
+FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    with running_simulator(SimulatorConfig(seed=11, scale="small", square=False)) as sim:
+        yield sim
+
+
+def lightspeed_state(sim: RunningSimulator) -> LightspeedState:
+    store: Any = sim.simulator.apis["lightspeed"]  # the in-process LightspeedStore
+    return cast(LightspeedState, store.state)
+
+
+@pytest.fixture
+def synced_settings(db: Database, tmp_path: Path, simulator: RunningSimulator) -> Settings:
+    """Settings for a database holding the simulator's store after a full import."""
+    settings = make_settings(
+        db,
+        tmp_path,
+        lightspeed_url=simulator.lightspeed_url,
+        lightspeed_token=simulator.token,
+        lightspeed_page_size=500,
+        dashboard_password=PASSWORD,
+        secret_key="test-secret-key",
+        timezone="Pacific/Auckland",
+    )
+    source = LightspeedSource(settings, retry=FAST_RETRY)
+    try:
+        report = run_sync(settings, db, SyncRequest("lightspeed"), source=source)
+    finally:
+        source.close()
+    assert report.ok, [r.error for r in report.failed]
+    return settings
+
+
+@pytest.fixture
+def analytics_app(synced_settings: Settings, db: Database) -> Iterator[Flask]:
+    app = create_app(synced_settings, db)
+    yield app
+    app.extensions["possync"].job_queue.close()
+
+
+@pytest.fixture
+def client(analytics_app: Flask) -> FlaskClient:
+    test_client = analytics_app.test_client()
+    assert log_in(test_client).status_code == 302
+    return test_client
+
+
+@pytest.fixture
+def analytics_app_client(analytics_app: Flask) -> FlaskClient:
+    """A client that has not logged in."""
+    return analytics_app.test_client()

@@ -1,0 +1,129 @@
+"""The business figures computed independently, in Python integers, from the Lightspeed
+simulator's own sales (not from what it served or what possync stored)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from possync.simulator.lightspeed.state import LightspeedState
+from possync.simulator.lightspeed.values import round_line_units_to_cents
+
+FINISHED = {
+    "CLOSED",
+    "ONACCOUNT_CLOSED",
+    "LAYBY_CLOSED",
+    "DISPATCHED_CLOSED",
+    "PICKED_UP_CLOSED",
+    "SERVICE_CLOSED",
+}
+
+
+def cents(value: int) -> Decimal:
+    return Decimal(value) / 100
+
+
+def line_units(value: int) -> Decimal:
+    return Decimal(value) / 100_000
+
+
+def counted_sales(state: LightspeedState) -> list[Any]:
+    """Finished, not deleted, well-formed sales."""
+    return [
+        s
+        for s in state.sales.values()
+        if s.status in FINISHED and s.deleted_at is None and not s.malformed
+    ]
+
+
+def local_time(state: LightspeedState, sale: Any) -> datetime:
+    zone = ZoneInfo(state.catalog.outlets[sale.outlet].plan.time_zone)
+    return datetime.fromtimestamp(sale.sale_date, zone)
+
+
+def daily_truth(state: LightspeedState) -> dict[tuple[str, str], dict[str, Any]]:
+    """(date, outlet id) → count, return count and money in cents (Decimal)."""
+    days: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sale in counted_sales(state):
+        key = (local_time(state, sale).date().isoformat(), state.catalog.outlets[sale.outlet].id)
+        day = days[key]
+        net, tax, discount = sale.total_price_cents, sale.total_tax_cents, sale.total_discount_cents
+        returned = -net if sale.return_for else 0
+        day["return_count" if sale.return_for else "sales_count"] += 1
+        day["net_sales"] += net
+        day["tax"] += tax
+        day["discounts"] += discount
+        day["returns"] += returned
+        day["gross_sales"] += net + discount + returned
+        day["total_collected"] += net + tax
+        if not sale.return_for:
+            day["basket"] += net
+    return {
+        key: {
+            "sales_count": d["sales_count"],
+            "return_count": d["return_count"],
+            **{
+                k: cents(d[k])
+                for k in (
+                    "net_sales",
+                    "tax",
+                    "discounts",
+                    "returns",
+                    "gross_sales",
+                    "total_collected",
+                )
+            },
+            "basket": d["basket"],
+        }
+        for key, d in days.items()
+    }
+
+
+def breakdown_truth(state: LightspeedState) -> dict[str, dict[str, tuple[int, Decimal]]]:
+    """By hour ("HH:00"), payment type name and user display name: (count, amount)."""
+    hours: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    payments: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    users: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    user_names = {uid: r["display_name"] for uid, r in state.records["users"].items()}
+    for sale in counted_sales(state):
+        is_sale = 0 if sale.return_for else 1
+        hour = hours[f"{local_time(state, sale).hour:02d}:00"]
+        hour[0] += is_sale
+        hour[1] += sale.total_price_cents
+        user = users[user_names.get(sale.user_id) or sale.user_id]
+        user[0] += is_sale
+        user[1] += sale.total_price_cents
+        for payment in sale.payments:
+            if payment.deleted_at is None:
+                entry = payments[state.catalog.payment_types[payment.payment_type][2]]
+                entry[0] += 1
+                entry[1] += payment.amount_cents
+    return {
+        name: {label: (c, cents(amount)) for label, (c, amount) in table.items()}
+        for name, table in (("hour", hours), ("payment", payments), ("user", users))
+    }
+
+
+def product_truth(
+    state: LightspeedState, sales: list[Any] | None = None
+) -> dict[str, dict[str, Decimal]]:
+    """Product id → units, net sales and cost (exact, 1e-5 units) over `sales` (default:
+    every counted sale)."""
+    products: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for sale in counted_sales(state) if sales is None else sales:
+        for line in sale.lines:
+            entry = products[line.product_id]
+            entry[0] += line.quantity
+            entry[1] += line.price * line.quantity
+            entry[2] += line.cost * line.quantity
+    return {
+        pid: {"units": Decimal(u), "net_sales": line_units(n), "cost": line_units(c)}
+        for pid, (u, n, c) in products.items()
+    }
+
+
+def rounded_cents(units: int) -> Decimal:
+    return cents(round_line_units_to_cents(units))
