@@ -32,7 +32,8 @@ USER 10001:10001
 # No .env here: settings come from the environment and /run/secrets only.
 WORKDIR /var/lib/possync
 EXPOSE 8080
-# /healthz answers 200 when the database is up and migrated, 503 otherwise; urllib raises on 503.
+# /healthz answers 200 when the database is up and migrated and serve's worker and scheduler
+# beat, 503 otherwise ("down" or "degraded"); urllib raises on 503.
 # Serving on another port? Set HEALTHCHECK_URL to match.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['HEALTHCHECK_URL'], timeout=4)"]

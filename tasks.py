@@ -227,9 +227,10 @@ messages, the dashboard or `sync_log`.
   `POSSYNC_DATA_DIR/pgdata`. It listens on a Unix socket only, every possync process using the same
   data dir shares it, and the last one to exit stops it.
 - For Supabase, read [supabase.md](supabase.md): use the direct connection or the session pooler.
-- `sync_health` (the SQL view) reads the two health thresholds from the `possync_settings` table,
-  which `possync migrate` writes: after changing them, run `possync migrate` so SQL clients see
-  the same colours as `possync status` and the dashboard.
+- `sync_health` (the SQL view) reads the health thresholds (the two global ones and
+  `POSSYNC_HEALTH_THRESHOLDS`) from the `possync_settings` table, which every possync command
+  refreshes when it opens the database: no `possync migrate` is needed after changing them. A
+  role that may not write that table (e.g. read-only) leaves the view's thresholds as they were.
 - `POSSYNC_LIGHTSPEED_URL` wins over `POSSYNC_LIGHTSPEED_DOMAIN_PREFIX`; with only the prefix,
   the URL is `https://<prefix>.retail.lightspeed.app/api/2.0`.
 """
@@ -250,7 +251,8 @@ def render_cli_doc() -> str:
         "",
         "Every command exits 0 on success and non-zero on failure with one line on stderr",
         "(`error: …`) that says what to fix: 1 when an operation failed, 2 for bad usage or a bad",
-        "setting. `--debug` shows the traceback instead. Read commands offer `--json`.",
+        "setting. `possync status` also exits 3 when it could read the status and an entity is",
+        "red. `--debug` shows the traceback instead. Read commands offer `--json`.",
         "",
     ]
 
