@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
@@ -104,3 +105,26 @@ def test_products_not_sold_for_n_days_equal_truth(
         assert {(r["Product"], r["SKU"]) for r in rows} == names, args
         assert len(rows) == len(expected)
         assert all(Decimal(r["On hand"]) > 0 for r in rows)
+
+
+def test_a_range_after_the_newest_sale_offers_the_newest_sales(
+    client: FlaskClient, simulator: RunningSimulator
+) -> None:
+    state = lightspeed_state(simulator)
+    zone = ZoneInfo("Pacific/Auckland")  # the shop's zone in these tests' settings
+    newest = max(
+        datetime.fromtimestamp(s.sale_date, zone).date()
+        for s in state.sales.values()
+        if s.deleted_at is None and not s.malformed
+    )
+    later = newest + timedelta(days=40)
+    for page in ("sales", "products", "stock"):
+        args = {"source": "lightspeed", "from": later.isoformat(), "to": later.isoformat()}
+        html = client.get(f"/{page}", query_string=args).get_data(as_text=True)
+        assert f"the newest sale stored is on {newest.isoformat()}" in html, page
+        assert f"from={(newest - timedelta(days=29)).isoformat()}" in html, page
+        assert f"to={newest.isoformat()}" in html, page
+    inside = {"source": "lightspeed", "from": newest.isoformat(), "to": later.isoformat()}
+    assert "data-newest-sales" not in client.get("/sales", query_string=inside).get_data(
+        as_text=True
+    )

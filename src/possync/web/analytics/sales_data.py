@@ -8,9 +8,10 @@ store's page reads only the sales of its range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -113,6 +114,20 @@ def query_params(period: Period) -> dict[str, Any]:
     lo = datetime.combine(period.start, time(), UTC) - timedelta(days=2)
     hi = datetime.combine(period.end, time(), UTC) + timedelta(days=3)
     return {"lo": lo, "hi": hi, "start": period.start, "end": period.end}
+
+
+# The newest sale's moment (both columns are indexed, so this reads one index entry).
+NEWEST_SALE_SQL = {
+    "lightspeed": "SELECT max(sale_date) FROM lightspeed_sales WHERE deleted_at IS NULL",
+    "square": "SELECT max(created_at) FROM square_orders WHERE deleted_at IS NULL",
+}
+
+
+def newest_sale_date(conn: psycopg.Connection[Any], source: str, zone: str) -> date | None:
+    """The business date (in `zone`) of the newest sale stored, or None when there is none."""
+    row = conn.execute(NEWEST_SALE_SQL[source]).fetchone()
+    moment = row[0] if row else None
+    return None if moment is None else moment.astimezone(ZoneInfo(zone)).date()
 
 
 def check_source(source: str) -> str:

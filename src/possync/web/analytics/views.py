@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,13 @@ from possync.web.analytics.periods import (
     quick_picks,
     today_in,
 )
-from possync.web.analytics.sales_data import SOURCES, check_source, read_daily_sales, total_of
+from possync.web.analytics.sales_data import (
+    SOURCES,
+    check_source,
+    newest_sale_date,
+    read_daily_sales,
+    total_of,
+)
 from possync.web.analytics.tables import Table, display
 from possync.web.state import connection, web_state
 
@@ -99,9 +105,21 @@ def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, An
         return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
 
 
+def _newest_sales(query: Query) -> Period | None:
+    """The 30 days up to the newest stored sale, when the range asked for starts after it
+    (a shop closed for a while, a sync that stopped, or the demo's simulated store): the page
+    then offers them rather than a page of zeros."""
+    with reading() as conn:
+        newest = newest_sale_date(conn, query.source, web_state().settings.timezone)
+    if newest is None or newest >= query.period.start:
+        return None
+    return Period(newest - timedelta(days=29), newest)
+
+
 def _render(page: str) -> str:
     query = read_query()
     summary, tables = _tables(page, query, full=False)
+    newest = _newest_sales(query)
     return render_template(
         f"analytics/{page}.html",
         page=page,
@@ -110,6 +128,7 @@ def _render(page: str) -> str:
         summary=summary,
         tables=tables,
         display=display,
+        newest=newest,
     )
 
 
