@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from possync.config import Settings
 from possync.db import Database, ensure_schema_exists
 from possync.errors import ConfigError
+from possync.money import MINOR_UNITS, money_text
 from possync.sources import Source, open_source
 from possync.tables.spec import DayKey, ReconcileSpec
 
@@ -226,3 +227,37 @@ def alert_on_report(settings: Settings, db: Database, report: ReconcileReport) -
             )
         )
     report_reconciliation(settings, db, mismatches, checked=[(report.source, entity)])
+
+
+# Each outlet's or location's name and currency, for people reading differences.
+LOCATION_NAMES_SQL = {
+    "lightspeed": "SELECT id, name, currency FROM lightspeed_outlets WHERE id = ANY(%s)",
+    "square": "SELECT id, name, currency FROM square_locations WHERE id = ANY(%s)",
+}
+
+
+def describe_differences(
+    conn: psycopg.Connection[Any], source: str, differences: list[dict[str, Any]]
+) -> None:
+    """Each difference (as `Difference.__dict__` or from `sync_log`) gets `location_name` (the
+    id when no name is stored) and `pos_text`/`database_text`: counts as counts, money in
+    currency units with its currency (Square's cents converted)."""
+    ids = sorted({str(d.get("location_id")) for d in differences})
+    names: dict[str, str] = {}
+    currencies: dict[str, str] = {}
+    if ids and source in LOCATION_NAMES_SQL:
+        for location_id, name, currency in conn.execute(LOCATION_NAMES_SQL[source], (ids,)):
+            if name:
+                names[str(location_id)] = str(name)
+            if currency:
+                currencies[str(location_id)] = str(currency)
+    for difference in differences:
+        location = str(difference.get("location_id"))
+        difference["location_name"] = names.get(location, location)
+        for side in ("pos", "database"):
+            value = difference.get(side)
+            difference[f"{side}_text"] = (
+                f"{int(Decimal(str(value))):,}"
+                if difference.get("field") == "count"
+                else money_text(value, currencies.get(location), MINOR_UNITS.get(source, False))
+            )

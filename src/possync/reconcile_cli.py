@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 import click
+import psycopg
 
 from possync.cli import AppContext, pass_app
 from possync.errors import PossyncError
-from possync.reconcile import ReconcileReport, alert_on_report, reconcile, record_reconcile
+from possync.reconcile import (
+    ReconcileReport,
+    alert_on_report,
+    describe_differences,
+    reconcile,
+    record_reconcile,
+)
 from possync.sources import configured_sources
 from possync.sync_cli import parse_date_option
 from possync.tables import SOURCES
@@ -55,8 +64,9 @@ def reconcile_command(
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
     else:
-        for report in reports:
-            _print(report)
+        with app.database.connect() as conn:
+            for report in reports:
+                _print(conn, report)
     if not all(r.ok for r in reports):
         sys.exit(1)
     if any(r.compared_nothing for r in reports):
@@ -66,7 +76,7 @@ def reconcile_command(
 NOTHING_COMPARED_EXIT = 3
 
 
-def _print(report: ReconcileReport) -> None:
+def _print(conn: psycopg.Connection[Any], report: ReconcileReport) -> None:
     window = f"{report.source}: {report.first_day} to {report.last_day}"
     if report.compared_nothing:
         click.echo(
@@ -77,7 +87,10 @@ def _print(report: ReconcileReport) -> None:
     verdict = "matches" if report.ok else f"{len(report.differences)} difference(s)"
     places = "location-days" if report.source == "square" else "outlet-days"
     click.echo(f"{window}, {report.days_checked} {places} checked: {verdict}")
-    for d in report.differences:
+    differences = [asdict(d) for d in report.differences]
+    describe_differences(conn, report.source, differences)  # names; money in currency units
+    for d in differences:
         click.echo(
-            f"  {d.location_id} {d.business_date} {d.field}: POS {d.pos}, database {d.database}"
+            f"  {d['location_name']} {d['business_date']} {d['field']}: "
+            f"POS {d['pos_text']}, database {d['database_text']}"
         )

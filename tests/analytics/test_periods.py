@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from possync.web.analytics.money import minor_to_units
+from possync.money import minor_to_units
 from possync.web.analytics.periods import BadParameter, Period, parse_period, quick_picks
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,20 @@ def test_cli_exits_one_on_mismatch_without_printing_the_token(
             "SELECT count(*) FROM sync_log WHERE action = 'reconcile' AND source = 'square'"
         ).fetchone()
     assert logged is not None and logged[0] == 2
+    # Read by people: the location's name and money in currency units with the currency.
+    text_command = [part for part in command if part != "--json"]
+    text = subprocess.run(text_command, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert text.returncode == 1, text.stderr
+    with db.connect() as conn:
+        located = conn.execute(
+            "SELECT name, currency FROM square_locations WHERE id = %s",
+            (differences[0]["location_id"],),
+        ).fetchone()
+    assert located is not None
+    name, currency = located
+    pos_units = Decimal(int(differences[0]["pos"])).scaleb(-2)
+    expected = (
+        f"  {name} {until} total_tax_money: POS {pos_units:,.2f} {currency}, "
+        f"database {pos_units + Decimal('0.05'):,.2f} {currency}"
+    )
+    assert expected in text.stdout.splitlines(), text.stdout

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from possync.config import Settings
 from possync.db import Database
+from possync.money import money_text
 from possync.web import create_app
 from possync.web.filters import count_of, progress_text
-from possync.web.reconcile_data import money_text
 from possync.web.status_data import ActiveJob, Card, job_state_for
 from tests.web.conftest import log_in, put_state
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import psycopg
@@ -16,31 +15,10 @@ from psycopg.rows import dict_row
 from possync.config import Settings
 from possync.errors import ConfigError
 from possync.jobs import configured_sources
-from possync.reconcile import spec_for
+from possync.reconcile import describe_differences, spec_for
 from possync.tables import SOURCES
 
 FIRST_DIFFERENCES = 5
-# Square keeps money in minor units (cents); Lightspeed in currency units. Shown in units.
-MINOR_UNITS = {"lightspeed": False, "square": True}
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
-LOCATION_NAMES_SQL = {
-    "lightspeed": "SELECT id, name, currency FROM lightspeed_outlets WHERE id = ANY(%s)",
-    "square": "SELECT id, name, currency FROM square_locations WHERE id = ANY(%s)",
-}
-
-
-def money_text(value: object, currency: str | None, minor_units: bool) -> str:
-    """ "120050" (Square cents) → "1,200.50 USD"; "1200.5" (Lightspeed) → "1,200.50 NZD"."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    digits = 0 if (currency or "").upper() in ZERO_DECIMAL_CURRENCIES else 2
-    if minor_units:
-        amount = amount.scaleb(-digits)
-    return f"{amount:,.{digits}f} {currency or ''}".rstrip()
-
-
 # The newest finished reconciliation of one source, with only its first differences.
 LATEST_SQL = """
 SELECT l."timestamp", l.finished_at, l.records_processed,
@@ -114,7 +92,7 @@ def read_money_checks(conn: psycopg.Connection[Any], settings: Settings) -> list
                 checks.append(MoneyCheck(source))
             continue
         differences = [d for d in row["differences"] if isinstance(d, dict)]
-        _add_location_names(conn, source, differences)
+        describe_differences(conn, source, differences)
         checks.append(
             MoneyCheck(
                 source=source,
@@ -127,29 +105,3 @@ def read_money_checks(conn: psycopg.Connection[Any], settings: Settings) -> list
             )
         )
     return checks
-
-
-def _add_location_names(
-    conn: psycopg.Connection[Any], source: str, differences: list[dict[str, Any]]
-) -> None:
-    """Each difference gets `location_name` (the id when the name is not stored)."""
-    ids = sorted({str(d.get("location_id")) for d in differences})
-    names: dict[str, str] = {}
-    currencies: dict[str, str] = {}
-    if ids and source in LOCATION_NAMES_SQL:
-        for location_id, name, currency in conn.execute(LOCATION_NAMES_SQL[source], (ids,)):
-            if name:
-                names[str(location_id)] = str(name)
-            if currency:
-                currencies[str(location_id)] = str(currency)
-    for difference in differences:
-        location = str(difference.get("location_id"))
-        difference["location_name"] = names.get(location, location)
-        # Counts stay counts; money reads in currency units with its currency.
-        for side in ("pos", "database"):
-            value = difference.get(side)
-            difference[f"{side}_text"] = (
-                f"{int(Decimal(str(value))):,}"
-                if difference.get("field") == "count"
-                else money_text(value, currencies.get(location), MINOR_UNITS.get(source, False))
-            )

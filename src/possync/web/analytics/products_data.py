@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from possync.web.analytics.money import minor_to_units
+from possync.money import minor_to_units
 from possync.web.analytics.periods import Period
 from possync.web.analytics.sales_data import query_params
 

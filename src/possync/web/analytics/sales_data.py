@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from possync.web.analytics.money import minor_to_units, to_cents
+from possync.money import minor_to_units
+from possync.web.analytics.money import to_cents
 from possync.web.analytics.periods import BadParameter, Period
 
 SOURCES = ("lightspeed", "square")
