@@ -6,7 +6,7 @@ The functions take a connection and never commit: the engine decides what commit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +28,13 @@ class RunCounters:
     waited_seconds: float = 0.0
     estimated_total: int | None = None
     deleted_by_snapshot: int = 0
+    # Rows written per child entity (sale line items): a child's sync_log row counts its
+    # own rows, not its parents'.
+    child_records: dict[str, int] = field(default_factory=dict)
+
+    def snapshot(self) -> RunCounters:
+        """A copy that later pages do not change (for the page that carries it)."""
+        return replace(self, child_records=dict(self.child_records))
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -132,6 +139,14 @@ def reset_cursor(conn: psycopg.Connection[Any], source: str, entities: list[str]
     )
 
 
+# A child entity's own row count where the run kept one, else the run's records.
+RECORDS_PER_ENTITY = "coalesce((%s::jsonb ->> entity_type)::bigint, %s)"
+
+
+def _records(counters: RunCounters) -> tuple[Jsonb, int]:
+    return Jsonb(counters.child_records), counters.records
+
+
 def record_progress(
     conn: psycopg.Connection[Any],
     *,
@@ -141,10 +156,10 @@ def record_progress(
     counters: RunCounters,
 ) -> None:
     conn.execute(
-        """UPDATE sync_log SET records_processed = %s, metadata = %s,
+        f"""UPDATE sync_log SET records_processed = {RECORDS_PER_ENTITY}, metadata = %s,
                duration_seconds = EXTRACT(EPOCH FROM now() - "timestamp")
            WHERE run_id = %s AND source = %s AND entity_type = ANY(%s)""",
-        (counters.records, Jsonb(counters.metadata()), run_id, source, entities),
+        (*_records(counters), Jsonb(counters.metadata()), run_id, source, entities),
     )
 
 
@@ -160,11 +175,20 @@ def finish_run(
     """Close the run: sync_log completed/failed; sync_state success (with the time) or failed."""
     status = "failed" if error else "completed"
     conn.execute(
-        """UPDATE sync_log SET status = %s, error_details = %s, records_processed = %s,
-               metadata = %s, finished_at = clock_timestamp(),
+        f"""UPDATE sync_log SET status = %s, error_details = %s,
+               records_processed = {RECORDS_PER_ENTITY}, metadata = %s,
+               finished_at = clock_timestamp(),
                duration_seconds = EXTRACT(EPOCH FROM clock_timestamp() - "timestamp")
            WHERE run_id = %s AND source = %s AND entity_type = ANY(%s)""",
-        (status, error, counters.records, Jsonb(counters.metadata()), run_id, source, entities),
+        (
+            status,
+            error,
+            *_records(counters),
+            Jsonb(counters.metadata()),
+            run_id,
+            source,
+            entities,
+        ),
     )
     if error:
         conn.execute(

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -363,6 +363,7 @@ def _walk(
         if request.dry_run
         else PageWriter(committer, db, report, use_process=settings.writer_process)
     )
+    children = list(zip(child_entities_for(request.source, entity), spec.children, strict=True))
     pages = Prefetcher[Page](source.read_pages(entity, state, options))
     try:
         with _fewer_gc_passes():
@@ -371,6 +372,11 @@ def _walk(
                 valid = validate_page(spec, page.records, copy_text=not request.dry_run)
                 counters.records += len(page.records)
                 counters.pages += 1
+                for child_entity, child in children:
+                    written = valid.count(child.table.table)
+                    counters.child_records[child_entity] = (
+                        counters.child_records.get(child_entity, 0) + written
+                    )
                 # From the client's own counters: they include requests no page came of.
                 counters.requests = stats.requests - base_requests
                 counters.retries = stats.retries - base_retries
@@ -392,7 +398,7 @@ def _walk(
                     job = PageJob(
                         valid,
                         page.cursor,
-                        replace(counters),
+                        counters.snapshot(),
                         page.complete_snapshot,
                         snapshot_keys,
                         max_delete_ratio=None if request.force else settings.max_delete_ratio,

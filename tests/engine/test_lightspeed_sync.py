@@ -246,3 +246,29 @@ def test_a_full_refresh_estimates_its_total_from_what_is_stored(
     ProgressPrinter(interactive=False, interval=0)(seen[0])  # the line `possync sync` prints
     line = capsys.readouterr().out.strip()
     assert line.startswith("lightspeed sales: ") and "ETA ?" not in line and line.endswith("s")
+
+
+@pytest.mark.parametrize("writer_process", [False, True], ids=["thread", "process"])
+def test_a_child_entity_logs_its_own_rows(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator, writer_process: bool
+) -> None:
+    """sync_log's line items and payments rows count line items and payments, not sales."""
+    settings = ls_settings.model_copy(update={"writer_process": writer_process})
+    report = _sync(settings, db, entities=("sales",))
+    assert report.ok, [r.error for r in report.failed]
+    with db.connect() as conn:
+        logged = dict(
+            conn.execute(
+                """SELECT entity_type, records_processed FROM sync_log
+                   WHERE source = 'lightspeed' AND status = 'completed'"""
+            ).fetchall()
+        )
+        stored = conn.execute(
+            """SELECT (SELECT count(*) FROM lightspeed_sales),
+                      (SELECT count(*) FROM lightspeed_sale_line_items),
+                      (SELECT count(*) FROM lightspeed_sale_payments)"""
+        ).fetchone()
+    assert stored is not None
+    sales, line_items, payments = stored
+    assert line_items > sales and payments > 0
+    assert logged == {"sales": sales, "sale_line_items": line_items, "sale_payments": payments}

@@ -9,13 +9,12 @@ not shown as running).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from possync.config import Settings
@@ -159,7 +158,6 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
         order.setdefault((source, entity), (source_index, 10_000, entity))
     known_sources = tuple(s for s in SOURCES if any(key[0] == s for key in order))
     parents = parent_entities(known_sources)
-    last_runs.update(_child_run_counts(conn, last_runs, parents))
     cards = []
     for key in sorted(order, key=order.__getitem__):
         source, entity = key
@@ -185,30 +183,6 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
             )
         )
     return cards
-
-
-def _child_run_counts(
-    conn: psycopg.Connection[Any],
-    last_runs: dict[tuple[str, str], RunInfo],
-    parents: dict[tuple[str, str], str],
-) -> dict[tuple[str, str], RunInfo]:
-    """A child entity's run row carries its parent's count (1,500 sales, not their line
-    items): count the child rows that run wrote instead, by their synced_at."""
-    counted = {}
-    for (source, child), parent in parents.items():
-        run = last_runs.get((source, child))
-        if run is None or run.finished_at is None:
-            continue
-        spec = tables_for(source)[parent]
-        table = next(c.table.table for c in spec.children if c.table.table.endswith(child))
-        row = conn.execute(
-            sql.SQL("SELECT count(*) FROM {} WHERE synced_at BETWEEN %s AND %s").format(
-                sql.Identifier(table)
-            ),
-            (run.started_at, run.finished_at),
-        ).fetchone()
-        counted[(source, child)] = replace(run, records=int(row[0]) if row else 0)
-    return counted
 
 
 def card_failures(cards: list[Card]) -> list[FailureGroup]:
