@@ -285,6 +285,23 @@ class Settings(BaseSettings):
         description="Give up on one alert channel after this many seconds.",
     )
 
+    @field_validator(
+        "database_url",
+        "lightspeed_token",
+        "square_token",
+        "dashboard_password",
+        "secret_key",
+        "metrics_token",
+        mode="before",
+    )
+    @classmethod
+    def _empty_secret_is_unset(cls, value: Any) -> Any:
+        # `POSSYNC_SQUARE_TOKEN=` or an empty secret file means unset, not a configured
+        # source whose every request is then refused.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("dashboard_url")
     @classmethod
     def _dashboard_url_is_http(cls, value: str) -> str:

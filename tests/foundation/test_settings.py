@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from possync.config import SQUARE_PRODUCTION_URL, Settings, load_settings
 from possync.db import Database
 from possync.errors import ConfigError
+from possync.sources import configured_sources
 
 SECRET_VALUES = {
     "POSSYNC_DATABASE_URL": "postgresql://shop:db-Pa55-word@db.example.test:6543/postgres",
@@ -126,6 +127,17 @@ def test_empty_values_mean_the_default(clean_env: Path, monkeypatch: pytest.Monk
     assert settings.database_url is None
     assert settings.square_url == SQUARE_PRODUCTION_URL
     assert settings.lightspeed_base_url is None
+
+
+def test_an_empty_token_is_no_token(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `POSSYNC_SQUARE_TOKEN=` (or an empty secret file) configured Square with an empty token,
+    # so every sync failed on a rejected token instead of saying no source is configured.
+    for name in ("LIGHTSPEED_TOKEN", "SQUARE_TOKEN", "DASHBOARD_PASSWORD", "METRICS_TOKEN"):
+        monkeypatch.setenv(f"POSSYNC_{name}", " ")
+    settings = load_settings()
+    assert settings.lightspeed_token is None and settings.square_token is None
+    assert settings.dashboard_password is None and settings.metrics_token is None
+    assert configured_sources(settings) == ()
 
 
 def test_dotenv_file_is_read_and_environment_wins(
