@@ -49,10 +49,9 @@ WHERE f.created_at >= %(lo)s AND f.created_at < %(hi)s
   AND f.business_date BETWEEN %(start)s AND %(end)s
 GROUP BY 1"""
 
-# Active stock-tracked products with stock on hand that sold nothing in the window. NOT EXISTS
-# stops at a product's first sale in the window (measured faster than gathering every product
-# sold in the window first).
-_LIGHTSPEED_UNSOLD = """
+# Active stock-tracked products with stock on hand that sold nothing in the window, oldest
+# last sale first; {not_sold} says how a product is known not to have sold.
+_LIGHTSPEED_UNSOLD_TEMPLATE = """
 SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
        (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
           JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
@@ -61,31 +60,22 @@ SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
 FROM lightspeed_products p
 JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
 WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
-  AND NOT EXISTS (
+  AND {not_sold}
+GROUP BY p.id, p.name, p.sku
+HAVING sum(GREATEST(i.current_amount, 0)) > 0
+ORDER BY last_sold NULLS FIRST, p.name
+LIMIT %(limit)s"""
+# NOT EXISTS stops at a product's first sale in the window (measured faster than gathering
+# every product sold in the window first).
+_LIGHTSPEED_UNSOLD = _LIGHTSPEED_UNSOLD_TEMPLATE.format(
+    not_sold="""NOT EXISTS (
       SELECT 1 FROM lightspeed_line_facts l
       WHERE l.product_id = p.id AND l.units > 0
         AND l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
-        AND l.business_date BETWEEN %(start)s AND %(end)s)
-GROUP BY p.id, p.name, p.sku
-HAVING sum(GREATEST(i.current_amount, 0)) > 0
-ORDER BY last_sold NULLS FIRST, p.name
-LIMIT %(limit)s"""
-
+        AND l.business_date BETWEEN %(start)s AND %(end)s)"""
+)
 # The same when the window is the page's range: the products sold in it are already known.
-_LIGHTSPEED_UNSOLD_AMONG = """
-SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
-       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
-          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
-         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
-           AND f.business_date <= %(end)s) AS last_sold
-FROM lightspeed_products p
-JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
-WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
-  AND NOT (p.id = ANY(%(sold)s))
-GROUP BY p.id, p.name, p.sku
-HAVING sum(GREATEST(i.current_amount, 0)) > 0
-ORDER BY last_sold NULLS FIRST, p.name
-LIMIT %(limit)s"""
+_LIGHTSPEED_UNSOLD_AMONG = _LIGHTSPEED_UNSOLD_TEMPLATE.format(not_sold="NOT (p.id = ANY(%(sold)s))")
 
 
 @dataclass(frozen=True)
