@@ -32,7 +32,7 @@ from bench.common import (
     simulator_process,
     write_results,
 )
-from possync.db import Database
+from possync.db.connection import Database
 from possync.web import create_app
 
 TARGET_MS = 300.0

@@ -23,9 +23,9 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from possync.config import DEFAULT_SIMULATOR_TOKEN, Settings, load_settings
-from possync.db import Database, start_embedded_server
-from possync.migrate import migrate
+from possync.config.settings import DEFAULT_SIMULATOR_TOKEN, Settings, load_settings
+from possync.db.connection import Database, start_embedded_server
+from possync.db.migrate import migrate
 from possync.tables import tables_for
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -46,7 +46,7 @@ from bench.common import (
     simulator_process,
     write_results,
 )
-from possync.db import Database
+from possync.db.connection import Database
 from possync.tables import entities_for
 
 SYNC_LOG_ROWS = 1_000_000

@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from bench.common import DATA_DIR, SimulatorProcess, clean_env, run_measured
-from possync.db import Database
+from possync.db.connection import Database
 
 PAGE_SIZE = 1000
 DATASET = "dlt_lightspeed"

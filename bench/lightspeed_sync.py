@@ -33,9 +33,9 @@ from bench.common import (
     scratch_database,
     simulator_process,
 )
-from possync.db import Database
+from possync.db.connection import Database
+from possync.load.validate import validate_page
 from possync.tables.lightspeed import SALES
-from possync.validate import validate_page
 
 PAGE_SIZE = 1000
 BASELINE_SALES = 3000

@@ -47,7 +47,7 @@ from bench.common import (
     simulator_requests,
     write_results,
 )
-from possync.db import Database
+from possync.db.connection import Database
 
 STORE = "small"
 PAGE_SIZE = 1

@@ -42,8 +42,8 @@ from tests.reliability.secrets_scan import secret_scan
 from tests.reliability.soak import fault_soak, malformed_trials, simultaneous_triggers
 
 from bench.common import BENCH_DIR, bench_settings, machine_line, server
-from possync.db import Database
-from possync.migrate import migrate
+from possync.db.connection import Database
+from possync.db.migrate import migrate
 from possync.simulator import running_simulator
 
 RESULTS = BENCH_DIR / "results" / "reliability.md"

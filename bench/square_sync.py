@@ -32,9 +32,9 @@ from bench.common import (
     scratch_database,
     simulator_process,
 )
-from possync.db import Database
+from possync.db.connection import Database
+from possync.load.validate import validate_page
 from possync.tables.square import ORDERS, TABLES
-from possync.validate import validate_page
 
 PAGE_LIMIT = 1000
 LOCATION_CHUNK = 10

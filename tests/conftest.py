@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from possync.config import Settings, load_settings
-from possync.db import Database, start_embedded_server, stop_embedded_server
-from possync.migrate import migrate
+from possync.config.settings import Settings, load_settings
+from possync.db.connection import Database, start_embedded_server, stop_embedded_server
+from possync.db.migrate import migrate
 
 TEMPLATE_NAME = "possync_test_template"
 

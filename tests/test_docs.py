@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 import pytest
 
-from possync.cli import main
-from possync.config import Settings
+from possync.cli.main import main
+from possync.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-FIX = "run `python3 tasks.py docs` (and describe new settings in possync.config)"
+FIX = "run `python3 tasks.py docs` (and describe new settings in possync.config.settings)"
 ENV_NAME = re.compile(r"`?(POSSYNC_[A-Z0-9_]+)`?")
 
 

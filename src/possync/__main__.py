@@ -1,5 +1,5 @@
 """`python -m possync …` runs the CLI (as the `possync` console script does)."""
 
-from possync.cli import main
+from possync.cli.main import main
 
 main()

@@ -11,13 +11,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from possync.simulator.lightspeed.state import LightspeedState
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncRequest, run_sync
 from possync.web import create_app
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD, log_in

@@ -15,10 +15,10 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from possync.db import Database
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from possync.sources.square import SquareSource
-from possync.sync import SyncRequest, run_sync
 from possync.web import create_app
 from tests.analytics.conftest import FAST_RETRY
 from tests.conftest import make_settings

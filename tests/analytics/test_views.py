@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.simulator import RunningSimulator
 from tests.analytics.conftest import lightspeed_state
 from tests.analytics.truth import (

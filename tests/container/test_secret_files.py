@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from possync.config import load_settings
+from possync.config.settings import load_settings
 from possync.errors import ConfigError
 
 DB_URL = "postgresql://possync:s3cret-pw@db:5432/possync"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 
 
 def cli_env(db: Database, data_dir: Path, **possync: object) -> dict[str, str]:

@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncReport, SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.stub_pos import StubPos, running_stub_pos
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.sources.http import ApiClient, RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.dripping import dripping_server
 

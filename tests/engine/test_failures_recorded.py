@@ -17,8 +17,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from possync.cli import main
-from possync.db import Database
+from possync.cli.main import main
+from possync.db.connection import Database
 from possync.simulator import FaultConfig, SimulatorConfig, running_simulator
 from tests.engine.killing import cli_env
 from tests.engine.stub_pos import StubPos, running_stub_pos
@@ -68,7 +68,7 @@ def test_an_unexpected_exception_is_recorded_alerted_and_printed(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("validator exploded\non two lines")
 
-    monkeypatch.setattr("possync.sync.validate_page", broken)
+    monkeypatch.setattr("possync.engine.run.validate_page", broken)
     result = _cli(db, tmp_path, stub, monkeypatch)
     assert result.exit_code == 1
     reason = "unexpected RuntimeError: validator exploded on two lines"
@@ -107,7 +107,7 @@ def test_a_killed_writer_process_is_recorded(db: Database, tmp_path: Path) -> No
             text=True,
         )
         try:
-            writer = _wait_for_child(engine.pid, "possync.writer_process", seconds=60)
+            writer = _wait_for_child(engine.pid, "possync.engine.writer_process", seconds=60)
             _wait_for_writer_connection(db)
             # Pages after the writer process connected are written by it (the handover).
             _wait_for_committed_sales(db, _count_sales(db) + 5 * 20)

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
-from possync.progress import ProgressPrinter
+from possync.cli.progress import ProgressPrinter
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import EntityProgress, SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import EntityProgress, SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.truth import assert_lightspeed_matches_truth

@@ -6,10 +6,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from possync.db import Database
-from possync.loader import mark_missing_as_deleted, quarantine_records, upsert_page
+from possync.db.connection import Database
+from possync.load.loader import mark_missing_as_deleted, quarantine_records, upsert_page
+from possync.load.validate import validate_page
 from possync.tables.lightspeed import PRODUCT_CATEGORIES, SALES
-from possync.validate import validate_page
 
 
 def _sale(sale_id: str, version: int, lines: list[tuple[str, str]], **extra: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from psycopg.types.json import Jsonb
 
-from possync.db import Database
+from possync.db.connection import Database
 from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.engine.test_failures_recorded import run_cli
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
-from possync.reconcile import reconcile
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.reconcile import reconcile
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 
 

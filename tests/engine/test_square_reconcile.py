@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
-from possync.reconcile import reconcile, record_reconcile
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.reconcile import reconcile, record_reconcile
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)

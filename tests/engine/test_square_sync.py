@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from possync.sources.base import Page, ReadOptions, StreamState
 from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
-from possync.sync import SyncReport, SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.square_truth import assert_square_matches_truth

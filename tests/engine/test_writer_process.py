@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import SyncReport, SyncRequest, run_sync
+from possync.engine.writer_process import ProcessWriter
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from possync.sources.base import ReadOptions, StreamState
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncReport, SyncRequest, run_sync
-from possync.writer_process import ProcessWriter
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env
 from tests.engine.truth import assert_lightspeed_matches_truth
@@ -189,7 +189,7 @@ def test_a_killed_engine_takes_its_writer_process_along(
         stderr=subprocess.DEVNULL,
     )
     try:
-        writer = _wait_for_child(engine.pid, "possync.writer_process", seconds=60)
+        writer = _wait_for_child(engine.pid, "possync.engine.writer_process", seconds=60)
         _wait_for_committed_sales(db, 10 * 20)
         engine.send_signal(signal.SIGKILL)
         engine.wait(10)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 
 POSSYNC_SCRIPT = Path(sys.executable).with_name("possync")
 
@@ -28,7 +28,7 @@ POSSYNC_SCRIPT = Path(sys.executable).with_name("possync")
 _HOLDER_SCRIPT = """
 import sys
 from pathlib import Path
-from possync.db import start_embedded_server
+from possync.db.connection import start_embedded_server
 print(start_embedded_server(Path(sys.argv[1])), flush=True)
 sys.stdin.readline()
 """

@@ -12,9 +12,9 @@ import click
 import pytest
 
 from possync import __version__
-from possync.cli import main
-from possync.db import Database
-from possync.migrate import available_migrations, schema_snapshot
+from possync.cli.main import main
+from possync.db.connection import Database
+from possync.db.migrate import available_migrations, schema_snapshot
 
 from .conftest import CommandResult, RunPossync, environment_for, possync_environment
 

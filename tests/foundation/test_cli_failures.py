@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 from tests.foundation.conftest import (
     POSSYNC_SCRIPT,
     RunPossync,

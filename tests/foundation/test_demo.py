@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psycopg
 
-from possync.config import load_settings
-from possync.db import start_embedded_server, stop_embedded_server
+from possync.config.settings import load_settings
+from possync.db.connection import start_embedded_server, stop_embedded_server
 from possync.errors import DatabaseError
 from possync.sources import open_source
 from tests.foundation.conftest import POSSYNC_SCRIPT, RunPossync, possync_environment

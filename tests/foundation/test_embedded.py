@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from possync.db import Database
-from possync.migrate import schema_snapshot
+from possync.db.connection import Database
+from possync.db.migrate import schema_snapshot
 
 from .conftest import (
     RunPossync,

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from psycopg import sql
 
-from possync.db import Database
-from possync.jobs import JobQueue
-from possync.migrate import migrate
+from possync.db.connection import Database
+from possync.db.migrate import migrate
+from possync.jobs.app import JobQueue
 from possync.web import create_app
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD, log_in

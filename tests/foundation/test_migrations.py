@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from possync.db import Database
-from possync.migrate import applied_versions, available_migrations, migrate, schema_snapshot
-from possync.status import read_entity_statuses
+from possync.db.connection import Database
+from possync.db.migrate import applied_versions, available_migrations, migrate, schema_snapshot
+from possync.health.status import read_entity_statuses
 from tests.conftest import make_settings
 
 SYNC_TABLE_COLUMNS = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from possync.config import SQUARE_PRODUCTION_URL, Settings, load_settings
-from possync.db import Database
+from possync.config.settings import SQUARE_PRODUCTION_URL, Settings, load_settings
+from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.sources import configured_sources
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import SimulatorConfig, running_simulator
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 
 from .conftest import RunPossync, environment_for

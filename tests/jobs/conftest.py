@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
-from possync.jobs import JobQueue
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.jobs.app import JobQueue
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
 

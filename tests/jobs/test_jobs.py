@@ -11,10 +11,12 @@ import psycopg
 import pytest
 from procrastinate.jobs import Job
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.db.locks import entity_lock_key
+from possync.db.migrate import migrate
 from possync.errors import SyncLockedError
-from possync.jobs import (
+from possync.jobs.app import (
     SYNC_TASK,
     JobQueue,
     SyncJobFailed,
@@ -22,9 +24,7 @@ from possync.jobs import (
     build_job_app,
     sync_lock,
 )
-from possync.jobs_worker import BackgroundWorker
-from possync.locks import entity_lock_key
-from possync.migrate import migrate
+from possync.jobs.worker import BackgroundWorker
 from tests.conftest import make_settings
 from tests.jobs.conftest import job_row, wait_for_job
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 from procrastinate.periodic import PeriodicDeferrer
 
-from possync.config import Settings
-from possync.db import Database
-from possync.jobs import JobQueue, build_job_app
-from possync.jobs_schedule import (
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.jobs.app import JobQueue, build_job_app
+from possync.jobs.schedule import (
     DEEP_TASK,
     INCREMENTAL_TASK,
     MAINTENANCE_TASK,
     deep_square_entities,
     next_run,
 )
-from possync.jobs_worker import BackgroundWorker
+from possync.jobs.worker import BackgroundWorker
 from tests.conftest import make_settings
 from tests.jobs.conftest import job_row, wait_for_job
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
-from possync.jobs import JobQueue
-from possync.jobs_worker import BackgroundWorker
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.jobs.app import JobQueue
+from possync.jobs.worker import BackgroundWorker
 from possync.simulator import RunningSimulator
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job

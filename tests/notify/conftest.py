@@ -27,9 +27,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from apprise.plugins.slack import NotifySlack
 
-from possync.config import Settings
-from possync.db import Database
-from possync.sync import EntityResult, SyncReport
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import EntityResult, SyncReport
 from tests.conftest import make_settings
 
 SMTP_USER = "alerts"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from possync.cli import main
-from possync.db import Database
+from possync.cli.main import main
+from possync.db.connection import Database
 
 from .conftest import (
     SLACK_URL,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 
 POSSYNC = Path(sys.executable).with_name("possync")
 API_KEY = "hdr-Key-5f2a9c"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.engine.run import EntityResult
 from possync.notify import after_sync, check_health, send_test_message
 from possync.notify.scrub import scrub, secret_values
-from possync.sync import EntityResult
 from tests.conftest import make_settings
 
 from .conftest import (

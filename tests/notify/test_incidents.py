@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.notify import AlertOutcome, after_sync, check_health
 from possync.tables import entities_for
 from tests.conftest import make_settings

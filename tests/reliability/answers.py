@@ -10,13 +10,13 @@ from typing import Any
 
 from psycopg import sql
 
-from possync.config import Settings, load_settings
-from possync.db import Database
+from possync.config.settings import Settings, load_settings
+from possync.db.connection import Database
+from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, running_simulator
 from possync.simulator.faults import MALFORMED_BODIES
 from possync.sources import Source, open_source
 from possync.sources.http import RetryPolicy
-from possync.sync import SyncReport, SyncRequest, run_sync
 from possync.tables import tables_for
 from tests.engine.dripping import dripping_server
 from tests.reliability.harness import DatabaseFactory, ScenarioResult, SourceKit, observe

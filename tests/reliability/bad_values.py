@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
+from possync.engine.run import SyncRequest, run_sync
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.stub_pos import running_stub_pos
 from tests.reliability.harness import DatabaseFactory, ScenarioResult, TrialCounts, observe

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from possync.db import Database
+from possync.db.connection import Database
 from possync.simulator import RunningSimulator, running_simulator
 from tests.conftest import TEMPLATE_NAME
 from tests.reliability.harness import LIGHTSPEED, SQUARE, DatabaseFactory, TrialCounts

@@ -8,7 +8,7 @@ import random
 import time
 from pathlib import Path
 
-from possync.db import Database
+from possync.db.connection import Database
 from possync.simulator import FaultConfig, RunningSimulator
 from tests.reliability.harness import (
     ScenarioResult,

@@ -15,8 +15,8 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from possync.db import Database
-from possync.jobs import JobQueue
+from possync.db.connection import Database
+from possync.jobs.app import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator
 from possync.tables import tables_for
 from tests.conftest import make_settings

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 from psycopg import sql
 
-from possync.config import Settings, load_settings
-from possync.db import Database
+from possync.config.settings import Settings, load_settings
+from possync.db.connection import Database
 from possync.simulator import RunningSimulator, SimulatorConfig
 from possync.sources import Source
 from possync.sources.http import RetryPolicy

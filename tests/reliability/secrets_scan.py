@@ -30,11 +30,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from possync.config import Settings, load_settings
-from possync.db import Database
+from possync.config.settings import Settings, load_settings
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.notify import after_sync, send_test_message
 from possync.simulator import running_simulator
-from possync.sync import SyncRequest, run_sync
 from possync.web import create_app
 from tests.notify.conftest import SLACK_TOKEN, SMTP_PASSWORD, free_port
 from tests.reliability.endpoints import AlertEndpoints, alert_endpoints

@@ -11,10 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from possync.db import Database
-from possync.errors import SyncLockedError
-from possync.simulator import FaultConfig, RunningSimulator, running_simulator
-from possync.sync import (
+from possync.db.connection import Database
+from possync.engine.run import (
     EntityProgress,
     EntityResult,
     SyncReport,
@@ -22,6 +20,8 @@ from possync.sync import (
     entities_for,
     run_sync,
 )
+from possync.errors import SyncLockedError
+from possync.simulator import FaultConfig, RunningSimulator, running_simulator
 from tests.reliability.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
 from tests.reliability.measure import measure
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator
 from possync.sources.square import SquareSource
-from possync.sync import SyncRequest, run_sync
 from tests.engine.square_truth import assert_square_matches_truth
 from tests.engine.truth import assert_lightspeed_matches_truth
 from tests.reliability.crash import kill_trials, restart_trials

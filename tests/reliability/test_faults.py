@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 from possync.simulator import FaultConfig, RunningSimulator
 from tests.reliability.harness import (
     LIGHTSPEED,

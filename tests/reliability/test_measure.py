@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 from possync.simulator import RunningSimulator
 from tests.reliability.harness import LIGHTSPEED, observe
 from tests.reliability.measure import measure

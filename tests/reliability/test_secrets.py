@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 from tests.reliability.harness import server_log
 from tests.reliability.secrets_scan import Secrets, find_leaks, secret_scan
 

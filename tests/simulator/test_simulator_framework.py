@@ -14,7 +14,7 @@ from possync.simulator import RunningSimulator, SimulatorConfig, running_simulat
 from possync.simulator.lightspeed.ratelimit import RateLimiter, rate_limit_for
 from tests.simulator.ls_support import walk
 
-RUN_CLI = "from possync.cli import main; main()"
+RUN_CLI = "from possync.cli.main import main; main()"
 
 
 def test_mounts_and_requires_the_bearer_token(simulator: RunningSimulator) -> None:

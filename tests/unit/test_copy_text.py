@@ -6,10 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from possync.db import Database
-from possync.loader import upsert_page
+from possync.db.connection import Database
+from possync.load.loader import upsert_page
+from possync.load.validate import validate_page
 from possync.tables.lightspeed import CUSTOMERS
-from possync.validate import validate_page
 
 TRICKY = [
     {

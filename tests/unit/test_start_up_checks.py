@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from possync.config import load_settings
-from possync.db import Database, DatabaseUnavailable, wait_for_database
+from possync.config.settings import load_settings
+from possync.db.connection import Database, DatabaseUnavailable, wait_for_database
 from possync.errors import ConfigError, DatabaseError
 from tests.web.serving import POSSYNC, clean_env
 

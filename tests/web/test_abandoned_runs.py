@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 
-from possync.db import Database
+from possync.db.connection import Database
 from tests.web.conftest import put_log, put_state
 
 

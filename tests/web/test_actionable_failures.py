@@ -7,8 +7,8 @@ from datetime import date
 
 from flask.testing import FlaskClient
 
-from possync.db import Database
-from possync.reconcile import ReconcileReport, record_reconcile
+from possync.db.connection import Database
+from possync.engine.reconcile import ReconcileReport, record_reconcile
 from tests.web.conftest import PASSWORD, csrf_from, put_state
 
 REJECTED = (

@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from pydantic import SecretStr
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.web import create_app
 from tests.conftest import make_settings

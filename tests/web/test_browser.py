@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from possync.db import Database
-from possync.reconcile import Difference, ReconcileReport, record_reconcile
+from possync.db.connection import Database
+from possync.engine.reconcile import Difference, ReconcileReport, record_reconcile
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.web.conftest import PASSWORD
 from tests.web.serving import Served, clean_env, serving

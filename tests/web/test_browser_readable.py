@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from possync.db import Database
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.web.serving import Served, clean_env, serving
 from tests.web.test_browser import ARTIFACTS, browser, log_in

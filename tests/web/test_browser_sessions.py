@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from possync.db import Database
+from possync.db.connection import Database
 from tests.web.conftest import PASSWORD
 from tests.web.serving import Served, clean_env, serving
 from tests.web.test_browser import ARTIFACTS, browser, log_in

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
 
-from possync.db import Database
+from possync.db.connection import Database
 from tests.web.conftest import page_csrf, put_log, put_state
 
 _ROW = re.compile(r'<tr class="status-(\w+)">')

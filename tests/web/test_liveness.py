@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from possync.config import Settings
-from possync.db import Database
-from possync.jobs_worker import BackgroundWorker
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.jobs.worker import BackgroundWorker
 from possync.web import create_app
 from tests.web.conftest import PASSWORD, log_in
 from tests.web.serving import clean_env, serving

@@ -8,8 +8,8 @@ from pathlib import Path
 from flask.testing import FlaskClient
 from pydantic import SecretStr
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.web import create_app
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD, log_in, put_log, put_state

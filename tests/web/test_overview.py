@@ -9,9 +9,9 @@ from datetime import timedelta
 import psycopg
 from flask.testing import FlaskClient
 
-from possync.config import Settings
-from possync.db import Database
-from possync.locks import entity_lock_key
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.db.locks import entity_lock_key
 from possync.web import create_app
 from tests.web.conftest import log_in, put_log, put_state
 

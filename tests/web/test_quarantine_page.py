@@ -11,9 +11,9 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, expect
 
-from possync.db import Database
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
 from possync.sources.lightspeed import LightspeedSource
-from possync.sync import SyncRequest, run_sync
 from tests.conftest import make_settings
 from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.web.conftest import PASSWORD

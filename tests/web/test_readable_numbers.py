@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.money import money_text
 from possync.web import create_app
 from possync.web.filters import count_of, progress_text

@@ -8,8 +8,8 @@ from datetime import date
 
 from flask.testing import FlaskClient
 
-from possync.db import Database
-from possync.reconcile import Difference, ReconcileReport, record_reconcile
+from possync.db.connection import Database
+from possync.engine.reconcile import Difference, ReconcileReport, record_reconcile
 
 
 def _report(source: str, days: int, differences: int, first_day: date) -> ReconcileReport:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from possync.db import Database
+from possync.db.connection import Database
 from possync.web.serve import exposure_warning
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD

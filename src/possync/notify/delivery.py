@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import apprise
 
-from possync.config import Settings
+from possync.config.settings import Settings
 from possync.notify.model import AlertMessage, ChannelResult, Delivery
 from possync.notify.scrub import scrub, secret_values
 

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from possync.config import Settings
-from possync.health_thresholds import thresholds_for
+from possync.config.settings import Settings
+from possync.health.thresholds import thresholds_for
 from possync.notify.model import EntityKey, EntityProblem, ProblemKind, SyncReportLike
 from possync.notify.scrub import scrub, secret_values
 from possync.sources import configured_sources

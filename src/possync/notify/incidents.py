@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from possync.config import Settings
+from possync.config.settings import Settings
 from possync.notify import messages
 from possync.notify.model import (
     AlertMessage,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from possync.config import Settings
-from possync.health_thresholds import thresholds_for
+from possync.config.settings import Settings
+from possync.health.thresholds import thresholds_for
 from possync.notify.model import (
     AlertMessage,
     Incident,

@@ -17,7 +17,7 @@ EntityKey = tuple[str, str]  # (source, entity_type)
 
 
 class SyncResultLike(Protocol):
-    """What alerts read from one entity's result (`possync.sync.EntityResult`)."""
+    """What alerts read from one entity's result (`possync.engine.run.EntityResult`)."""
 
     @property
     def source(self) -> str: ...
@@ -30,7 +30,7 @@ class SyncResultLike(Protocol):
 
 
 class SyncReportLike(Protocol):
-    """What alerts read from a run's report (`possync.sync.SyncReport`)."""
+    """What alerts read from a run's report (`possync.engine.run.SyncReport`)."""
 
     @property
     def results(self) -> Sequence[SyncResultLike]: ...

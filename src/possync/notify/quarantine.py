@@ -12,8 +12,8 @@ import html
 import logging
 from typing import Any
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.notify.delivery import send_message
 from possync.notify.messages import finish_message
 from possync.notify.model import AlertMessage, SentMessage, SyncReportLike

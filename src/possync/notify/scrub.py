@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 import apprise
 from pydantic import SecretStr
 
-from possync.config import Settings
+from possync.config.settings import Settings
 
 REDACTED = "***"
 # Shorter values would match ordinary words; no real token or password is this short.

@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
-from possync.config import Settings
-from possync.db import Database, translate_database_error
+from possync.config.settings import Settings
+from possync.db.connection import Database, translate_database_error
 from possync.errors import ConfigError
 from possync.notify import incidents, messages
 from possync.notify.delivery import send_message

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import dict_row
 
-from possync.config import Settings
+from possync.config.settings import Settings
+from possync.health.status import GREEN, RED, YELLOW, health_colour
 from possync.notify import incidents, messages
 from possync.notify.incidents import Sender
 from possync.notify.model import AlertMessage, NotifyLevel, SentMessage
-from possync.status import GREEN, RED, YELLOW, health_colour
 
 
 def send_daily_summary_if_due(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from possync.config import DEFAULT_SIMULATOR_TOKEN
+from possync.config.settings import DEFAULT_SIMULATOR_TOKEN
 from possync.simulator.config import SCALES, SimulatorConfig
 from possync.simulator.faults import FaultConfig
 

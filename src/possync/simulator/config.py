@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from possync.config import DEFAULT_SIMULATOR_TOKEN
+from possync.config.settings import DEFAULT_SIMULATOR_TOKEN
 from possync.simulator.faults import FaultConfig
 
 SCALES = ("small", "medium", "large")

@@ -1,5 +1,5 @@
 """POS API sources: HTTP only. A source turns API pages into `Page`s; it never touches the
-database (the engine in `possync.sync` joins sources to the loader)."""
+database (the engine in `possync.engine.run` joins sources to the loader)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Protocol
 
 import httpx
 
-from possync.config import Settings
+from possync.config.settings import Settings
 from possync.errors import ConfigError
 from possync.sources.base import Page, ReadOptions, RequestStats, StreamState
 from possync.sources.http import RetryPolicy

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,18 @@ class StreamReader(Protocol):
     """A source's reader for one entity stream."""
 
     def read_pages(self, state: StreamState, options: ReadOptions) -> Iterator[Page]: ...
+
+
+@dataclass(frozen=True)
+class LocationWindow:
+    location_id: str
+    time_zone: str
+    first_day: date
+    last_day: date
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """[start of first day, start of the day after the last) in UTC."""
+        zone = ZoneInfo(self.time_zone)
+        start = datetime.combine(self.first_day, datetime.min.time(), zone)
+        end = datetime.combine(self.last_day + timedelta(days=1), datetime.min.time(), zone)
+        return start.astimezone(UTC), end.astimezone(UTC)

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from possync.json_values import Unreadable
+from possync.load.json_values import Unreadable
 
 SHOWN_CHARS = 40
 

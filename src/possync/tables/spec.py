@@ -1,7 +1,7 @@
 """Declarations of possync's data tables: typed columns taken from an API payload.
 
-A `TableSpec` says which payload field fills which typed column; `possync.validate` turns a
-payload into a row by it, and `possync.loader` builds its COPY and upsert SQL from it. Every
+A `TableSpec` says which payload field fills which typed column; `possync.load.validate` turns a
+payload into a row by it, and `possync.load.loader` builds its COPY and upsert SQL from it. Every
 table also has `raw JSONB` (the whole payload), `synced_at` and `seen_run_id`.
 """
 

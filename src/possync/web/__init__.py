@@ -17,10 +17,10 @@ from typing import Any
 
 from flask import Flask, Response
 
-from possync.config import Settings
-from possync.db import Database
+from possync.config.settings import Settings
+from possync.db.connection import Database
 from possync.errors import ConfigError
-from possync.jobs import JobQueue
+from possync.jobs.app import JobQueue
 from possync.web.cache import StatusCache
 from possync.web.pool import ConnectionPool
 from possync.web.sessions import SESSION_MAX_AGE

@@ -12,7 +12,7 @@ from procrastinate.exceptions import ConnectorException
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from possync.db import translate_database_error, unreachable_message
+from possync.db.connection import translate_database_error, unreachable_message
 from possync.errors import DatabaseError, SchemaMissingError
 from possync.web.auth import has_signed_session
 from possync.web.state import web_state

@@ -1,4 +1,4 @@
-"""Are the worker and the scheduler alive? From their heartbeats (`possync.heartbeat`), for
+"""Are the worker and the scheduler alive? From their heartbeats (`possync.jobs.heartbeat`), for
 `/healthz`, `/metrics` and the banner every dashboard page shows when no worker is alive."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import psycopg
 from flask import Flask, g
 
 from possync.errors import PossyncError
-from possync.heartbeat import RoleLiveness, read_liveness
+from possync.jobs.heartbeat import RoleLiveness, read_liveness
 from possync.web.auth import logged_in_this_request
 from possync.web.state import connection, web_state
 

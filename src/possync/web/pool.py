@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from possync.db import Database
+from possync.db.connection import Database
 
 MAX_IDLE = 8
 # A connection idle this long is pinged before reuse (the server may have closed it).

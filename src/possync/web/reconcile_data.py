@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from possync.config import Settings
+from possync.config.settings import Settings
+from possync.engine.reconcile import describe_differences, spec_for
 from possync.errors import ConfigError
-from possync.jobs import configured_sources
-from possync.reconcile import describe_differences, spec_for
+from possync.jobs.app import configured_sources
 from possync.tables import SOURCES
 
 FIRST_DIFFERENCES = 5

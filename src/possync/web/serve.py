@@ -20,11 +20,11 @@ from typing import Any
 import waitress
 from flask import Flask
 
-from possync.config import Settings
-from possync.db import Database, ensure_schema_exists, wait_for_database
+from possync.config.settings import Settings
+from possync.db.connection import Database, ensure_schema_exists, wait_for_database
+from possync.db.jobs_schema import job_queue_schema_exists
 from possync.errors import PossyncError, SchemaMissingError
-from possync.jobs_schema import job_queue_schema_exists
-from possync.jobs_worker import BackgroundWorker
+from possync.jobs.worker import BackgroundWorker
 from possync.web import create_app, require_dashboard_password
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from typing import Any, cast
 import psycopg
 from flask import current_app, g
 
-from possync.config import Settings
-from possync.db import Database
-from possync.jobs import JobQueue
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.jobs.app import JobQueue
 from possync.web.cache import StatusCache
 from possync.web.pool import ConnectionPool
 

@@ -1,7 +1,7 @@
 """What the overview, `/api/status` and `/metrics` show: a card per (source, entity), the runs
 going on now, and the sync jobs waiting or running.
 
-Cards come from `sync_state` (coloured by `possync.status`, the one colour rule) plus the
+Cards come from `sync_state` (coloured by `possync.health.status`, the one colour rule) plus the
 entities a configured source will sync, even before their first run. Live progress comes from
 `sync_log` rows still `started` whose entity lock is held right now (a crashed run's row is
 not shown as running).
@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from possync.config import Settings
-from possync.jobs import SYNC_TASK, configured_sources
-from possync.locks import LOCK_NAMESPACE
-from possync.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
+from possync.config.settings import Settings
+from possync.db.locks import LOCK_NAMESPACE
+from possync.health.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
+from possync.jobs.app import SYNC_TASK, configured_sources
 from possync.tables import SOURCES, child_entities_for, entities_for, tables_for
 
 SOURCE_LABELS = {"lightspeed": "Lightspeed", "square": "Square"}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from possync.config import Settings
+from possync.config.settings import Settings
 from possync.errors import ConfigError
 from possync.sources.base import Page, ReadOptions, StreamState
 from possync.sources.http import ApiClient, ClientBackedSource, Pacing, RetryPolicy
@@ -17,7 +17,7 @@ from possync.sources.paginators import walk_id_cursor, walk_versions
 from possync.sources.shapes import lightspeed_list_shape, page_records
 
 if TYPE_CHECKING:
-    from possync.reconcile import LocationWindow
+    from possync.sources.base import LocationWindow
 
 SEARCH_PAGE_SIZE = 1000  # /search's documented maximum
 # The API's rate limit is 300 × registers + 50 requests per 5-minute window.

@@ -18,7 +18,7 @@ from possync.sources.square.api import ORDERS_SEARCH_PATH, call, square_time
 from possync.sources.square.walk import Fetch, walk_query
 
 if TYPE_CHECKING:
-    from possync.reconcile import LocationWindow
+    from possync.sources.base import LocationWindow
 
 MAX_LOCATIONS_PER_SEARCH = 10  # SearchOrders refuses more location ids
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from possync.config import Settings
+from possync.config.settings import Settings
 from possync.errors import ConfigError
 from possync.sources.base import Page, ReadOptions, StreamState
 from possync.sources.http import ApiClient, ClientBackedSource, RetryPolicy
@@ -23,7 +23,7 @@ from possync.sources.square.reconcile import read_completed_orders
 from possync.sources.square.timed import TimedStream, read_timed
 
 if TYPE_CHECKING:
-    from possync.reconcile import LocationWindow
+    from possync.sources.base import LocationWindow
 
 ENTITIES = (
     "locations",

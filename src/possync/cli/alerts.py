@@ -1,0 +1,108 @@
+"""`possync alerts`: check health and send what is due, send a test message, show incidents."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from possync.cli.context import AppContext, pass_app
+from possync.db.connection import ensure_schema_exists
+from possync.notify.delivery import describe_channels
+from possync.notify.model import AlertOutcome
+from possync.notify.service import alert_status, check_health, send_test_message
+
+
+@click.group("alerts")
+def alerts_command() -> None:
+    """Alerts by email, Slack, Teams or any webhook (POSSYNC_NOTIFY_URLS)."""
+
+
+@alerts_command.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print what was found and sent as JSON.")
+@pass_app
+def check(app: AppContext, as_json: bool) -> None:
+    """Evaluate sync health now and send the alerts that are due.
+
+    Run it from cron (or let `possync serve` run it) so staleness is noticed even when no sync
+    runs. Exits 1 when a due message reached none of the configured channels.
+    """
+    with app.database.connect() as conn:
+        ensure_schema_exists(conn, app.database.schema)
+    outcome = check_health(app.settings, app.database)
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), indent=2))
+    else:
+        _print_outcome(outcome, configured=bool(app.settings.notify_url_list))
+    if outcome.undelivered:
+        sys.exit(1)
+
+
+@alerts_command.command("test")
+@click.option("--json", "as_json", is_flag=True, help="Print each channel's result as JSON.")
+@pass_app
+def test(app: AppContext, as_json: bool) -> None:
+    """Send a test message to every configured URL. Exits 1 if any channel failed."""
+    delivery = send_test_message(app.settings)
+    if as_json:
+        channels = [
+            {"url": c.position, "service": c.service, "delivered": c.delivered, "error": c.error}
+            for c in delivery.channels
+        ]
+        click.echo(json.dumps({"channels": channels}, indent=2))
+    else:
+        for channel in delivery.channels:
+            click.echo(channel.describe())
+    if delivery.failed:
+        sys.exit(1)
+
+
+@alerts_command.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", default=10, show_default=True, help="How many recent messages to show.")
+@pass_app
+def status(app: AppContext, as_json: bool, limit: int) -> None:
+    """Show the configured channels, open incidents and the latest messages."""
+    with app.database.connect() as conn:
+        ensure_schema_exists(conn, app.database.schema)
+        data = alert_status(conn, limit=limit)
+    channels = describe_channels(app.settings)
+    if as_json:
+        click.echo(json.dumps({"channels": channels, **data}, indent=2))
+        return
+    if channels:
+        click.echo("channels: " + ", ".join(f"#{n} {s}" for n, s in enumerate(channels, 1)))
+    else:
+        click.echo("channels: none (set POSSYNC_NOTIFY_URLS)")
+    if not data["open_incidents"]:
+        click.echo("no open incidents")
+    for incident in data["open_incidents"]:
+        click.echo(
+            f"incident #{incident['id']} ({incident['kind']}) open since {incident['opened_at']}"
+        )
+        for entity in incident["entities"]:
+            state = "recovered" if entity["resolved_at"] else entity["problem"]
+            detail = f": {entity['detail']}" if entity["detail"] else ""
+            click.echo(f"  {entity['source']} {entity['entity']} {state}{detail}")
+    for message in data["recent_messages"]:
+        click.echo(
+            f"{message['sent_at']} {message['kind']:<13} "
+            f"{message['delivered']}/{message['channels']} delivered  {message['title']}"
+        )
+
+
+def _print_outcome(outcome: AlertOutcome, *, configured: bool) -> None:
+    if not outcome.problems:
+        click.echo("all entities healthy")
+    for problem in outcome.problems:
+        detail = f": {problem.detail}" if problem.detail else ""
+        click.echo(f"{problem.source} {problem.entity}: {problem.problem}{detail}")
+    if not configured:
+        click.echo("no alert channels configured (POSSYNC_NOTIFY_URLS): nothing sent")
+    for message in outcome.messages:
+        click.echo(f"sent {message.kind}: {message.title}")
+        for channel in message.delivery.channels:
+            click.echo(f"  {channel.describe()}")
+    if configured and not outcome.messages:
+        click.echo("nothing due")

@@ -1,0 +1,1 @@
+"""Settings: the one `Settings` object, read from the environment, `.env` and secret files."""

@@ -1,0 +1,471 @@
+"""Settings: read once at the edge (environment and an optional `.env`), then passed down.
+
+Nothing else in possync reads the environment. `load_settings()` turns any validation error
+into one line that names the setting and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from possync.errors import ConfigError
+
+SQUARE_PRODUCTION_URL = "https://connect.squareup.com"
+DEFAULT_SIMULATOR_TOKEN = "possync-demo-token"
+# Where Docker, Compose, Podman and Kubernetes mount secret files: one file per setting, named
+# like its variable (possync_database_url). The environment wins over a file.
+SECRETS_DIR = Path("/run/secrets")
+
+
+class Settings(BaseSettings):
+    """Every possync setting. The field description is the documentation (see docs/settings)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POSSYNC_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: start the embedded PostgreSQL under the data dir.",
+    )
+    data_dir: Path = Field(
+        default=Path("~/.possync"),
+        description="Where the embedded PostgreSQL keeps its files.",
+    )
+    schema_name: str = Field(
+        default="public",
+        alias="POSSYNC_SCHEMA",
+        description="Schema holding possync's tables and views.",
+    )
+    lightspeed_url: str | None = Field(
+        default=None,
+        description="Lightspeed X-Series API base, e.g. https://shop.retail.lightspeed.app/api/2.0.",
+    )
+    lightspeed_domain_prefix: str | None = Field(
+        default=None,
+        description=(
+            "Store subdomain; gives the Lightspeed URL when POSSYNC_LIGHTSPEED_URL is unset."
+        ),
+    )
+    lightspeed_token: SecretStr | None = Field(
+        default=None, description="Lightspeed personal token or OAuth access token."
+    )
+    square_url: str = Field(
+        default=SQUARE_PRODUCTION_URL, description="Square API base URL (production by default)."
+    )
+    square_token: SecretStr | None = Field(default=None, description="Square access token.")
+    dashboard_password: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Dashboard password, at least 12 characters. No default: the dashboard refuses to "
+            "start."
+        ),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs dashboard sessions. Unset: a random key per process (logins reset).",
+    )
+    # Secret: apprise URLs carry SMTP passwords and Slack/Teams webhook tokens.
+    notify_urls: SecretStr = Field(
+        default=SecretStr(""),
+        description="Apprise URLs for alerts, separated by commas or spaces (mailto://, slack://).",
+    )
+    health_green_hours: float = Field(
+        default=2.0, gt=0, description="A card is green when the last success is newer than this."
+    )
+    health_yellow_hours: float = Field(
+        default=12.0, gt=0, description="Yellow up to this age; red beyond it or after a failure."
+    )
+    health_thresholds: str = Field(
+        default="",
+        description="Per-entity green/yellow thresholds over the two above, e.g. "
+        "`sales=1h/4h,users=24h/72h` (units m, h, d; `square.orders=…` names one source's "
+        "entity). Takes effect without `possync migrate`.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="The shop's time zone, for schedules and the times the dashboard shows "
+        "(IANA name).",
+    )
+
+    # --- sync engine (Lightspeed) ---
+    lightspeed_page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10000,
+        description="Records per Lightspeed page (API 2.0 documents no maximum; 1000 is safe).",
+    )
+    # `inf` or `nan` as a timeout only fails later: an OverflowError mid-run, its state running.
+    http_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Longest wait for the API to connect or send the next bytes, in seconds.",
+    )
+    http_deadline_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Longest time one API request may take in all, its whole answer included "
+        "(a server sending a byte now and then never hits the timeout); past it the request "
+        "is retried like a timeout. Unset: four times POSSYNC_HTTP_TIMEOUT_SECONDS.",
+    )
+    max_delete_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A full snapshot (e.g. Lightspeed product categories, Square locations) "
+        "that would mark more than this share of an entity's stored rows deleted stops and "
+        "changes nothing, unless `possync sync --force`: a shop rarely deletes half its "
+        "categories at once, a broken answer does. 1 turns the guard off.",
+    )
+    quarantine_max_ratio: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="A run stops when more than this share of its records (after the first "
+        "100) fail validation, unless `possync sync --force`.",
+    )
+    writer_process: bool = Field(
+        default=True,
+        description="Write pages from a second process once a run passes one page, so "
+        "validation and PostgreSQL writes use two cores; off keeps a run in one process.",
+    )
+
+    # --- Square ---
+    square_version: str = Field(
+        default="2025-08-20",
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="Square-Version header sent with every Square request (the API version "
+        "possync's Square source was written against).",
+    )
+    square_orders_lookback_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Square orders: each incremental run re-reads this many days before the "
+        "watermark, so offline orders that reach Square late are not missed.",
+    )
+    square_inventory_lookback_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Square inventory counts: re-read this many hours before the watermark.",
+    )
+    square_lookback_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        description="Square catalog, customers, payments and refunds: re-read this many "
+        "minutes before the watermark (Square shows new changes with a delay).",
+    )
+    square_page_limit: int = Field(
+        default=1000,
+        ge=1,
+        le=1000,
+        description="Records per Square page (orders, catalog and inventory take up to 1000; "
+        "customers, payments and refunds are capped at Square's 100).",
+    )
+    square_location_chunk: int = Field(
+        default=10,
+        ge=1,
+        le=10,
+        description="Locations per Square orders search (Square accepts at most 10).",
+    )
+
+    # --- dashboard and jobs ---
+    schedule_incremental: str = Field(
+        default="0 * * * *",
+        description="Cron for the incremental sync of every entity, in POSSYNC_TIMEZONE. "
+        "Empty: off.",
+    )
+    schedule_deep: str = Field(
+        default="0 2 * * *",
+        description="Cron for the deep pass (Square catalog full list, reconciliation), in "
+        "POSSYNC_TIMEZONE. Empty: off.",
+    )
+    database_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="`serve` and `worker` started while PostgreSQL is unreachable retry (one "
+        "line per attempt, with backoff) for up to this many seconds before they give up; 0: "
+        "fail at once.",
+    )
+    status_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long the dashboard reuses status queries; a job starting or ending "
+        "invalidates them sooner.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token required by /metrics. Unset: /metrics is open (it shows "
+        "entity names, counts and times, no store data).",
+    )
+    worker_concurrency: int = Field(
+        default=2, ge=1, le=32, description="Sync jobs one worker process runs at the same time."
+    )
+    job_max_attempts: int = Field(
+        default=4, ge=1, description="Attempts per sync job when it fails for a transient reason."
+    )
+    job_retry_base_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="Exponential backoff base between attempts (5 gives 5 s, 25 s, 125 s).",
+    )
+    login_max_delay_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=120,
+        description=(
+            "Longest wait after failed logins from one address: the first failure is free, "
+            "then the wait doubles (1 s, 2 s, 4 s …) up to this; a correct login clears it."
+        ),
+    )
+    login_attempts_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "Failed logins allowed per minute from all addresses together; beyond it every "
+            "address waits a few seconds (60 divided by this) between tries."
+        ),
+    )
+    session_idle_minutes: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "A dashboard session unused this long ends (sessions also end at logout and after "
+            "12 hours)."
+        ),
+    )
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie over HTTPS only; turn on behind an HTTPS proxy.",
+    )
+
+    # --- alerts and reconciliation ---
+    alert_reminder_hours: float = Field(
+        default=6.0,
+        ge=0,
+        description="Remind about an unresolved incident at most this often (hours); 0: never.",
+    )
+    dashboard_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Dashboard address linked from alert messages.",
+    )
+    daily_summary: bool = Field(
+        default=False, description="Send a daily health summary to the alert URLs."
+    )
+    daily_summary_hour: int = Field(
+        default=8,
+        ge=0,
+        le=23,
+        description="Local hour (POSSYNC_TIMEZONE) from which the daily summary is sent.",
+    )
+    alert_send_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Give up on one alert channel after this many seconds.",
+    )
+
+    @field_validator(
+        "database_url",
+        "lightspeed_token",
+        "square_token",
+        "dashboard_password",
+        "secret_key",
+        "metrics_token",
+        mode="before",
+    )
+    @classmethod
+    def _empty_secret_is_unset(cls, value: Any) -> Any:
+        # `POSSYNC_SQUARE_TOKEN=` or an empty secret file means unset, not a configured
+        # source whose every request is then refused.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard_url_is_http(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("schema_name")
+    @classmethod
+    def _schema_is_identifier(cls, value: str) -> str:
+        if not value.strip():
+            return "public"  # an empty line in .env means the default
+        if not value.replace("_", "a").isalnum() or value[0].isdigit():
+            raise ValueError("use letters, digits and underscores, not starting with a digit")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must start with postgresql://")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError("the port must be a number from 1 to 65535")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_a_directory(cls, value: Path) -> Path:
+        path = value.expanduser()
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ValueError(f"{existing} is a file, not a directory")
+        return value
+
+    @field_validator("lightspeed_url", "square_url")
+    @classmethod
+    def _url_is_http(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or value == "":
+            # An empty line in .env means "use the default", which for Square is production.
+            return SQUARE_PRODUCTION_URL if info.field_name == "square_url" else None
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("lightspeed_domain_prefix")
+    @classmethod
+    def _prefix_is_subdomain(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.replace("-", "a").isalnum() or not value.isascii():
+            raise ValueError("use only the store's subdomain, e.g. myshop for myshop.retail…")
+        return value.lower()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if not value.strip():
+            return "UTC"  # an empty line in .env means the default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
+
+    @field_validator("health_thresholds")
+    @classmethod
+    def _thresholds_parse(cls, value: str) -> str:
+        from possync.health.thresholds import parse_thresholds
+
+        parse_thresholds(value)
+        return value.strip()
+
+    @field_validator("schedule_incremental", "schedule_deep")
+    @classmethod
+    def _schedule_is_cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        value = value.strip()
+        if value and not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r} (e.g. '0 * * * *')")
+        if value:
+            # A valid cron that matches no date ("0 0 30 2 *") would stop the scheduler.
+            try:
+                croniter(value, datetime.now(UTC)).get_next(datetime)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} never fires (no date matches it): use a cron that does, "
+                    "or empty to turn the schedule off"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Settings:
+        if self.health_yellow_hours < self.health_green_hours:
+            raise ValueError(
+                "POSSYNC_HEALTH_YELLOW_HOURS must be at least POSSYNC_HEALTH_GREEN_HOURS"
+            )
+        return self
+
+    @property
+    def lightspeed_base_url(self) -> str | None:
+        """The API base: the explicit URL, else one derived from the domain prefix."""
+        if self.lightspeed_url:
+            return self.lightspeed_url
+        if self.lightspeed_domain_prefix:
+            return f"https://{self.lightspeed_domain_prefix}.retail.lightspeed.app/api/2.0"
+        return None
+
+    @property
+    def notify_url_list(self) -> list[str]:
+        urls = self.notify_urls.get_secret_value()
+        return [url for url in urls.replace(",", " ").split() if url]
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser()
+
+
+def load_settings(*, secrets_dir: Path = SECRETS_DIR, **overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one actionable line.
+
+    Sources, strongest first: `overrides`, the environment, `.env`, then the files in
+    `secrets_dir` when that directory exists (pydantic-settings would warn about a missing one
+    on every command outside a container).
+    """
+    if secrets_dir.is_dir():
+        overrides.setdefault("_secrets_dir", secrets_dir)
+    # Settings(schema_name=…) would be silently ignored: fields with an alias take the alias.
+    for name, field in Settings.model_fields.items():
+        if field.alias and name in overrides:
+            overrides[field.alias] = overrides.pop(name)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, OSError):  # a secret file this user may not read (mode 0600)
+            raise ConfigError(
+                f"cannot read the secret file {cause.filename}: {cause.strerror}; make it "
+                f"readable by the user possync runs as (uid {os.getuid()}), e.g. chmod 0444"
+            ) from None
+        detail = f" ({cause})" if cause else ""
+        raise ConfigError(f"invalid settings: {exc}{detail}") from None
+
+
+def _describe_validation_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not location:
+        return f"invalid settings: {message}"
+    name = location[0]
+    if name.startswith("POSSYNC_"):  # the location of an aliased field is its env name
+        return f"{name}: {message}"
+    field = Settings.model_fields.get(name)
+    env_name = field.alias if field and field.alias else f"POSSYNC_{name.upper()}"
+    return f"{env_name}: {message}"

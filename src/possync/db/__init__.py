@@ -1,0 +1,1 @@
+"""PostgreSQL: connecting, migrations (`sql/`), grants, locks and the sync_state tables."""

@@ -1,0 +1,1 @@
+"""Sync health: the freshness thresholds and the one rule that colours an entity."""

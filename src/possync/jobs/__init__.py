@@ -1,0 +1,1 @@
+"""Background jobs on procrastinate: the sync and reconcile tasks, schedules, the worker."""

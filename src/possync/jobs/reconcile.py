@@ -1,0 +1,62 @@
+"""The reconciliation job (part of the deep pass): the POS's per-day totals against the
+database's, recorded in sync_log and alerted on a mismatch, like `possync reconcile`."""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from typing import Any
+
+import psycopg
+from procrastinate import App, RetryStrategy
+
+from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.errors import DatabaseError, RateLimitedError, TransientError
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_TASK = "possync.reconcile"
+RECONCILE_DAYS = 7
+
+
+def reconcile_lock(source: str) -> str:
+    return f"possync:reconcile:{source}"
+
+
+def can_reconcile(source: str) -> bool:
+    """Whether the source declares how to reconcile it."""
+    module = import_module(f"possync.tables.{source}")
+    return getattr(module, "RECONCILE", None) is not None
+
+
+def register_reconcile_task(app: App, settings: Settings, db: Database) -> None:
+    """Add `possync.reconcile` to `app`; retried only when the POS or database failed."""
+    from possync.jobs.app import QUEUE
+
+    retry = RetryStrategy(
+        max_attempts=settings.job_max_attempts,
+        exponential_wait=settings.job_retry_base_seconds,
+        retry_exceptions=(
+            TransientError,
+            RateLimitedError,
+            DatabaseError,
+            psycopg.OperationalError,
+        ),
+    )
+
+    def reconcile_job(source: str, days: int = RECONCILE_DAYS) -> dict[str, Any]:
+        return run_reconcile_job(settings, db, source, days)
+
+    app.task(name=RECONCILE_TASK, queue=QUEUE, retry=retry)(reconcile_job)
+
+
+def run_reconcile_job(settings: Settings, db: Database, source: str, days: int) -> dict[str, Any]:
+    """Compare the last `days` days; a mismatch is a finding (alerted), not a job failure."""
+    from possync.engine.reconcile import alert_on_report, reconcile, record_reconcile
+
+    report = reconcile(settings, db, source, days=days)
+    record_reconcile(db, report)
+    alert_on_report(settings, db, report)
+    logger.info("reconcile %s: %s difference(s)", source, len(report.differences))
+    return report.to_json()
