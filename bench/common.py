@@ -26,7 +26,7 @@ from psycopg import sql
 from possync.config.settings import DEFAULT_SIMULATOR_TOKEN, Settings, load_settings
 from possync.db.connection import Database, start_embedded_server
 from possync.db.migrate import migrate
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent

@@ -47,7 +47,7 @@ from bench.common import (
     write_results,
 )
 from possync.db.connection import Database
-from possync.tables import entities_for
+from possync.sources.registry import entities_for
 
 SYNC_LOG_ROWS = 1_000_000
 PATHS = ("/", "/api/status")

@@ -46,7 +46,7 @@ from bench.dlt_pipeline import measure_dlt
 from bench.lightspeed_sync import BASELINE_SALES, end_to_end, raw_copy, row_by_row, walk_sales
 from bench.rate_limit import register_count
 from possync.db.connection import Database
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 
 SMALLER = {"medium": "small", "large": "medium"}
 INCREMENTAL_RUNS = 3

@@ -16,8 +16,8 @@ from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from possync.simulator.faults import MALFORMED_BODIES
-from possync.sources import open_source
 from possync.sources.http import RetryPolicy
+from possync.sources.registry import open_source
 from tests.conftest import make_settings
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)

@@ -15,7 +15,7 @@ import psycopg
 from possync.config.settings import load_settings
 from possync.db.connection import start_embedded_server, stop_embedded_server
 from possync.errors import DatabaseError
-from possync.sources import open_source
+from possync.sources.registry import open_source
 from tests.foundation.conftest import POSSYNC_SCRIPT, RunPossync, possync_environment
 
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from possync.config.settings import SQUARE_PRODUCTION_URL, Settings, load_settings
 from possync.db.connection import Database
 from possync.errors import ConfigError
-from possync.sources import configured_sources
+from possync.sources.registry import configured_sources
 
 SECRET_VALUES = {
     "POSSYNC_DATABASE_URL": "postgresql://shop:db-Pa55-word@db.example.test:6543/postgres",

@@ -16,10 +16,10 @@ from possync.jobs.schedule import (
     DEEP_TASK,
     INCREMENTAL_TASK,
     MAINTENANCE_TASK,
-    deep_square_entities,
     next_run,
 )
 from possync.jobs.worker import BackgroundWorker
+from possync.sources.registry import deep_pass_entities
 from tests.conftest import make_settings
 from tests.jobs.conftest import job_row, wait_for_job
 
@@ -61,7 +61,12 @@ def test_an_empty_schedule_is_off(db: Database, tmp_path: Path) -> None:
 
 
 def test_deep_pass_reads_the_square_catalog() -> None:
-    assert deep_square_entities() == ("categories", "catalog_items", "catalog_item_variations")
+    assert deep_pass_entities("square") == (
+        "categories",
+        "catalog_items",
+        "catalog_item_variations",
+    )
+    assert deep_pass_entities("lightspeed") == ()
 
 
 def test_the_incremental_schedule_defers_a_sync_per_source(

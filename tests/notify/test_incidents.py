@@ -9,7 +9,7 @@ from pathlib import Path
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.notify import AlertOutcome, after_sync, check_health
-from possync.tables import entities_for
+from possync.sources.registry import entities_for
 from tests.conftest import make_settings
 
 from .conftest import (

@@ -15,9 +15,9 @@ from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, running_simulator
 from possync.simulator.faults import MALFORMED_BODIES
-from possync.sources import Source, open_source
+from possync.sources.base import Source
 from possync.sources.http import RetryPolicy
-from possync.tables import tables_for
+from possync.sources.registry import open_source, tables_for
 from tests.engine.dripping import dripping_server
 from tests.reliability.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
 from tests.reliability.measure import measure

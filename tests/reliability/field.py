@@ -18,7 +18,7 @@ from psycopg import sql
 from possync.db.connection import Database
 from possync.jobs.app import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 from tests.conftest import make_settings
 from tests.reliability.crash import WALK_LATENCY_MS
 from tests.reliability.harness import ScenarioResult, SourceKit, observe

@@ -22,7 +22,7 @@ from psycopg import sql
 from possync.config.settings import Settings, load_settings
 from possync.db.connection import Database
 from possync.simulator import RunningSimulator, SimulatorConfig
-from possync.sources import Source
+from possync.sources.base import Source
 from possync.sources.http import RetryPolicy
 from tests.reliability.measure import Tally
 

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 from possync.tables.spec import ChildSpec, TableSpec
 from tests.engine import square_truth, truth
 

@@ -17,11 +17,11 @@ from possync.engine.run import (
     EntityResult,
     SyncReport,
     SyncRequest,
-    entities_for,
     run_sync,
 )
 from possync.errors import SyncLockedError
 from possync.simulator import FaultConfig, RunningSimulator, running_simulator
+from possync.sources.registry import entities_for
 from tests.reliability.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
 from tests.reliability.measure import measure
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from possync.simulator.faults import MALFORMED_BODIES
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 from tests.reliability.answers import dripping_trials, malformed_answer_trials
 from tests.reliability.harness import LIGHTSPEED, SQUARE, DatabaseFactory, SourceKit, TrialCounts
 

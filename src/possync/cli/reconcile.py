@@ -21,8 +21,7 @@ from possync.engine.reconcile import (
     record_reconcile,
 )
 from possync.errors import PossyncError
-from possync.sources import configured_sources
-from possync.tables import SOURCES
+from possync.sources.registry import SOURCES, configured_sources
 
 
 @click.command("reconcile")

@@ -15,13 +15,12 @@ from possync.cli.options import parse_date_option
 from possync.cli.progress import ProgressPrinter
 from possync.db.connection import ensure_schema_exists
 from possync.engine.quarantine import retry_quarantined
-from possync.engine.run import SyncReport, SyncRequest, resolve_entities, run_sync
+from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.errors import PossyncError
 from possync.health.status import fix_for
-from possync.sources import configured_sources, open_source
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed.source import NO_BACKFILL
-from possync.tables import SOURCES
+from possync.sources.registry import SOURCES, configured_sources, open_source, resolve_entities
 
 
 @click.command("sync")

@@ -18,7 +18,7 @@ from possync.db.connection import translate_database_error
 from possync.db.locks import try_lock_entity, unlock_entity
 from possync.db.state import close_abandoned_runs
 from possync.errors import PossyncError
-from possync.tables import child_entities_for, tables_for
+from possync.sources.registry import child_entities_for, tables_for
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from possync.load.loader import (
 )
 from possync.load.validate import ValidPage
 from possync.sources.base import CursorAdvance
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from possync.db.state import RunCounters
 from possync.errors import PossyncError
 from possync.load.loader import quarantine_records, release_from_quarantine, upsert_page
 from possync.load.validate import Rejected, ValidPage, validate_page
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 
 QUARANTINE_GRACE_RECORDS = 100
 RETRY_BATCH = 500

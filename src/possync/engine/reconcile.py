@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from importlib import import_module
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -27,8 +26,8 @@ from possync.config.settings import Settings
 from possync.db.connection import Database, ensure_schema_exists
 from possync.errors import ConfigError
 from possync.money import MINOR_UNITS, money_text
-from possync.sources import Source, open_source
-from possync.sources.base import LocationWindow
+from possync.sources.base import LocationWindow, Source
+from possync.sources.registry import open_source, reconcile_spec_for
 from possync.tables.spec import DayKey, ReconcileSpec
 
 
@@ -83,9 +82,9 @@ class ReconcileReport:
 
 
 def spec_for(source: str) -> ReconcileSpec:
-    """The source's reconciliation declaration (in `possync.tables.<source>`)."""
-    spec = getattr(import_module(f"possync.tables.{source}"), "RECONCILE", None)
-    if not isinstance(spec, ReconcileSpec):
+    """The source's reconciliation declaration (in `possync.tables.declared`)."""
+    spec = reconcile_spec_for(source)
+    if spec is None:
         raise ConfigError(f"reconciliation is not available for {source}")
     return spec
 

@@ -40,16 +40,20 @@ from possync.engine.quarantine import QuarantineStop, check_quarantine_ratio
 from possync.engine.writer import PageWriter
 from possync.errors import (
     AuthError,
-    ConfigError,
     DatabaseError,
     RateLimitedError,
     TransientError,
 )
 from possync.load.loader import has_quarantined, quarantine_records
 from possync.load.validate import validate_page
-from possync.sources import Source, open_source
-from possync.sources.base import Page, ReadOptions, StreamState
-from possync.tables import SOURCES, child_entities_for, entities_for, tables_for
+from possync.sources.base import Page, ReadOptions, Source, StreamState
+from possync.sources.registry import (
+    child_entities_for,
+    entities_for,
+    open_source,
+    resolve_entities,
+    tables_for,
+)
 from possync.tables.spec import TableSpec
 
 log = logging.getLogger(__name__)
@@ -59,12 +63,10 @@ GC_THRESHOLD = 10_000
 FULL_GC_EVERY_PAGES = 50  # a full collection takes tens of ms: memory stays flat for free
 
 __all__ = [
-    "SOURCES",
     "EntityProgress",
     "EntityResult",
     "SyncReport",
     "SyncRequest",
-    "entities_for",
     "run_sync",
 ]
 
@@ -127,26 +129,6 @@ class SyncReport:
 
 
 ProgressCallback = Callable[[EntityProgress], None]
-
-
-def resolve_entities(source: str, requested: tuple[str, ...]) -> list[str]:
-    """Requested entity names, checked and put in sync order (empty: all of them)."""
-    tables = tables_for(source)
-    if not requested:
-        return list(tables)
-    parents_of_children = {
-        child: parent for parent in tables for child in child_entities_for(source, parent)
-    }
-    wanted: set[str] = set()
-    for name in requested:
-        if name in tables:
-            wanted.add(name)
-        elif name in parents_of_children:
-            wanted.add(parents_of_children[name])  # line items sync with their sales
-        else:
-            valid = ", ".join(entities_for(source))
-            raise ConfigError(f"unknown {source} entity {name!r}: use one of {valid}")
-    return [entity for entity in tables if entity in wanted]
 
 
 def run_sync(

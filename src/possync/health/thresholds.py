@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from possync.tables import SOURCES, entities_for
+from possync.tables.declared import DECLARED_TABLES
 
 if TYPE_CHECKING:
     from possync.config.settings import Settings
@@ -48,9 +48,9 @@ def _parse_duration(text: str, item: str) -> float:
 
 def _known_keys() -> set[str]:
     keys: set[str] = set()
-    for source in SOURCES:
-        for entity in entities_for(source):
-            keys.update((entity, f"{source}.{entity}"))
+    for declared in DECLARED_TABLES:
+        for entity in declared.entities:
+            keys.update((entity, f"{declared.source}.{entity}"))
     return keys
 
 
@@ -98,11 +98,11 @@ def resolved_overrides(settings: Settings) -> dict[str, Thresholds]:
     """ "source/entity" → thresholds, for every known entity that has an override."""
     overrides = parse_thresholds(settings.health_thresholds)
     resolved = {}
-    for source in SOURCES:
-        for entity in entities_for(source):
-            found = overrides.get(f"{source}.{entity}") or overrides.get(entity)
+    for declared in DECLARED_TABLES:
+        for entity in declared.entities:
+            found = overrides.get(f"{declared.source}.{entity}") or overrides.get(entity)
             if found is not None:
-                resolved[f"{source}/{entity}"] = found
+                resolved[f"{declared.source}/{entity}"] = found
     return resolved
 
 

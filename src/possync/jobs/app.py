@@ -29,7 +29,8 @@ from psycopg_pool import NullConnectionPool
 
 from possync.config.settings import Settings
 from possync.db.connection import APPLICATION_NAME, CONNECT_TIMEOUT_SECONDS, Database
-from possync.errors import ConfigError, DatabaseError, PossyncError, SyncLockedError
+from possync.errors import DatabaseError, PossyncError, SyncLockedError
+from possync.sources.registry import configured_sources, sync_target
 
 if TYPE_CHECKING:
     from possync.engine.run import EntityResult, SyncReport
@@ -76,16 +77,6 @@ class Enqueued:
 def sync_lock(source: str, entity: str) -> str:
     """The lock (and queueing lock) of a sync job for (source, entity)."""
     return f"possync:sync:{source}:{entity or '*'}"
-
-
-def configured_sources(settings: Settings) -> tuple[str, ...]:
-    """Sources with credentials: Lightspeed needs a URL and a token, Square a token."""
-    sources = []
-    if settings.lightspeed_base_url and settings.lightspeed_token is not None:
-        sources.append("lightspeed")
-    if settings.square_token is not None:
-        sources.append("square")
-    return tuple(sources)
 
 
 def _search_path_statement(schema: str) -> sql.Composed:
@@ -277,25 +268,6 @@ def _notify(settings: Settings, db: Database, report: SyncReport) -> None:
         logger.exception("sending alerts after the sync failed")
 
 
-def sync_target(source: str, entity: str) -> str:
-    """The entity a job must sync for `entity`: child rows (sale line items) sync with their
-    parent (sales), so both share one job lock."""
-    from possync.tables import tables_for
-
-    if not entity:
-        return EVERY_ENTITY
-    tables = tables_for(source)
-    if entity in tables:
-        return entity
-    from possync.tables import child_entities_for
-
-    for parent in tables:
-        if entity in child_entities_for(source, parent):
-            return parent
-    known = ", ".join(tables)
-    raise ConfigError(f"unknown {source} entity {entity!r}: use one of {known}")
-
-
 class JobQueue:
     """Defers sync jobs from synchronous code (dashboard, CLI).
 
@@ -344,7 +316,7 @@ class JobQueue:
         trigger: str = "manual",
     ) -> Enqueued:
         """Queue a sync of (source, entity); None as id when one is already waiting."""
-        entity = sync_target(source, entity)
+        entity = sync_target(source, entity) if entity else EVERY_ENTITY
         app = self._open()
         lock = sync_lock(source, entity)
         deferrer = app.configure_task(SYNC_TASK, lock=lock, queueing_lock=lock, queue=QUEUE)

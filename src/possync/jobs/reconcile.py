@@ -4,7 +4,6 @@ database's, recorded in sync_log and alerted on a mismatch, like `possync reconc
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 from typing import Any
 
 import psycopg
@@ -22,12 +21,6 @@ RECONCILE_DAYS = 7
 
 def reconcile_lock(source: str) -> str:
     return f"possync:reconcile:{source}"
-
-
-def can_reconcile(source: str) -> bool:
-    """Whether the source declares how to reconcile it."""
-    module = import_module(f"possync.tables.{source}")
-    return getattr(module, "RECONCILE", None) is not None
 
 
 def register_reconcile_task(app: App, settings: Settings, db: Database) -> None:

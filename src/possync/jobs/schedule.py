@@ -34,10 +34,10 @@ from possync.jobs.app import (
     EVERY_ENTITY,
     QUEUE,
     SYNC_TASK,
-    configured_sources,
     sync_lock,
 )
-from possync.jobs.reconcile import RECONCILE_TASK, can_reconcile, reconcile_lock
+from possync.jobs.reconcile import RECONCILE_TASK, reconcile_lock
+from possync.sources.registry import can_reconcile, configured_sources, deep_pass_entities
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +46,6 @@ DEEP_TASK = "possync.scheduled_deep"
 MAINTENANCE_TASK = "possync.maintenance"
 MAINTENANCE_CRON = "*/5 * * * *"
 KEEP_FINISHED_JOBS_HOURS = 24 * 30
-# Square's catalog is read in full on the deep pass: its incremental search can miss deletions.
-SQUARE_CATALOG_ENTITIES = ("categories", "catalog_items", "catalog_item_variations")
 
 
 @attr.dataclass(frozen=True)
@@ -119,9 +117,9 @@ def register_schedules(app: App, settings: Settings) -> None:
             )
 
     async def scheduled_deep(context: JobContext, timestamp: int) -> None:
-        if "square" in sources:
-            for entity in deep_square_entities():
-                await defer_sync_if_idle(context.app, "square", entity, full=True, trigger="deep")
+        for source in sources:
+            for entity in deep_pass_entities(source):
+                await defer_sync_if_idle(context.app, source, entity, full=True, trigger="deep")
         for source in sources:
             if can_reconcile(source):
                 await defer_reconcile_if_idle(context.app, source)
@@ -179,10 +177,3 @@ def check_alerts(settings: Settings) -> None:
         check_health(settings, open_database(settings))
     except Exception as exc:  # the next run tries again; housekeeping must go on
         logger.warning("alerts: the health check failed (%s)", type(exc).__name__)
-
-
-def deep_square_entities() -> tuple[str, ...]:
-    """Square's catalog entities, in the engine's order."""
-    from possync.engine.run import entities_for
-
-    return tuple(e for e in entities_for("square") if e in SQUARE_CATALOG_ENTITIES)

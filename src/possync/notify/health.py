@@ -23,8 +23,7 @@ from possync.config.settings import Settings
 from possync.health.thresholds import thresholds_for
 from possync.notify.model import EntityKey, EntityProblem, ProblemKind, SyncReportLike
 from possync.notify.scrub import scrub, secret_values
-from possync.sources import configured_sources
-from possync.tables import entities_for
+from possync.sources.registry import configured_sources, entities_for
 
 NO_ERROR_RECORDED = "the run failed without an error message"
 

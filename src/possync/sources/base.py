@@ -64,6 +64,25 @@ class RequestStats:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
+class Source(Protocol):
+    """A POS API client: reads an entity's pages from a cursor; never touches the database."""
+
+    name: str
+
+    @property
+    def stats(self) -> RequestStats: ...
+
+    def close(self) -> None: ...
+
+    def stream_names(self) -> tuple[str, ...]: ...
+
+    def read_pages(
+        self, entity: str, state: StreamState, options: ReadOptions
+    ) -> Iterator[Page]: ...
+
+    def check(self) -> str: ...
+
+
 class StreamReader(Protocol):
     """A source's reader for one entity stream."""
 

@@ -354,9 +354,6 @@ TABLES: dict[str, TableSpec] = {
     "sales": SALES,
 }
 
-# sync_state rows kept current alongside a parent entity.
-CHILD_ENTITIES: dict[str, tuple[str, ...]] = {"sales": ("sale_line_items", "sale_payments")}
-
 
 def _closed_sale_day(
     record: dict[str, Any], zones: dict[str, str]

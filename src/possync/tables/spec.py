@@ -7,8 +7,8 @@ table also has `raw JSONB` (the whole payload), `synced_at` and `seen_run_id`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ColumnKind = Literal["text", "numeric", "timestamptz", "bool", "bigint", "int", "date", "jsonb"]
@@ -86,3 +86,39 @@ class ReconcileSpec:
     stored_days_sql: str  # params %(first)s, %(last)s -> (location, date, *fields)
     # The day and totals a POS record adds, or None when it does not count (not closed).
     day_of: Callable[[dict[str, Any], dict[str, str]], tuple[DayKey, dict[str, Any]] | None]
+
+
+@dataclass(frozen=True)
+class SourceTables:
+    """One source's tables as the engine syncs them.
+
+    `tables` maps entity → table in the order a historical import runs them (a table before
+    those that refer to it); `child_entities` are written with their parent (sale line items
+    with sales) and keep their own sync_state rows; `deep_pass_entities` are read in full by
+    the nightly deep pass.
+    """
+
+    source: str
+    tables: Mapping[str, TableSpec]
+    child_entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reconcile: ReconcileSpec | None = None
+    deep_pass_entities: tuple[str, ...] = ()
+
+    def children_of(self, entity: str) -> tuple[str, ...]:
+        """Entities whose rows are written with `entity`."""
+        return self.child_entities.get(entity, ())
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """Every entity with a sync_state row: synced ones and their children, in sync order."""
+        return tuple(name for entity in self.tables for name in (entity, *self.children_of(entity)))
+
+    def synced_with(self, entity: str) -> str | None:
+        """The entity a sync of `entity` runs: itself, or the parent a child is written with;
+        None when the source has no such entity."""
+        if entity in self.tables:
+            return entity
+        for parent in self.tables:
+            if entity in self.children_of(parent):
+                return parent
+        return None

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from possync.jobs.app import configured_sources
+from possync.sources.registry import configured_sources
 from possync.web.api import build_status
 from possync.web.quarantine_page import quarantine_counts
 from possync.web.state import connection, web_state

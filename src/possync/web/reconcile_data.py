@@ -15,8 +15,7 @@ from psycopg.rows import dict_row
 from possync.config.settings import Settings
 from possync.engine.reconcile import describe_differences, spec_for
 from possync.errors import ConfigError
-from possync.jobs.app import configured_sources
-from possync.tables import SOURCES
+from possync.sources.registry import SOURCES, configured_sources
 
 FIRST_DIFFERENCES = 5
 # The newest finished reconciliation of one source, with only its first differences.

@@ -20,8 +20,14 @@ from psycopg.rows import dict_row
 from possync.config.settings import Settings
 from possync.db.locks import LOCK_NAMESPACE
 from possync.health.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
-from possync.jobs.app import SYNC_TASK, configured_sources
-from possync.tables import SOURCES, child_entities_for, entities_for, tables_for
+from possync.jobs.app import SYNC_TASK
+from possync.sources.registry import (
+    SOURCES,
+    child_entities_for,
+    configured_sources,
+    entities_for,
+    tables_for,
+)
 
 SOURCE_LABELS = {"lightspeed": "Lightspeed", "square": "Square"}
 
