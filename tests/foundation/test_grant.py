@@ -15,7 +15,7 @@ from psycopg import sql
 
 from possync.db.connection import Database
 from possync.db.migrate import migrate
-from possync.jobs.app import JobQueue
+from possync.jobs.queue import JobQueue
 from possync.web import create_app
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD, log_in

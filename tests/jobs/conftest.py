@@ -12,7 +12,7 @@ import pytest
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
-from possync.jobs.app import JobQueue
+from possync.jobs.queue import JobQueue
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
 

@@ -16,14 +16,10 @@ from possync.db.connection import Database
 from possync.db.locks import entity_lock_key
 from possync.db.migrate import migrate
 from possync.errors import SyncLockedError
-from possync.jobs.app import (
-    SYNC_TASK,
-    JobQueue,
-    SyncJobFailed,
-    TransientSyncFailure,
-    build_job_app,
-    sync_lock,
-)
+from possync.jobs.app import build_job_app
+from possync.jobs.names import SYNC_TASK, sync_lock
+from possync.jobs.queue import JobQueue
+from possync.jobs.sync_task import SyncJobFailed, TransientSyncFailure
 from possync.jobs.worker import BackgroundWorker
 from tests.conftest import make_settings
 from tests.jobs.conftest import job_row, wait_for_job

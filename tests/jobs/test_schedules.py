@@ -11,13 +11,10 @@ from procrastinate.periodic import PeriodicDeferrer
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
-from possync.jobs.app import JobQueue, build_job_app
-from possync.jobs.schedule import (
-    DEEP_TASK,
-    INCREMENTAL_TASK,
-    MAINTENANCE_TASK,
-    next_run,
-)
+from possync.jobs.app import build_job_app
+from possync.jobs.names import DEEP_TASK, INCREMENTAL_TASK, MAINTENANCE_TASK
+from possync.jobs.queue import JobQueue
+from possync.jobs.schedule import next_run
 from possync.jobs.worker import BackgroundWorker
 from possync.sources.registry import deep_pass_entities
 from tests.conftest import make_settings
@@ -58,6 +55,20 @@ def test_an_empty_schedule_is_off(db: Database, tmp_path: Path) -> None:
     settings = make_settings(db, tmp_path, schedule_deep="", schedule_incremental="")
     registry = build_job_app(settings, db, schedules=True).periodic_registry
     assert [key[1] for key in registry.periodic_tasks] == [MAINTENANCE_TASK]
+
+
+def test_task_names_are_the_ones_stored_with_queued_jobs(db: Database, tmp_path: Path) -> None:
+    # Jobs already waiting in the queue carry these names: renaming a task would strand them.
+    app = build_job_app(make_settings(db, tmp_path), db, schedules=True)
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("possync.")}
+    assert sorted(ours) == [
+        "possync.maintenance",
+        "possync.reconcile",
+        "possync.scheduled_deep",
+        "possync.scheduled_incremental",
+        "possync.sync",
+    ]
+    assert {task.queue for task in ours.values()} == {"possync"}
 
 
 def test_deep_pass_reads_the_square_catalog() -> None:

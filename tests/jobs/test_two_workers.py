@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from possync.db.connection import Database
-from possync.jobs.app import SYNC_TASK, JobQueue, sync_lock
+from possync.jobs.names import SYNC_TASK, sync_lock
+from possync.jobs.queue import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job

@@ -15,7 +15,7 @@ import pytest
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
-from possync.jobs.app import JobQueue
+from possync.jobs.queue import JobQueue
 from possync.jobs.worker import BackgroundWorker
 from possync.simulator import RunningSimulator
 from tests.conftest import make_settings

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from possync.db.connection import Database
-from possync.jobs.app import JobQueue
+from possync.jobs.queue import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator
 from possync.sources.registry import tables_for
 from tests.conftest import make_settings

@@ -12,21 +12,15 @@ from procrastinate import App, RetryStrategy
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.errors import DatabaseError, RateLimitedError, TransientError
+from possync.jobs.names import QUEUE, RECONCILE_TASK
 
 logger = logging.getLogger(__name__)
 
-RECONCILE_TASK = "possync.reconcile"
 RECONCILE_DAYS = 7
-
-
-def reconcile_lock(source: str) -> str:
-    return f"possync:reconcile:{source}"
 
 
 def register_reconcile_task(app: App, settings: Settings, db: Database) -> None:
     """Add `possync.reconcile` to `app`; retried only when the POS or database failed."""
-    from possync.jobs.app import QUEUE
-
     retry = RetryStrategy(
         max_attempts=settings.job_max_attempts,
         exponential_wait=settings.job_retry_base_seconds,

@@ -30,20 +30,21 @@ from procrastinate.manager import JobManager
 from procrastinate.periodic import PeriodicRegistry, PeriodicTask
 
 from possync.config.settings import Settings
-from possync.jobs.app import (
+from possync.jobs.names import (
+    DEEP_TASK,
     EVERY_ENTITY,
+    INCREMENTAL_TASK,
+    MAINTENANCE_TASK,
     QUEUE,
+    RECONCILE_TASK,
     SYNC_TASK,
+    reconcile_lock,
     sync_lock,
 )
-from possync.jobs.reconcile import RECONCILE_TASK, reconcile_lock
 from possync.sources.registry import can_reconcile, configured_sources, deep_pass_entities
 
 logger = logging.getLogger(__name__)
 
-INCREMENTAL_TASK = "possync.scheduled_incremental"
-DEEP_TASK = "possync.scheduled_deep"
-MAINTENANCE_TASK = "possync.maintenance"
 MAINTENANCE_CRON = "*/5 * * * *"
 KEEP_FINISHED_JOBS_HOURS = 24 * 30
 

@@ -28,7 +28,8 @@ from procrastinate import App
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.jobs import heartbeat
-from possync.jobs.app import QUEUE, build_job_app
+from possync.jobs.app import build_job_app
+from possync.jobs.names import QUEUE
 from possync.jobs.schedule import requeue_stalled_jobs
 
 SHUTDOWN_GRACE_SECONDS = 10.0

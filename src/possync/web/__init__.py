@@ -20,7 +20,7 @@ from flask import Flask, Response
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.errors import ConfigError
-from possync.jobs.app import JobQueue
+from possync.jobs.queue import JobQueue
 from possync.web.cache import StatusCache
 from possync.web.pool import ConnectionPool
 from possync.web.sessions import SESSION_MAX_AGE

@@ -16,8 +16,8 @@ from possync.db.connection import ensure_schema_exists
 from possync.db.jobs_schema import job_queue_schema_exists
 from possync.errors import SchemaMissingError
 from possync.health.thresholds import resolved_overrides
-from possync.jobs.app import QUEUE
 from possync.jobs.heartbeat import ALIVE_WITHIN_SECONDS
+from possync.jobs.names import QUEUE
 from possync.web.cache import activity_fingerprint
 from possync.web.liveness import current_liveness, missing_roles
 from possync.web.reconcile_data import read_money_checks

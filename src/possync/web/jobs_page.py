@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from werkzeug.wrappers import Response as BaseResponse
 
 from possync.errors import ConfigError
-from possync.jobs.app import Enqueued
+from possync.jobs.queue import Enqueued
 from possync.sources.registry import configured_sources
 from possync.web.list_data import JOB_TABS, read_jobs
 from possync.web.state import connection, web_state

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from possync.jobs.app import QUEUE, SYNC_TASK
-from possync.jobs.schedule import MAINTENANCE_TASK as HOUSEKEEPING_TASK
+from possync.jobs.names import MAINTENANCE_TASK as HOUSEKEEPING_TASK
+from possync.jobs.names import QUEUE, SYNC_TASK
 
 PER_PAGE = 50
 CHART_POINTS = 200

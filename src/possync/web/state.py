@@ -10,7 +10,7 @@ from flask import current_app, g
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
-from possync.jobs.app import JobQueue
+from possync.jobs.queue import JobQueue
 from possync.web.cache import StatusCache
 from possync.web.pool import ConnectionPool
 

@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from possync.config.settings import Settings
 from possync.db.locks import LOCK_NAMESPACE
 from possync.health.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
-from possync.jobs.app import SYNC_TASK
+from possync.jobs.names import SYNC_TASK
 from possync.sources.registry import (
     SOURCES,
     child_entities_for,
