@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from possync.config.settings import load_settings
+from possync.config.thresholds import Thresholds, parse_thresholds
 from possync.db.connection import Database
 from possync.errors import ConfigError
-from possync.health.thresholds import Thresholds, parse_thresholds, thresholds_for
+from possync.health.thresholds import thresholds_for
 from possync.notify.health import find_sync_problems
 from possync.web.status_data import read_cards
 from tests.conftest import make_settings

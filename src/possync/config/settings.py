@@ -7,24 +7,28 @@ into one line that names the setting and says what is wrong.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from possync.config.parsing import (
+    SQUARE_PRODUCTION_URL,
+    CronSchedule,
+    DatabaseUrl,
+    DataDir,
+    HealthThresholds,
+    HttpUrl,
+    OptionalHttpUrl,
+    OptionalSecret,
+    SchemaName,
+    SquareUrl,
+    StoreSubdomain,
+    TimeZoneName,
+)
 from possync.errors import ConfigError
 
-SQUARE_PRODUCTION_URL = "https://connect.squareup.com"
 DEFAULT_SIMULATOR_TOKEN = "possync-demo-token"
 # Where Docker, Compose, Podman and Kubernetes mount secret files: one file per setting, named
 # like its variable (possync_database_url). The environment wins over a file.
@@ -42,44 +46,44 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    database_url: SecretStr | None = Field(
+    database_url: DatabaseUrl = Field(
         default=None,
         description="PostgreSQL URL. Unset: start the embedded PostgreSQL under the data dir.",
     )
-    data_dir: Path = Field(
+    data_dir: DataDir = Field(
         default=Path("~/.possync"),
         description="Where the embedded PostgreSQL keeps its files.",
     )
-    schema_name: str = Field(
+    schema_name: SchemaName = Field(
         default="public",
         alias="POSSYNC_SCHEMA",
         description="Schema holding possync's tables and views.",
     )
-    lightspeed_url: str | None = Field(
+    lightspeed_url: OptionalHttpUrl = Field(
         default=None,
         description="Lightspeed X-Series API base, e.g. https://shop.retail.lightspeed.app/api/2.0.",
     )
-    lightspeed_domain_prefix: str | None = Field(
+    lightspeed_domain_prefix: StoreSubdomain = Field(
         default=None,
         description=(
             "Store subdomain; gives the Lightspeed URL when POSSYNC_LIGHTSPEED_URL is unset."
         ),
     )
-    lightspeed_token: SecretStr | None = Field(
+    lightspeed_token: OptionalSecret = Field(
         default=None, description="Lightspeed personal token or OAuth access token."
     )
-    square_url: str = Field(
+    square_url: SquareUrl = Field(
         default=SQUARE_PRODUCTION_URL, description="Square API base URL (production by default)."
     )
-    square_token: SecretStr | None = Field(default=None, description="Square access token.")
-    dashboard_password: SecretStr | None = Field(
+    square_token: OptionalSecret = Field(default=None, description="Square access token.")
+    dashboard_password: OptionalSecret = Field(
         default=None,
         description=(
             "Dashboard password, at least 12 characters. No default: the dashboard refuses to "
             "start."
         ),
     )
-    secret_key: SecretStr | None = Field(
+    secret_key: OptionalSecret = Field(
         default=None,
         description="Signs dashboard sessions. Unset: a random key per process (logins reset).",
     )
@@ -94,13 +98,13 @@ class Settings(BaseSettings):
     health_yellow_hours: float = Field(
         default=12.0, gt=0, description="Yellow up to this age; red beyond it or after a failure."
     )
-    health_thresholds: str = Field(
+    health_thresholds: HealthThresholds = Field(
         default="",
         description="Per-entity green/yellow thresholds over the two above, e.g. "
         "`sales=1h/4h,users=24h/72h` (units m, h, d; `square.orders=…` names one source's "
         "entity). Takes effect without `possync migrate`.",
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="UTC",
         description="The shop's time zone, for schedules and the times the dashboard shows "
         "(IANA name).",
@@ -189,12 +193,12 @@ class Settings(BaseSettings):
     )
 
     # --- dashboard and jobs ---
-    schedule_incremental: str = Field(
+    schedule_incremental: CronSchedule = Field(
         default="0 * * * *",
         description="Cron for the incremental sync of every entity, in POSSYNC_TIMEZONE. "
         "Empty: off.",
     )
-    schedule_deep: str = Field(
+    schedule_deep: CronSchedule = Field(
         default="0 2 * * *",
         description="Cron for the deep pass (Square catalog full list, reconciliation), in "
         "POSSYNC_TIMEZONE. Empty: off.",
@@ -213,7 +217,7 @@ class Settings(BaseSettings):
         description="How long the dashboard reuses status queries; a job starting or ending "
         "invalidates them sooner.",
     )
-    metrics_token: SecretStr | None = Field(
+    metrics_token: OptionalSecret = Field(
         default=None,
         description="Bearer token required by /metrics. Unset: /metrics is open (it shows "
         "entity names, counts and times, no store data).",
@@ -265,7 +269,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Remind about an unresolved incident at most this often (hours); 0: never.",
     )
-    dashboard_url: str = Field(
+    dashboard_url: HttpUrl = Field(
         default="http://127.0.0.1:8080",
         description="Dashboard address linked from alert messages.",
     )
@@ -284,123 +288,6 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="Give up on one alert channel after this many seconds.",
     )
-
-    @field_validator(
-        "database_url",
-        "lightspeed_token",
-        "square_token",
-        "dashboard_password",
-        "secret_key",
-        "metrics_token",
-        mode="before",
-    )
-    @classmethod
-    def _empty_secret_is_unset(cls, value: Any) -> Any:
-        # `POSSYNC_SQUARE_TOKEN=` or an empty secret file means unset, not a configured
-        # source whose every request is then refused.
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @field_validator("dashboard_url")
-    @classmethod
-    def _dashboard_url_is_http(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-    @field_validator("schema_name")
-    @classmethod
-    def _schema_is_identifier(cls, value: str) -> str:
-        if not value.strip():
-            return "public"  # an empty line in .env means the default
-        if not value.replace("_", "a").isalnum() or value[0].isdigit():
-            raise ValueError("use letters, digits and underscores, not starting with a digit")
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in ("postgresql", "postgres"):
-            raise ValueError("must start with postgresql://")
-        try:
-            port = parts.port
-        except ValueError:
-            port = 0
-        if port == 0:
-            raise ValueError("the port must be a number from 1 to 65535")
-        return value
-
-    @field_validator("data_dir")
-    @classmethod
-    def _data_dir_is_a_directory(cls, value: Path) -> Path:
-        path = value.expanduser()
-        existing = next((p for p in (path, *path.parents) if p.exists()), None)
-        if existing is not None and not existing.is_dir():
-            raise ValueError(f"{existing} is a file, not a directory")
-        return value
-
-    @field_validator("lightspeed_url", "square_url")
-    @classmethod
-    def _url_is_http(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or value == "":
-            # An empty line in .env means "use the default", which for Square is production.
-            return SQUARE_PRODUCTION_URL if info.field_name == "square_url" else None
-        if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-    @field_validator("lightspeed_domain_prefix")
-    @classmethod
-    def _prefix_is_subdomain(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not value.replace("-", "a").isalnum() or not value.isascii():
-            raise ValueError("use only the store's subdomain, e.g. myshop for myshop.retail…")
-        return value.lower()
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone_exists(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        if not value.strip():
-            return "UTC"  # an empty line in .env means the default
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
-        return value
-
-    @field_validator("health_thresholds")
-    @classmethod
-    def _thresholds_parse(cls, value: str) -> str:
-        from possync.health.thresholds import parse_thresholds
-
-        parse_thresholds(value)
-        return value.strip()
-
-    @field_validator("schedule_incremental", "schedule_deep")
-    @classmethod
-    def _schedule_is_cron(cls, value: str) -> str:
-        from croniter import croniter
-
-        value = value.strip()
-        if value and not croniter.is_valid(value):
-            raise ValueError(f"not a cron expression: {value!r} (e.g. '0 * * * *')")
-        if value:
-            # A valid cron that matches no date ("0 0 30 2 *") would stop the scheduler.
-            try:
-                croniter(value, datetime.now(UTC)).get_next(datetime)
-            except ValueError:
-                raise ValueError(
-                    f"{value!r} never fires (no date matches it): use a cron that does, "
-                    "or empty to turn the schedule off"
-                ) from None
-        return value
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:

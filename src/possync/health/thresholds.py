@@ -1,5 +1,5 @@
 """Freshness thresholds per entity: the global green/yellow hours, overridden per entity by
-POSSYNC_HEALTH_THRESHOLDS (e.g. "sales=1h/4h,users=24h/72h,square.orders=30m/2h").
+POSSYNC_HEALTH_THRESHOLDS (parsed in `possync.config.thresholds`).
 
 The cards, `possync status`, the alerts and the `sync_health` view all take their thresholds
 from `thresholds_for`; the view reads them from `possync_settings`, which every possync process
@@ -10,79 +10,14 @@ no `possync migrate`.
 from __future__ import annotations
 
 import json
-import math
-import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
-from possync.tables.declared import DECLARED_TABLES
-
-if TYPE_CHECKING:
-    from possync.config.settings import Settings
+from possync.config.settings import Settings
+from possync.config.thresholds import Thresholds, parse_thresholds, per_entity_overrides
 
 THRESHOLDS_KEY = "health_thresholds"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd]?)\s*$")
-_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "": 1.0}
-EXAMPLE = "sales=1h/4h,users=24h/72h"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Green while the last success is at most `green_hours` old, yellow up to `yellow_hours`."""
-
-    green_hours: float
-    yellow_hours: float
-
-
-def _parse_duration(text: str, item: str) -> float:
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(f"{item!r}: {text!r} is not a duration like 90m, 4h or 2d")
-    hours = float(match.group(1)) * _UNIT_HOURS[match.group(2)]
-    if not math.isfinite(hours) or hours <= 0:
-        raise ValueError(f"{item!r}: durations must be more than 0")
-    return hours
-
-
-def _known_keys() -> set[str]:
-    keys: set[str] = set()
-    for declared in DECLARED_TABLES:
-        for entity in declared.entities:
-            keys.update((entity, f"{declared.source}.{entity}"))
-    return keys
-
-
-def parse_thresholds(spec: str) -> dict[str, Thresholds]:
-    """ "sales=1h/4h, square.orders=30m/2h" → {"sales": …, "square.orders": …}.
-
-    A key is an entity name (every source that has it) or source.entity. Raises ValueError
-    with one line naming the bad item.
-    """
-    parsed: dict[str, Thresholds] = {}
-    if not spec.strip():
-        return parsed  # the usual case: no need to load the table declarations
-    known = _known_keys()
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        key = key.strip().lower()
-        green_text, slash, yellow_text = value.partition("/")
-        if not sep or not slash:
-            raise ValueError(f"{item!r}: write ENTITY=GREEN/YELLOW, e.g. {EXAMPLE}")
-        if key not in known:
-            raise ValueError(
-                f"{item!r}: unknown entity {key!r} (use a name from `possync status`, "
-                "optionally as source.entity)"
-            )
-        green = _parse_duration(green_text, item)
-        yellow = _parse_duration(yellow_text, item)
-        if yellow < green:
-            raise ValueError(f"{item!r}: the yellow threshold must be at least the green one")
-        parsed[key] = Thresholds(green, yellow)
-    return parsed
 
 
 def thresholds_for(settings: Settings, source: str, entity: str) -> Thresholds:
@@ -96,14 +31,7 @@ def thresholds_for(settings: Settings, source: str, entity: str) -> Thresholds:
 
 def resolved_overrides(settings: Settings) -> dict[str, Thresholds]:
     """ "source/entity" → thresholds, for every known entity that has an override."""
-    overrides = parse_thresholds(settings.health_thresholds)
-    resolved = {}
-    for declared in DECLARED_TABLES:
-        for entity in declared.entities:
-            found = overrides.get(f"{declared.source}.{entity}") or overrides.get(entity)
-            if found is not None:
-                resolved[f"{declared.source}/{entity}"] = found
-    return resolved
+    return per_entity_overrides(settings.health_thresholds)
 
 
 def publish_health_thresholds(conn: psycopg.Connection[Any], settings: Settings) -> None:
