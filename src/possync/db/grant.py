@@ -5,7 +5,7 @@ possync's tables have row-level security on and no policies, so only their owner
 with BYPASSRLS) sees rows. A runtime role that is not the owner would read zero rows without
 an error: `possync status` would say "no syncs yet" over a full database. `grant_runtime_role`
 gives such a role what possync needs (schema usage, table, sequence and function privileges,
-and a policy per table); `check_role_can_read` turns "sees nothing" into one line with the fix.
+and a policy per table); `possync.db.access` turns "sees nothing" into one line with the fix.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from possync.errors import ConfigError, DatabaseError
+from possync.db.migration_files import available_migrations
+from possync.errors import ConfigError
 
 POLICY_PREFIX = "possync_runtime_"
 # Supabase serves these over its public Data API: possync's data must never be granted to them.
 PUBLIC_API_ROLES = frozenset({"anon", "authenticated", "public"})
-# Tables possync always reads first; if these are hidden, everything is.
-PROBE_TABLES = ("sync_state", "sync_log")
 _CREATED = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+)?(?:TABLE|VIEW)\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)",
@@ -94,8 +93,6 @@ def revoke_from_api_role(conn: psycopg.Connection[Any], schema: str, role: str) 
 def possync_relations(conn: psycopg.Connection[Any], schema: str) -> list[tuple[str, str]]:
     """possync's own tables, views and their sequences in `schema`, as (name, relkind): the
     ones its migrations and the job queue created, not the rest of a shared schema."""
-    from possync.db.migrate import available_migrations
-
     names = {"possync_migrations"}
     for migration in available_migrations():
         names.update(match[1].lower() for match in _CREATED.finditer(migration.sql_text))
@@ -129,38 +126,3 @@ def granted_roles(conn: psycopg.Connection[Any], schema: str) -> list[str]:
         (schema, POLICY_PREFIX),
     ).fetchall()
     return [role for (role,) in rows]
-
-
-def check_role_can_read(conn: psycopg.Connection[Any], schema: str) -> None:
-    """One line with the fix when the connected role can't read possync's tables, or would
-    read them empty because row-level security hides every row from it."""
-    rows = conn.execute(
-        """SELECT c.relname,
-                  has_table_privilege(c.oid, 'SELECT') AS can_select,
-                  c.relrowsecurity
-                  AND c.relowner <> me.oid
-                  AND NOT (me.rolsuper OR me.rolbypassrls)
-                  AND NOT EXISTS (
-                      SELECT 1 FROM pg_policy p
-                      WHERE p.polrelid = c.oid
-                        AND p.polcmd IN ('r', '*')
-                        AND (0 = ANY(p.polroles) OR EXISTS (
-                            SELECT 1 FROM unnest(p.polroles) AS r(oid)
-                            WHERE pg_has_role(me.oid, r.oid, 'MEMBER')))) AS hidden
-           FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           JOIN pg_roles me ON me.rolname = current_user
-           WHERE n.nspname = %s AND c.relname = ANY(%s)""",
-        (schema, list(PROBE_TABLES)),
-    ).fetchall()
-    role = conn.execute("SELECT current_user").fetchone()
-    name = role[0] if role else "?"
-    fix = f"as the tables' owner, run `possync grant {name}`"
-    for table, can_select, hidden in rows:
-        if not can_select:
-            raise DatabaseError(f"role {name!r} may not read {schema}.{table}: {fix}")
-        if hidden:
-            raise DatabaseError(
-                f"role {name!r} sees no rows in {schema}.{table} (row-level security, no policy "
-                f"for it): {fix}"
-            )

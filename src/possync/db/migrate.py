@@ -1,17 +1,15 @@
 """Schema migrations: numbered SQL files, each applied in its own transaction and recorded.
 
-Files live in `possync/sql/migrations/NNNN_name.sql`. `migrate()` takes an advisory lock so two
-processes never migrate at once, applies what is missing in order, then (every time) writes the
-health thresholds from settings and secures the schema: RLS on every table, views evaluated with
-the caller's rights, no access at all for Supabase's public API roles, and the policies and
-grants of roles given `possync grant` extended to new tables.
+Files live in `possync/db/sql/migrations/NNNN_name.sql` (see `migration_files`). `migrate()`
+takes an advisory lock so two processes never migrate at once, applies what is missing in
+order, then (every time) writes the health thresholds from settings and secures the schema:
+RLS on every table, views evaluated with the caller's rights, no access at all for Supabase's
+public API roles, and the policies and grants of roles given `possync grant` extended to new
+tables.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -21,33 +19,11 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.db.grant import grant_runtime_role, granted_roles, revoke_from_api_role
 from possync.db.jobs_schema import ensure_job_queue_schema
+from possync.db.migration_files import Migration, available_migrations
 from possync.health.thresholds import publish_health_thresholds
 
 MIGRATION_LOCK_KEY = 0x706F7373_6D696772  # "possmigr": one migrator at a time
-_FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 SUPABASE_API_ROLES = ("anon", "authenticated")
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    sql_text: str
-
-
-def available_migrations() -> list[Migration]:
-    """Every migration shipped in the package, in order."""
-    folder = resources.files("possync.db") / "sql" / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        match = _FILENAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"two migrations share a number: {versions}")
-    return found
 
 
 def applied_versions(conn: psycopg.Connection[Any]) -> set[int]:

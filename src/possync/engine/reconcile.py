@@ -24,7 +24,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from possync.config.settings import Settings
-from possync.db.connection import Database, ensure_schema_exists
+from possync.db.access import ensure_schema_exists
+from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.money import MINOR_UNITS, money_text
 from possync.sources import Source, open_source

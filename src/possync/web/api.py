@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from possync.db.connection import ensure_schema_exists
+from possync.db.access import ensure_schema_exists
 from possync.db.jobs_schema import job_queue_schema_exists
 from possync.errors import SchemaMissingError
 from possync.health.thresholds import resolved_overrides
