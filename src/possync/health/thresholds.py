@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from possync.db.queries import query
 from possync.tables import SOURCES, entities_for
 
 if TYPE_CHECKING:
@@ -106,28 +107,25 @@ def resolved_overrides(settings: Settings) -> dict[str, Thresholds]:
     return resolved
 
 
+def per_entity_thresholds(settings: Settings) -> dict[str, list[float]]:
+    """ "source/entity" → [green_hours, yellow_hours]: what `sync_health_at` takes (and what
+    possync_settings.health_thresholds holds for the view)."""
+    return {
+        key: [value.green_hours, value.yellow_hours]
+        for key, value in sorted(resolved_overrides(settings).items())
+    }
+
+
 def publish_health_thresholds(conn: psycopg.Connection[Any], settings: Settings) -> None:
     """Write the thresholds the `sync_health` view reads; a no-op when they are unchanged."""
     # Skipped before `possync migrate` and for a role that may not write the table (a
     # read-only or not yet granted runtime role: the view keeps the thresholds it has).
-    row = conn.execute(
-        """SELECT CASE WHEN to_regclass('possync_settings') IS NULL THEN false
-                       ELSE has_table_privilege('possync_settings', 'INSERT, UPDATE') END"""
-    ).fetchone()
+    row = conn.execute(query("settings_writable")).fetchone()
     if not row or not row[0]:
         return
-    per_entity = {
-        key: [value.green_hours, value.yellow_hours]
-        for key, value in sorted(resolved_overrides(settings).items())
-    }
     for key, value in (
         ("health_green_hours", str(settings.health_green_hours)),
         ("health_yellow_hours", str(settings.health_yellow_hours)),
-        (THRESHOLDS_KEY, json.dumps(per_entity, sort_keys=True)),
+        (THRESHOLDS_KEY, json.dumps(per_entity_thresholds(settings), sort_keys=True)),
     ):
-        conn.execute(
-            """INSERT INTO possync_settings (key, value) VALUES (%s, %s)
-               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-               WHERE possync_settings.value IS DISTINCT FROM EXCLUDED.value""",
-            (key, value),
-        )
+        conn.execute(query("publish_setting"), (key, value))
