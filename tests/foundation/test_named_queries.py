@@ -21,6 +21,7 @@ NO_SQL_HERE = [
     *sorted((PACKAGE / "notify").glob("*.py")),
     *sorted((PACKAGE / "health").glob("*.py")),
     PACKAGE / "jobs" / "heartbeat.py",
+    *sorted((PACKAGE / "db").glob("*.py")),
 ]
 SQL_STATEMENT = re.compile(
     r"\b(SELECT\b[\s\S]*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s[\s\S]*\bSET|DELETE\s+FROM)\b"

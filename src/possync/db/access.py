@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from possync.db.queries import query
 from possync.errors import DatabaseError, SchemaMissingError
 
 # Tables possync always reads first; if these are hidden, everything is.
@@ -19,20 +20,14 @@ def ensure_schema_exists(
 ) -> None:
     """Fail with the fix when possync's tables are missing, or (`check_access`) when the
     connected role can't use them or would see them empty (row-level security)."""
-    unusable = conn.execute(
-        "SELECT NOT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = %s",
-        (schema,),
-    ).fetchone()
+    unusable = conn.execute(query("schema_unusable"), (schema,)).fetchone()
     if unusable and unusable[0]:
-        role = conn.execute("SELECT current_user").fetchone()
-        name = role[0] if role else "?"
+        name = _current_role(conn)
         raise DatabaseError(
             f"role {name!r} may not use schema {schema!r}: as the tables' owner, run "
             f"`possync grant {name}`"
         )
-    row = conn.execute(
-        "SELECT to_regclass(format('%%I.sync_state', %s::text)) IS NOT NULL", (schema,)
-    ).fetchone()
+    row = conn.execute(query("schema_has_tables"), (schema,)).fetchone()
     if not row or not row[0]:
         raise SchemaMissingError(
             f"possync's tables are missing in schema {schema!r}: run `possync migrate`"
@@ -44,27 +39,8 @@ def ensure_schema_exists(
 def check_role_can_read(conn: psycopg.Connection[Any], schema: str) -> None:
     """One line with the fix when the connected role can't read possync's tables, or would
     read them empty because row-level security hides every row from it."""
-    rows = conn.execute(
-        """SELECT c.relname,
-                  has_table_privilege(c.oid, 'SELECT') AS can_select,
-                  c.relrowsecurity
-                  AND c.relowner <> me.oid
-                  AND NOT (me.rolsuper OR me.rolbypassrls)
-                  AND NOT EXISTS (
-                      SELECT 1 FROM pg_policy p
-                      WHERE p.polrelid = c.oid
-                        AND p.polcmd IN ('r', '*')
-                        AND (0 = ANY(p.polroles) OR EXISTS (
-                            SELECT 1 FROM unnest(p.polroles) AS r(oid)
-                            WHERE pg_has_role(me.oid, r.oid, 'MEMBER')))) AS hidden
-           FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           JOIN pg_roles me ON me.rolname = current_user
-           WHERE n.nspname = %s AND c.relname = ANY(%s)""",
-        (schema, list(PROBE_TABLES)),
-    ).fetchall()
-    role = conn.execute("SELECT current_user").fetchone()
-    name = role[0] if role else "?"
+    rows = conn.execute(query("role_read_access"), (schema, list(PROBE_TABLES))).fetchall()
+    name = _current_role(conn)
     fix = f"as the tables' owner, run `possync grant {name}`"
     for table, can_select, hidden in rows:
         if not can_select:
@@ -74,3 +50,8 @@ def check_role_can_read(conn: psycopg.Connection[Any], schema: str) -> None:
                 f"role {name!r} sees no rows in {schema}.{table} (row-level security, no policy "
                 f"for it): {fix}"
             )
+
+
+def _current_role(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute(query("current_role_name")).fetchone()
+    return str(row[0]) if row else "?"

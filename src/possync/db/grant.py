@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from possync.db.migration_files import available_migrations
+from possync.db.queries import query, template
 from possync.errors import ConfigError
 
 POLICY_PREFIX = "possync_runtime_"
@@ -41,7 +42,7 @@ def grant_runtime_role(conn: psycopg.Connection[Any], schema: str, role: str) ->
             f"refusing to grant possync's tables to {role!r}: Supabase serves that role to the "
             "public over its Data API; create a role of your own (CREATE ROLE … LOGIN)"
         )
-    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    exists = conn.execute(query("role_exists"), (role,)).fetchone()
     if exists is None:
         raise ConfigError(
             f"role {role!r} does not exist: create it first, e.g. "
@@ -49,7 +50,7 @@ def grant_runtime_role(conn: psycopg.Connection[Any], schema: str, role: str) ->
         )
     relations = possync_relations(conn, schema)
     target = sql.Identifier(role)
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), target))
+    conn.execute(template("grant_schema_usage").format(schema=sql.Identifier(schema), role=target))
     for name, kind in relations:
         qualified = sql.Identifier(schema, name)
         if kind == "S":
@@ -58,16 +59,18 @@ def grant_runtime_role(conn: psycopg.Connection[Any], schema: str, role: str) ->
             privileges = "SELECT"
         else:
             privileges = "SELECT, INSERT, UPDATE, DELETE"
-        conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privileges), qualified, target))
+        conn.execute(
+            template("grant_privileges").format(
+                privileges=sql.SQL(privileges), relation=qualified, role=target
+            )
+        )
     tables = [name for name, kind in relations if kind in ("r", "p")]
     policy = sql.Identifier(policy_name(role))
     for table in tables:
         qualified = sql.Identifier(schema, table)
-        conn.execute(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(policy, qualified))
+        conn.execute(template("drop_policy").format(policy=policy, table=qualified))
         conn.execute(
-            sql.SQL("CREATE POLICY {} ON {} FOR ALL TO {} USING (true) WITH CHECK (true)").format(
-                policy, qualified, target
-            )
+            template("create_runtime_policy").format(policy=policy, table=qualified, role=target)
         )
     return tables
 
@@ -84,8 +87,10 @@ def revoke_from_api_role(conn: psycopg.Connection[Any], schema: str, role: str) 
     for name, kind in possync_relations(conn, schema):
         privileges = UNGUARDED_TABLE_PRIVILEGES if kind in ("r", "p") else "ALL"
         conn.execute(
-            sql.SQL("REVOKE {} ON {} FROM {}").format(
-                sql.SQL(privileges), sql.Identifier(schema, name), sql.Identifier(role)
+            template("revoke_privileges").format(
+                privileges=sql.SQL(privileges),
+                relation=sql.Identifier(schema, name),
+                role=sql.Identifier(role),
             )
         )
 
@@ -97,32 +102,12 @@ def possync_relations(conn: psycopg.Connection[Any], schema: str) -> list[tuple[
     for migration in available_migrations():
         names.update(match[1].lower() for match in _CREATED.finditer(migration.sql_text))
     rows = conn.execute(
-        """SELECT c.relname, c.relkind FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p', 'v', 'm')
-             AND (c.relname = ANY(%(names)s) OR starts_with(c.relname, 'procrastinate_'))
-           UNION
-           SELECT s.relname, s.relkind FROM pg_class s
-           JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
-           JOIN pg_class t ON t.oid = d.refobjid
-           JOIN pg_namespace n ON n.oid = s.relnamespace
-           WHERE n.nspname = %(schema)s AND s.relkind = 'S'
-             AND (t.relname = ANY(%(names)s) OR starts_with(t.relname, 'procrastinate_'))
-           ORDER BY 1""",
-        {"schema": schema, "names": sorted(names)},
+        query("possync_relations"), {"schema": schema, "names": sorted(names)}
     ).fetchall()
     return [(str(name), str(kind)) for name, kind in rows]
 
 
 def granted_roles(conn: psycopg.Connection[Any], schema: str) -> list[str]:
     """Roles that `possync grant` covered before (they hold possync's policy on sync_state)."""
-    rows = conn.execute(
-        """SELECT DISTINCT r.rolname FROM pg_policy p
-           JOIN pg_class c ON c.oid = p.polrelid
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           JOIN pg_roles r ON r.oid = ANY(p.polroles)
-           WHERE n.nspname = %s AND c.relname = 'sync_state' AND p.polname = %s || r.rolname
-           ORDER BY 1""",
-        (schema, POLICY_PREFIX),
-    ).fetchall()
+    rows = conn.execute(query("granted_roles"), (schema, POLICY_PREFIX)).fetchall()
     return [role for (role,) in rows]
