@@ -150,7 +150,7 @@ def parent_entities(sources: tuple[str, ...]) -> dict[tuple[str, str], str]:
 def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
     """A card per sync_state row and per entity a configured source will sync."""
     statuses = {status.key: status for status in read_entity_statuses(conn, settings)}
-    last_runs = _read_last_runs(conn)
+    last_runs = _read_last_runs(conn, list(statuses))
     sources = configured_sources(settings)
     order: dict[tuple[str, str], tuple[int, int, str]] = {}
     for source_index, source in enumerate(SOURCES):
@@ -188,9 +188,14 @@ def card_failures(cards: list[Card]) -> list[FailureGroup]:
     return failure_groups((c.source, c.entity, c.status, c.error_message) for c in cards)
 
 
-def _read_last_runs(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], RunInfo]:
+def _read_last_runs(
+    conn: psycopg.Connection[Any], keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], RunInfo]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query("last_finished_runs"))
+        cur.execute(
+            query("last_finished_runs"),
+            ([source for source, _ in keys], [entity for _, entity in keys]),
+        )
         rows = cur.fetchall()
     return {
         (row["source"], row["entity_type"]): RunInfo(

@@ -1,10 +1,10 @@
 -- The dashboard: cards, live runs, history, jobs, quarantine, sessions and /metrics.
 
 -- last_finished_runs --
--- The last finished run of every entity that has a sync_state row.
+-- The last finished run of each given (source, entity).
 SELECT s.source, s.entity_type, l.run_id, l.action, l.status, l."timestamp",
        l.finished_at, l.duration_seconds, l.records_processed, l.error_details
-FROM sync_state s
+FROM unnest(%s::text[], %s::text[]) AS s(source, entity_type)
 CROSS JOIN LATERAL (
     SELECT * FROM sync_log l
     WHERE l.source = s.source AND l.entity_type = s.entity_type
