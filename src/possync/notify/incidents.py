@@ -22,6 +22,7 @@ from psycopg.rows import class_row
 
 from possync.config.settings import Settings
 from possync.db.queries import query, template
+from possync.health.status import read_entity_statuses
 from possync.notify import messages
 from possync.notify.model import (
     AlertMessage,
@@ -67,9 +68,10 @@ def update_incident(
     _record_problems(conn, incident.id, problems, now)
     bad = {problem.key for problem in problems}
     if checked is None:
-        _resolve(conn, incident.id, now, keep=bad)
+        _resolve(conn, settings, incident.id, now, keep=bad)
     else:
-        _resolve(conn, incident.id, now, only=[key for key in checked if key not in bad])
+        resolved = [key for key in checked if key not in bad]
+        _resolve(conn, settings, incident.id, now, only=resolved)
     entities = incident_entities(conn, incident.id)
     if not any(entity.active for entity in entities):
         _close_incident(conn, incident.id, now)
@@ -164,6 +166,7 @@ def _record_problems(
 
 def _resolve(
     conn: psycopg.Connection[Any],
+    settings: Settings,
     incident_id: int,
     now: datetime,
     *,
@@ -173,9 +176,18 @@ def _resolve(
     """Mark entities healthy again (all but `keep`, or just `only`), with their last success."""
     keys = list(only if only is not None else keep)
     membership = sql.SQL("IN" if only is not None else "NOT IN")
+    states = read_entity_statuses(conn, settings)
     conn.execute(
         template("resolve_incident_entities").format(membership=membership),
-        (now, incident_id, [source for source, _ in keys], [entity for _, entity in keys]),
+        (
+            now,
+            [state.source for state in states],
+            [state.entity_type for state in states],
+            [state.last_sync_time for state in states],
+            incident_id,
+            [source for source, _ in keys],
+            [entity for _, entity in keys],
+        ),
     )
 
 

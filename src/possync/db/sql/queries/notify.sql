@@ -74,11 +74,14 @@ ON CONFLICT (incident_id, source, entity_type) DO UPDATE SET
     last_seen_at = EXCLUDED.last_seen_at, resolved_at = NULL
 
 -- resolve_incident_entities --
--- Mark entities healthy again, with their last success: those {membership} the given keys.
+-- Mark entities healthy again, with their last success (as health.status read it): those
+-- {membership} the given keys.
 UPDATE alert_incident_entities e
 SET resolved_at = %s,
     last_sync_time = COALESCE(
-        (SELECT s.last_sync_time FROM sync_state s
+        (SELECT s.last_sync_time
+         FROM unnest(%s::text[], %s::text[], %s::timestamptz[])
+              AS s(source, entity_type, last_sync_time)
          WHERE s.source = e.source AND s.entity_type = e.entity_type),
         e.last_sync_time)
 WHERE e.incident_id = %s AND e.resolved_at IS NULL
