@@ -81,3 +81,19 @@ def test_the_module_holds_no_sql_of_its_own(path: Path) -> None:
         and SQL_STATEMENT.search(node.value)
     ]
     assert found == [], f"move this SQL to a named query in db/sql/queries/: {found}"
+
+
+def test_sync_state_is_read_in_one_place() -> None:
+    """People see sync_state through health.status alone (the engine reads its own cursor)."""
+    readers = {
+        name
+        for name, text in QUERIES.items()
+        if re.search(r"\b(FROM|JOIN)\s+sync_state\b|\bsync_health_at\(", text)
+    }
+    assert readers == {"entity_health", "stream_state"}
+    callers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if 'query("entity_health")' in path.read_text(encoding="utf-8")
+    }
+    assert callers == {"health/status.py"}
