@@ -1,10 +1,10 @@
 """Freshness thresholds per entity: the global green/yellow hours, overridden per entity by
 POSSYNC_HEALTH_THRESHOLDS (e.g. "sales=1h/4h,users=24h/72h,square.orders=30m/2h").
 
-The cards, `possync status`, the alerts and the `sync_health` view all take their thresholds
-from `thresholds_for`; the view reads them from `possync_settings`, which every possync process
-refreshes when it opens the database (`publish_health_thresholds`), so a changed setting needs
-no `possync migrate`.
+The cards, `possync status` and the alerts pass these thresholds (`per_entity_thresholds`) to
+the SQL function `sync_health_at`, which colours each entity; the `sync_health` view passes the
+same values, read from `possync_settings`, which every possync process refreshes when it opens
+the database (`publish_health_thresholds`), so a changed setting needs no `possync migrate`.
 """
 
 from __future__ import annotations
