@@ -14,7 +14,8 @@ import pytest
 from possync import __version__
 from possync.cli.main import main
 from possync.db.connection import Database
-from possync.db.migrate import available_migrations, schema_snapshot
+from possync.db.migrate import schema_snapshot
+from possync.db.migration_files import available_migrations
 
 from .conftest import CommandResult, RunPossync, environment_for, possync_environment
 

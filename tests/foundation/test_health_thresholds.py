@@ -14,6 +14,7 @@ from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.health.thresholds import thresholds_for
 from possync.notify.health import find_sync_problems
+from possync.notify.summary import daily_summary
 from possync.web.status_data import read_cards
 from tests.conftest import make_settings
 from tests.foundation.conftest import RunPossync, environment_for
@@ -139,3 +140,70 @@ def test_the_view_follows_a_changed_setting_on_the_next_command(
                 ).fetchone()
             )
     assert seen == [("green",), ("red",), ("yellow",)]
+
+
+# Just inside and just past each threshold, a minute either side (a command takes seconds).
+# (source, entity) → (status, age of the last success or None, created this long ago, colour)
+EDGES = {
+    ("lightspeed", "outlets"): ("success", "1 hour 59 minutes", "1 day", "green"),
+    ("lightspeed", "registers"): ("success", "2 hours 1 minute", "1 day", "yellow"),
+    ("lightspeed", "taxes"): ("success", "11 hours 59 minutes", "1 day", "yellow"),
+    ("lightspeed", "brands"): ("success", "12 hours 1 minute", "1 day", "red"),
+    ("lightspeed", "sales"): ("success", "29 minutes", "1 day", "green"),
+    ("lightspeed", "users"): ("success", "71 hours 59 minutes", "4 days", "yellow"),
+    ("lightspeed", "suppliers"): ("running", None, "13 hours", "red"),  # never synced
+    ("square", "orders"): ("success", "19 minutes", "1 day", "yellow"),
+    ("square", "customers"): ("success", "21 minutes", "1 day", "green"),
+    ("square", "payments"): ("failed", "1 minute", "1 day", "red"),
+}
+
+
+def test_cli_cards_view_and_alerts_give_one_colour_at_the_edges(
+    run_possync: RunPossync, db: Database, tmp_path: Path
+) -> None:
+    with db.connect() as conn:
+        for (source, entity), (status, age, created, _) in EDGES.items():
+            conn.execute(
+                """INSERT INTO sync_state (source, entity_type, status, last_sync_time, created_at)
+                   VALUES (%s, %s, %s, now() - %s::interval, now() - %s::interval)""",
+                (source, entity, status, age, created),
+            )
+        conn.commit()
+    expected = {key: colour for key, (*_, colour) in EDGES.items()}
+    result = run_possync(
+        "status", "--json", env=environment_for(db, tmp_path, POSSYNC_HEALTH_THRESHOLDS=PER_ENTITY)
+    )
+    cli = {
+        (e["source"], e["entity_type"]): e["health"] for e in json.loads(result.stdout)["entities"]
+    }
+
+    settings = make_settings(db, tmp_path, health_thresholds=PER_ENTITY)
+    with db.connect() as conn:
+        now_row = conn.execute("SELECT now()").fetchone()
+        assert now_row is not None
+        now = now_row[0]
+        cards = {
+            (card.source, card.entity): card.health
+            for card in read_cards(conn, settings)
+            if (card.source, card.entity) in EDGES
+        }
+        view = {
+            (source, entity): health
+            for source, entity, health in conn.execute(
+                "SELECT source, entity_type, health FROM sync_health"
+            ).fetchall()
+        }
+        alerted = {problem.key for problem in find_sync_problems(conn, settings, now, expected=[])}
+        summary = daily_summary(conn, settings, now, now.date())
+    summarised = {}
+    for line in summary.text.splitlines():
+        if line.startswith("- "):
+            name, _, rest = line[2:].partition(": ")
+            source, entity = name.split(" ", 1)
+            summarised[(source, entity)] = rest.split(",")[0]
+
+    assert cli == expected, result.explain()
+    assert cards == expected
+    assert view == expected
+    assert summarised == expected
+    assert alerted == {key for key, colour in expected.items() if colour == "red"}

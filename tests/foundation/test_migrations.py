@@ -12,7 +12,8 @@ import pytest
 from psycopg import sql
 
 from possync.db.connection import Database
-from possync.db.migrate import applied_versions, available_migrations, migrate, schema_snapshot
+from possync.db.migrate import applied_versions, migrate, schema_snapshot
+from possync.db.migration_files import available_migrations
 from possync.health.status import read_entity_statuses
 from tests.conftest import make_settings
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from possync.cli.context import AppContext, pass_app
-from possync.db.connection import ensure_schema_exists
+from possync.db.access import ensure_schema_exists
 from possync.notify.delivery import describe_channels
 from possync.notify.model import AlertOutcome
 from possync.notify.service import alert_status, check_health, send_test_message

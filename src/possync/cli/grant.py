@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from possync.cli.context import AppContext, pass_app
-from possync.db.connection import ensure_schema_exists
+from possync.db.access import ensure_schema_exists
 from possync.errors import PossyncError
 
 

@@ -61,7 +61,8 @@ def serve_command(app: AppContext, host: str, port: int, no_worker: bool) -> Non
 def worker_command(app: AppContext, concurrency: int | None, schedules: bool) -> None:
     """Run sync jobs from the queue until Ctrl-C or SIGTERM. Start as many as you like, on any
     machines, against one database: two workers never sync the same entity at once."""
-    from possync.db.connection import ensure_schema_exists, wait_for_database
+    from possync.db.access import ensure_schema_exists
+    from possync.db.connection import wait_for_database
     from possync.db.jobs_schema import job_queue_schema_exists
     from possync.errors import SchemaMissingError
     from possync.jobs.worker import one_line_job_logs, run_worker

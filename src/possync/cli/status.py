@@ -10,7 +10,7 @@ import click
 
 from possync.cli.context import AppContext, pass_app
 from possync.cli.errors import UNHEALTHY_EXIT
-from possync.db.connection import ensure_schema_exists
+from possync.db.access import ensure_schema_exists
 
 
 @click.command("migrate")

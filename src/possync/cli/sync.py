@@ -13,7 +13,7 @@ import click
 from possync.cli.context import AppContext, pass_app
 from possync.cli.options import parse_date_option
 from possync.cli.progress import ProgressPrinter
-from possync.db.connection import ensure_schema_exists
+from possync.db.access import ensure_schema_exists
 from possync.engine.quarantine import retry_quarantined
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.errors import PossyncError

@@ -215,35 +215,6 @@ def url_passwords(url: str) -> set[str]:
     return found
 
 
-def ensure_schema_exists(
-    conn: psycopg.Connection[Any], schema: str, *, check_access: bool = True
-) -> None:
-    """Fail with the fix when possync's tables are missing, or (`check_access`) when the
-    connected role can't use them or would see them empty (row-level security)."""
-    unusable = conn.execute(
-        "SELECT NOT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = %s",
-        (schema,),
-    ).fetchone()
-    if unusable and unusable[0]:
-        role = conn.execute("SELECT current_user").fetchone()
-        name = role[0] if role else "?"
-        raise DatabaseError(
-            f"role {name!r} may not use schema {schema!r}: as the tables' owner, run "
-            f"`possync grant {name}`"
-        )
-    row = conn.execute(
-        "SELECT to_regclass(format('%%I.sync_state', %s::text)) IS NOT NULL", (schema,)
-    ).fetchone()
-    if not row or not row[0]:
-        raise SchemaMissingError(
-            f"possync's tables are missing in schema {schema!r}: run `possync migrate`"
-        )
-    if check_access:
-        from possync.db.grant import check_role_can_read
-
-        check_role_can_read(conn, schema)
-
-
 def translate_database_error(url: str, exc: psycopg.Error) -> DatabaseError:
     """A psycopg error met mid-run, as a one-line DatabaseError."""
     if isinstance(exc, psycopg.OperationalError):

@@ -5,7 +5,7 @@ possync's tables have row-level security on and no policies, so only their owner
 with BYPASSRLS) sees rows. A runtime role that is not the owner would read zero rows without
 an error: `possync status` would say "no syncs yet" over a full database. `grant_runtime_role`
 gives such a role what possync needs (schema usage, table, sequence and function privileges,
-and a policy per table); `check_role_can_read` turns "sees nothing" into one line with the fix.
+and a policy per table); `possync.db.access` turns "sees nothing" into one line with the fix.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from possync.errors import ConfigError, DatabaseError
+from possync.db.migration_files import available_migrations
+from possync.db.queries import query, template
+from possync.errors import ConfigError
 
 POLICY_PREFIX = "possync_runtime_"
 # Supabase serves these over its public Data API: possync's data must never be granted to them.
 PUBLIC_API_ROLES = frozenset({"anon", "authenticated", "public"})
-# Tables possync always reads first; if these are hidden, everything is.
-PROBE_TABLES = ("sync_state", "sync_log")
 _CREATED = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+)?(?:TABLE|VIEW)\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)",
@@ -42,7 +42,7 @@ def grant_runtime_role(conn: psycopg.Connection[Any], schema: str, role: str) ->
             f"refusing to grant possync's tables to {role!r}: Supabase serves that role to the "
             "public over its Data API; create a role of your own (CREATE ROLE … LOGIN)"
         )
-    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    exists = conn.execute(query("role_exists"), (role,)).fetchone()
     if exists is None:
         raise ConfigError(
             f"role {role!r} does not exist: create it first, e.g. "
@@ -50,7 +50,7 @@ def grant_runtime_role(conn: psycopg.Connection[Any], schema: str, role: str) ->
         )
     relations = possync_relations(conn, schema)
     target = sql.Identifier(role)
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), target))
+    conn.execute(template("grant_schema_usage").format(schema=sql.Identifier(schema), role=target))
     for name, kind in relations:
         qualified = sql.Identifier(schema, name)
         if kind == "S":
@@ -59,16 +59,18 @@ def grant_runtime_role(conn: psycopg.Connection[Any], schema: str, role: str) ->
             privileges = "SELECT"
         else:
             privileges = "SELECT, INSERT, UPDATE, DELETE"
-        conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privileges), qualified, target))
+        conn.execute(
+            template("grant_privileges").format(
+                privileges=sql.SQL(privileges), relation=qualified, role=target
+            )
+        )
     tables = [name for name, kind in relations if kind in ("r", "p")]
     policy = sql.Identifier(policy_name(role))
     for table in tables:
         qualified = sql.Identifier(schema, table)
-        conn.execute(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(policy, qualified))
+        conn.execute(template("drop_policy").format(policy=policy, table=qualified))
         conn.execute(
-            sql.SQL("CREATE POLICY {} ON {} FOR ALL TO {} USING (true) WITH CHECK (true)").format(
-                policy, qualified, target
-            )
+            template("create_runtime_policy").format(policy=policy, table=qualified, role=target)
         )
     return tables
 
@@ -85,8 +87,10 @@ def revoke_from_api_role(conn: psycopg.Connection[Any], schema: str, role: str) 
     for name, kind in possync_relations(conn, schema):
         privileges = UNGUARDED_TABLE_PRIVILEGES if kind in ("r", "p") else "ALL"
         conn.execute(
-            sql.SQL("REVOKE {} ON {} FROM {}").format(
-                sql.SQL(privileges), sql.Identifier(schema, name), sql.Identifier(role)
+            template("revoke_privileges").format(
+                privileges=sql.SQL(privileges),
+                relation=sql.Identifier(schema, name),
+                role=sql.Identifier(role),
             )
         )
 
@@ -94,73 +98,16 @@ def revoke_from_api_role(conn: psycopg.Connection[Any], schema: str, role: str) 
 def possync_relations(conn: psycopg.Connection[Any], schema: str) -> list[tuple[str, str]]:
     """possync's own tables, views and their sequences in `schema`, as (name, relkind): the
     ones its migrations and the job queue created, not the rest of a shared schema."""
-    from possync.db.migrate import available_migrations
-
     names = {"possync_migrations"}
     for migration in available_migrations():
         names.update(match[1].lower() for match in _CREATED.finditer(migration.sql_text))
     rows = conn.execute(
-        """SELECT c.relname, c.relkind FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p', 'v', 'm')
-             AND (c.relname = ANY(%(names)s) OR starts_with(c.relname, 'procrastinate_'))
-           UNION
-           SELECT s.relname, s.relkind FROM pg_class s
-           JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
-           JOIN pg_class t ON t.oid = d.refobjid
-           JOIN pg_namespace n ON n.oid = s.relnamespace
-           WHERE n.nspname = %(schema)s AND s.relkind = 'S'
-             AND (t.relname = ANY(%(names)s) OR starts_with(t.relname, 'procrastinate_'))
-           ORDER BY 1""",
-        {"schema": schema, "names": sorted(names)},
+        query("possync_relations"), {"schema": schema, "names": sorted(names)}
     ).fetchall()
     return [(str(name), str(kind)) for name, kind in rows]
 
 
 def granted_roles(conn: psycopg.Connection[Any], schema: str) -> list[str]:
     """Roles that `possync grant` covered before (they hold possync's policy on sync_state)."""
-    rows = conn.execute(
-        """SELECT DISTINCT r.rolname FROM pg_policy p
-           JOIN pg_class c ON c.oid = p.polrelid
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           JOIN pg_roles r ON r.oid = ANY(p.polroles)
-           WHERE n.nspname = %s AND c.relname = 'sync_state' AND p.polname = %s || r.rolname
-           ORDER BY 1""",
-        (schema, POLICY_PREFIX),
-    ).fetchall()
+    rows = conn.execute(query("granted_roles"), (schema, POLICY_PREFIX)).fetchall()
     return [role for (role,) in rows]
-
-
-def check_role_can_read(conn: psycopg.Connection[Any], schema: str) -> None:
-    """One line with the fix when the connected role can't read possync's tables, or would
-    read them empty because row-level security hides every row from it."""
-    rows = conn.execute(
-        """SELECT c.relname,
-                  has_table_privilege(c.oid, 'SELECT') AS can_select,
-                  c.relrowsecurity
-                  AND c.relowner <> me.oid
-                  AND NOT (me.rolsuper OR me.rolbypassrls)
-                  AND NOT EXISTS (
-                      SELECT 1 FROM pg_policy p
-                      WHERE p.polrelid = c.oid
-                        AND p.polcmd IN ('r', '*')
-                        AND (0 = ANY(p.polroles) OR EXISTS (
-                            SELECT 1 FROM unnest(p.polroles) AS r(oid)
-                            WHERE pg_has_role(me.oid, r.oid, 'MEMBER')))) AS hidden
-           FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           JOIN pg_roles me ON me.rolname = current_user
-           WHERE n.nspname = %s AND c.relname = ANY(%s)""",
-        (schema, list(PROBE_TABLES)),
-    ).fetchall()
-    role = conn.execute("SELECT current_user").fetchone()
-    name = role[0] if role else "?"
-    fix = f"as the tables' owner, run `possync grant {name}`"
-    for table, can_select, hidden in rows:
-        if not can_select:
-            raise DatabaseError(f"role {name!r} may not read {schema}.{table}: {fix}")
-        if hidden:
-            raise DatabaseError(
-                f"role {name!r} sees no rows in {schema}.{table} (row-level security, no policy "
-                f"for it): {fix}"
-            )

@@ -12,10 +12,12 @@ from typing import Any
 import psycopg
 from procrastinate.schema import SchemaManager
 
+from possync.db.queries import query
+
 
 def job_queue_schema_exists(conn: psycopg.Connection[Any]) -> bool:
     """True when procrastinate's jobs table is in the current schema."""
-    row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+    row = conn.execute(query("job_queue_exists")).fetchone()
     return bool(row and row[0])
 
 

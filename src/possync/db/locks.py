@@ -10,6 +10,8 @@ from typing import Any
 
 import psycopg
 
+from possync.db.queries import query
+
 LOCK_NAMESPACE = "possync:"
 
 
@@ -20,12 +22,10 @@ def entity_lock_key(source: str, entity: str) -> tuple[str, str]:
 
 def try_lock_entity(conn: psycopg.Connection[Any], source: str, entity: str) -> bool:
     namespace, name = entity_lock_key(source, entity)
-    row = conn.execute(
-        "SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))", (namespace, name)
-    ).fetchone()
+    row = conn.execute(query("try_lock_entity"), (namespace, name)).fetchone()
     return bool(row and row[0])
 
 
 def unlock_entity(conn: psycopg.Connection[Any], source: str, entity: str) -> None:
     namespace, name = entity_lock_key(source, entity)
-    conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", (namespace, name))
+    conn.execute(query("unlock_entity"), (namespace, name))

@@ -13,6 +13,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from possync.db.queries import query
 from possync.sources.base import CursorAdvance, StreamState
 
 
@@ -54,18 +55,13 @@ def ensure_state_rows(conn: psycopg.Connection[Any], source: str, entities: list
     """A never_synced row per entity, so the dashboard shows what has not run yet."""
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO sync_state (source, entity_type) VALUES (%s, %s)
-               ON CONFLICT (source, entity_type) DO NOTHING""",
+            query("ensure_state_row"),
             [(source, entity) for entity in entities],
         )
 
 
 def read_stream_state(conn: psycopg.Connection[Any], source: str, entity: str) -> StreamState:
-    row = conn.execute(
-        """SELECT last_version, watermark, run_cursor FROM sync_state
-           WHERE source = %s AND entity_type = %s""",
-        (source, entity),
-    ).fetchone()
+    row = conn.execute(query("stream_state"), (source, entity)).fetchone()
     if row is None:
         return StreamState()
     return StreamState(last_version=row[0], watermark=row[1], run_cursor=row[2])
@@ -81,19 +77,8 @@ def begin_run(
 ) -> None:
     """sync_log rows `started`; sync_state `running` for the entity and its child entities."""
     for entity in entities:
-        conn.execute(
-            """INSERT INTO sync_log (run_id, source, entity_type, action, status, metadata)
-               VALUES (%s, %s, %s, %s, 'started', '{}'::jsonb)""",
-            (run_id, source, entity, action),
-        )
-        conn.execute(
-            """INSERT INTO sync_state (source, entity_type, status, last_attempt_time, last_run_id)
-               VALUES (%s, %s, 'running', now(), %s)
-               ON CONFLICT (source, entity_type) DO UPDATE SET
-                   status = 'running', last_attempt_time = now(),
-                   last_run_id = EXCLUDED.last_run_id, updated_at = now()""",
-            (source, entity, run_id),
-        )
+        conn.execute(query("log_run_started"), (run_id, source, entity, action))
+        conn.execute(query("state_running"), (source, entity, run_id))
 
 
 def advance_cursor(
@@ -105,12 +90,7 @@ def advance_cursor(
 ) -> None:
     """Move the stored cursor forward (never back for versions and watermarks)."""
     conn.execute(
-        """UPDATE sync_state SET
-               last_version = GREATEST(last_version, %(version)s),
-               watermark = GREATEST(watermark, %(watermark)s),
-               run_cursor = %(run_cursor)s,
-               updated_at = now()
-           WHERE source = %(source)s AND entity_type = ANY(%(entities)s)""",
+        query("advance_cursor"),
         {
             "version": cursor.last_version,
             "watermark": cursor.watermark,
@@ -123,27 +103,16 @@ def advance_cursor(
 
 def set_record_total(conn: psycopg.Connection[Any], source: str, entity: str, total: int) -> None:
     """Rows stored for an entity (deleted ones included), shown on the dashboard cards."""
-    conn.execute(
-        "UPDATE sync_state SET records_total = %s WHERE source = %s AND entity_type = %s",
-        (total, source, entity),
-    )
+    conn.execute(query("set_record_total"), (total, source, entity))
 
 
 def reset_cursor(conn: psycopg.Connection[Any], source: str, entities: list[str]) -> None:
     """A full refresh starts the walk over; the stored rows stay until overwritten."""
-    conn.execute(
-        """UPDATE sync_state SET last_version = NULL, watermark = NULL, run_cursor = NULL,
-               updated_at = now()
-           WHERE source = %s AND entity_type = ANY(%s)""",
-        (source, entities),
-    )
-
-
-# A child entity's own row count where the run kept one, else the run's records.
-RECORDS_PER_ENTITY = "coalesce((%s::jsonb ->> entity_type)::bigint, %s)"
+    conn.execute(query("reset_cursor"), (source, entities))
 
 
 def _records(counters: RunCounters) -> tuple[Jsonb, int]:
+    """A child entity's own row count where the run kept one, else the run's records."""
     return Jsonb(counters.child_records), counters.records
 
 
@@ -156,9 +125,7 @@ def record_progress(
     counters: RunCounters,
 ) -> None:
     conn.execute(
-        f"""UPDATE sync_log SET records_processed = {RECORDS_PER_ENTITY}, metadata = %s,
-               duration_seconds = EXTRACT(EPOCH FROM now() - "timestamp")
-           WHERE run_id = %s AND source = %s AND entity_type = ANY(%s)""",
+        query("log_run_progress"),
         (*_records(counters), Jsonb(counters.metadata()), run_id, source, entities),
     )
 
@@ -175,11 +142,7 @@ def finish_run(
     """Close the run: sync_log completed/failed; sync_state success (with the time) or failed."""
     status = "failed" if error else "completed"
     conn.execute(
-        f"""UPDATE sync_log SET status = %s, error_details = %s,
-               records_processed = {RECORDS_PER_ENTITY}, metadata = %s,
-               finished_at = clock_timestamp(),
-               duration_seconds = EXTRACT(EPOCH FROM clock_timestamp() - "timestamp")
-           WHERE run_id = %s AND source = %s AND entity_type = ANY(%s)""",
+        query("log_run_finished"),
         (
             status,
             error,
@@ -191,18 +154,9 @@ def finish_run(
         ),
     )
     if error:
-        conn.execute(
-            """UPDATE sync_state SET status = 'failed', error_message = %s, updated_at = now()
-               WHERE source = %s AND entity_type = ANY(%s)""",
-            (error, source, entities),
-        )
+        conn.execute(query("state_failed"), (error, source, entities))
     else:
-        conn.execute(
-            """UPDATE sync_state SET status = 'success', error_message = NULL,
-                   last_sync_time = clock_timestamp(), updated_at = now()
-               WHERE source = %s AND entity_type = ANY(%s)""",
-            (source, entities),
-        )
+        conn.execute(query("state_succeeded"), (source, entities))
 
 
 ABANDONED_REASON = "the process running it ended without closing it (killed, e.g. out of memory)"
@@ -213,17 +167,10 @@ def close_abandoned_runs(conn: psycopg.Connection[Any], source: str, entities: l
     them, so theirs was killed. sync_log says `abandoned`; a sync_state still `running`
     becomes `failed` with the reason. Returns how many runs were closed."""
     with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE sync_log SET status = 'abandoned', finished_at = clock_timestamp(),
-                   error_details = coalesce(error_details, %s)
-               WHERE source = %s AND entity_type = ANY(%s) AND status = 'started'""",
-            (ABANDONED_REASON, source, entities),
-        )
+        cur.execute(query("log_runs_abandoned"), (ABANDONED_REASON, source, entities))
         closed = max(cur.rowcount, 0)
         cur.execute(
-            """UPDATE sync_state SET status = 'failed', updated_at = now(),
-                   error_message = %s
-               WHERE source = %s AND entity_type = ANY(%s) AND status = 'running'""",
+            query("state_abandoned"),
             (f"the last run was abandoned: {ABANDONED_REASON}", source, entities),
         )
     return closed

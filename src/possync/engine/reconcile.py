@@ -23,7 +23,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from possync.config.settings import Settings
-from possync.db.connection import Database, ensure_schema_exists
+from possync.db.access import ensure_schema_exists
+from possync.db.connection import Database
+from possync.db.queries import query
 from possync.errors import ConfigError
 from possync.money import MINOR_UNITS, money_text
 from possync.sources.base import LocationWindow, Source
@@ -175,9 +177,7 @@ def record_reconcile(db: Database, report: ReconcileReport) -> uuid.UUID:
     spec = spec_for(report.source)
     with db.connect() as conn:
         conn.execute(
-            """INSERT INTO sync_log (run_id, source, entity_type, action, status,
-                   duration_seconds, records_processed, error_details, metadata, finished_at)
-               VALUES (%s, %s, %s, 'reconcile', 'completed', %s, %s, %s, %s, now())""",
+            query("record_reconciliation"),
             (
                 run_id,
                 report.source,
@@ -216,8 +216,8 @@ def alert_on_report(settings: Settings, db: Database, report: ReconcileReport) -
 
 # Each outlet's or location's name and currency, for people reading differences.
 LOCATION_NAMES_SQL = {
-    "lightspeed": "SELECT id, name, currency FROM lightspeed_outlets WHERE id = ANY(%s)",
-    "square": "SELECT id, name, currency FROM square_locations WHERE id = ANY(%s)",
+    "lightspeed": query("lightspeed_location_names"),
+    "square": query("square_location_names"),
 }
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import psycopg
 
 from possync.config.settings import Settings
-from possync.db.connection import Database, ensure_schema_exists, translate_database_error
+from possync.db.access import ensure_schema_exists
+from possync.db.connection import Database, translate_database_error
 from possync.db.locks import try_lock_entity, unlock_entity
 from possync.db.state import (
     RunCounters,

@@ -1,27 +1,32 @@
 """Reading sync health: one row per (source, entity), coloured by the settings' thresholds.
 
-The CLI (`possync status`), the dashboard and the alerts all read health through here, so the
-colour rules live in one place.
+The CLI (`possync status`), the dashboard and the alerts all read sync_state through
+`read_entity_statuses`; the colour rule itself lives in PostgreSQL (`sync_health_at`, migration
+0014), which the `sync_health` view calls too, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from possync.config.settings import Settings
-from possync.health.thresholds import thresholds_for
+from possync.db.queries import query
+from possync.health.thresholds import per_entity_thresholds
 
 GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
 
 
 @dataclass(frozen=True)
 class EntityStatus:
+    """One sync_state row with its health: what `possync status`, the cards and the alerts show."""
+
     source: str
     entity_type: str
     status: str
@@ -32,49 +37,48 @@ class EntityStatus:
     last_version: int | None
     watermark: datetime | None
     records_total: int
+    # For the alerts: when the row appeared, and how old a success may be before it is red.
+    created_at: datetime | None = field(default=None, compare=False)
+    red_after: timedelta | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.entity_type)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["created_at"], data["red_after"]
         for key in ("last_sync_time", "last_attempt_time", "watermark"):
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
         return data
 
 
-def health_colour(
-    status: str,
-    last_sync_time: datetime | None,
-    now: datetime,
-    settings: Settings,
-    *,
-    source: str,
-    entity: str,
-) -> str:
-    """green: success within the entity's green threshold; yellow: up to its yellow one; red:
-    older, failed, or never synced."""
-    if status == "failed" or last_sync_time is None:
-        return RED
-    thresholds = thresholds_for(settings, source, entity)
-    age = now - last_sync_time
-    if age > timedelta(hours=thresholds.yellow_hours):
-        return RED
-    if age > timedelta(hours=thresholds.green_hours):
-        return YELLOW
-    return GREEN
+# An entity with no sync_state row has never synced, which sync_health_at colours red.
+NEVER_SYNCED_HEALTH = RED
 
 
 def read_entity_statuses(
-    conn: psycopg.Connection[Any], settings: Settings, *, source: str | None = None
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    *,
+    source: str | None = None,
+    as_of: datetime | None = None,
 ) -> list[EntityStatus]:
-    """Every row of sync_state, coloured, ordered by source then entity."""
+    """Every row of sync_state, coloured as of `as_of` (default: the database's clock), ordered
+    by source then entity. The one reader of sync_state for the CLI, the dashboard and the
+    alerts; the colour comes from `sync_health_at`, the rule the `sync_health` view uses too."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT source, entity_type, status, last_sync_time, last_attempt_time,
-                      error_message, last_version, watermark, records_total, now() AS now
-               FROM sync_state
-               WHERE %(source)s::text IS NULL OR source = %(source)s
-               ORDER BY source, entity_type""",
-            {"source": source},
+            query("entity_health"),
+            {
+                "as_of": as_of,
+                # As text, the way possync_settings holds them for the view.
+                "green_hours": str(settings.health_green_hours),
+                "yellow_hours": str(settings.health_yellow_hours),
+                "per_entity": Jsonb(per_entity_thresholds(settings)),
+                "source": source,
+            },
         )
         rows = cur.fetchall()
     return [
@@ -82,20 +86,15 @@ def read_entity_statuses(
             source=row["source"],
             entity_type=row["entity_type"],
             status=row["status"],
-            health=health_colour(
-                row["status"],
-                row["last_sync_time"],
-                row["now"],
-                settings,
-                source=row["source"],
-                entity=row["entity_type"],
-            ),
+            health=row["health"],
             last_sync_time=row["last_sync_time"],
             last_attempt_time=row["last_attempt_time"],
             error_message=row["error_message"],
             last_version=row["last_version"],
             watermark=row["watermark"],
             records_total=row["records_total"],
+            created_at=row["created_at"],
+            red_after=timedelta(hours=float(row["yellow_hours"])),
         )
         for row in rows
     ]

@@ -18,6 +18,8 @@ from typing import Any
 import psycopg
 from procrastinate import BaseConnector
 
+from possync.db.queries import query
+
 ROLES = ("worker", "scheduler")
 BEAT_SECONDS = 5.0
 # Six missed beats: long enough for a busy machine, short enough for an uptime check.
@@ -50,10 +52,7 @@ async def beat(connector: BaseConnector, process: str, roles: Iterable[str], res
     """Record that `process` is alive in each of `roles` now."""
     for role in roles:
         await connector.execute_query_async(
-            """INSERT INTO possync_heartbeats (process, role, restarts)
-               VALUES (%(process)s, %(role)s, %(restarts)s)
-               ON CONFLICT (process, role) DO UPDATE
-               SET last_beat = now(), restarts = EXCLUDED.restarts""",
+            query("beat"),
             process=process,
             role=role,
             restarts=restarts,
@@ -62,29 +61,18 @@ async def beat(connector: BaseConnector, process: str, roles: Iterable[str], res
 
 async def forget_old(connector: BaseConnector) -> None:
     """Drop the rows of processes that stopped beating long ago."""
-    await connector.execute_query_async(
-        f"""DELETE FROM possync_heartbeats
-            WHERE last_beat < now() - interval '{FORGET_AFTER_DAYS} days'"""
-    )
+    await connector.execute_query_async(query("forget_old_heartbeats"), days=FORGET_AFTER_DAYS)
 
 
 async def forget(connector: BaseConnector, process: str) -> None:
     """`process` stops on purpose: it no longer counts as alive."""
-    await connector.execute_query_async(
-        "DELETE FROM possync_heartbeats WHERE process = %(process)s", process=process
-    )
+    await connector.execute_query_async(query("forget_heartbeats"), process=process)
 
 
 def read_liveness(
     conn: psycopg.Connection[Any], within_seconds: float = ALIVE_WITHIN_SECONDS
 ) -> dict[str, RoleLiveness]:
     """Liveness of each role, from the database's clock (never this machine's)."""
-    rows = conn.execute(
-        """SELECT role,
-                  count(*) FILTER (WHERE last_beat > now() - make_interval(secs => %s)),
-                  extract(epoch FROM now() - max(last_beat))::float8
-           FROM possync_heartbeats GROUP BY role""",
-        (within_seconds,),
-    ).fetchall()
+    rows = conn.execute(query("role_liveness"), {"within": within_seconds}).fetchall()
     found = {role: RoleLiveness(role, int(alive), age) for role, alive, age in rows}
     return {role: found.get(role, RoleLiveness(role, 0, None)) for role in ROLES}

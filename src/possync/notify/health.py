@@ -1,8 +1,9 @@
 """Which (source, entity) pairs are unhealthy right now, from PostgreSQL alone.
 
-Staleness is judged from `sync_state.last_sync_time` against the entity's red threshold
-(POSSYNC_HEALTH_THRESHOLDS, else POSSYNC_HEALTH_YELLOW_HOURS), so it is found even when
-nothing ran at all: the scheduler or the machine was down. An entity that never succeeded
+Staleness is the entity's health turning red (`possync.health.status`: its last success is
+older than its red threshold, POSSYNC_HEALTH_THRESHOLDS else POSSYNC_HEALTH_YELLOW_HOURS) as of
+the caller's clock, so it is found even when nothing ran at all: the scheduler or the machine
+was down. An entity that never succeeded
 counts from its sync_state row's creation, and a configured entity with no row at all from
 possync's installation (the first migration).
 
@@ -17,9 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from possync.config.settings import Settings
+from possync.db.queries import query
+from possync.health.status import RED, EntityStatus, read_entity_statuses
 from possync.health.thresholds import thresholds_for
 from possync.notify.model import EntityKey, EntityProblem, ProblemKind, SyncReportLike
 from possync.notify.scrub import scrub, secret_values
@@ -57,11 +59,11 @@ def find_sync_problems(
     if expected is None:
         expected = configured_entities(settings) if watched else []
     problems: dict[EntityKey, EntityProblem] = {}
-    rows = _read_sync_state(conn)
+    rows = {status.key: status for status in read_entity_statuses(conn, settings, as_of=now)}
     for row in rows.values():
-        if watched and row["source"] not in watched:
+        if watched and row.source not in watched:
             continue
-        problem = _classify(row, now, red_after(settings, *key_of(row)), secrets)
+        problem = _classify(row, now, secrets)
         if problem is not None:
             problems[problem.key] = problem
     installed_at = _installed_at(conn) or now
@@ -79,41 +81,38 @@ def red_after(settings: Settings, source: str, entity: str) -> timedelta:
     return timedelta(hours=thresholds_for(settings, source, entity).yellow_hours)
 
 
-def key_of(row: dict[str, Any]) -> EntityKey:
-    return (row["source"], row["entity_type"])
-
-
-def _classify(
-    row: dict[str, Any], now: datetime, stale_after: timedelta, secrets: tuple[str, ...]
-) -> EntityProblem | None:
-    last_success: datetime | None = row["last_sync_time"]
+def _classify(row: EntityStatus, now: datetime, secrets: tuple[str, ...]) -> EntityProblem | None:
+    """A red entity's problem (its health is as of `now`); None when it is not red, or never
+    synced but younger than its red threshold (it may still be on its first run)."""
+    if row.health != RED:
+        return None
+    last_success = row.last_sync_time
     problem: ProblemKind
     detail: str | None = None
-    if row["status"] == "failed":
+    if row.status == "failed":
         problem = "failed"
-        detail = scrub(row["error_message"], secrets) if row["error_message"] else None
+        detail = scrub(row.error_message, secrets) if row.error_message else None
         detail = detail or NO_ERROR_RECORDED
     elif last_success is None:
-        if now - row["created_at"] <= stale_after:
+        created_at, stale_after = row.created_at, row.red_after
+        if created_at is not None and stale_after is not None and now - created_at <= stale_after:
             return None
         problem = "never_synced"
-    elif now - last_success > stale_after:
-        problem = "stale"
     else:
-        return None
+        problem = "stale"
     return EntityProblem(
-        source=row["source"],
-        entity=row["entity_type"],
+        source=row.source,
+        entity=row.entity_type,
         problem=problem,
         detail=detail,
         last_sync_time=last_success,
-        last_attempt_time=row["last_attempt_time"],
+        last_attempt_time=row.last_attempt_time,
     )
 
 
 def _add_reported_failures(
     problems: dict[EntityKey, EntityProblem],
-    rows: dict[EntityKey, dict[str, Any]],
+    rows: dict[EntityKey, EntityStatus],
     report: SyncReportLike,
     secrets: tuple[str, ...],
 ) -> None:
@@ -128,36 +127,25 @@ def _add_reported_failures(
             entity=result.entity,
             problem="failed",
             detail=scrub(result.error, secrets) if result.error else NO_ERROR_RECORDED,
-            last_sync_time=row["last_sync_time"] if row else None,
-            last_attempt_time=row["last_attempt_time"] if row else None,
+            last_sync_time=row.last_sync_time if row else None,
+            last_attempt_time=row.last_attempt_time if row else None,
         )
-
-
-def _read_sync_state(conn: psycopg.Connection[Any]) -> dict[EntityKey, dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """SELECT source, entity_type, status, last_sync_time, last_attempt_time,
-                      error_message, created_at
-               FROM sync_state ORDER BY source, entity_type"""
-        )
-        return {(row["source"], row["entity_type"]): row for row in cur.fetchall()}
 
 
 def _installed_at(conn: psycopg.Connection[Any]) -> datetime | None:
-    row = conn.execute("SELECT min(applied_at) FROM possync_migrations").fetchone()
+    row = conn.execute(query("installed_at")).fetchone()
     return row[0] if row else None
 
 
 def last_success_times(
-    conn: psycopg.Connection[Any], keys: Iterable[EntityKey]
+    conn: psycopg.Connection[Any], settings: Settings, keys: Iterable[EntityKey]
 ) -> dict[EntityKey, datetime | None]:
     """sync_state.last_sync_time for each key that has a row."""
-    wanted = list(keys)
+    wanted = set(keys)
     if not wanted:
         return {}
-    rows = conn.execute(
-        """SELECT source, entity_type, last_sync_time FROM sync_state
-           WHERE (source, entity_type) IN (SELECT * FROM unnest(%s::text[], %s::text[]))""",
-        ([source for source, _ in wanted], [entity for _, entity in wanted]),
-    ).fetchall()
-    return {(source, entity): last for source, entity, last in rows}
+    return {
+        status.key: status.last_sync_time
+        for status in read_entity_statuses(conn, settings)
+        if status.key in wanted
+    }

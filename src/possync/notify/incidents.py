@@ -17,9 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
 from possync.config.settings import Settings
+from possync.db.queries import query, template
+from possync.health.status import read_entity_statuses
 from possync.notify import messages
 from possync.notify.model import (
     AlertMessage,
@@ -39,7 +42,7 @@ Sender = Callable[[AlertMessage], Delivery]
 
 def lock_alerts(conn: psycopg.Connection[Any]) -> None:
     """Wait for other evaluations; released when the current transaction ends."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (ALERTS_LOCK_KEY,))
+    conn.execute(query("lock_alerts"), (ALERTS_LOCK_KEY,))
 
 
 def update_incident(
@@ -65,9 +68,10 @@ def update_incident(
     _record_problems(conn, incident.id, problems, now)
     bad = {problem.key for problem in problems}
     if checked is None:
-        _resolve(conn, incident.id, now, keep=bad)
+        _resolve(conn, settings, incident.id, now, keep=bad)
     else:
-        _resolve(conn, incident.id, now, only=[key for key in checked if key not in bad])
+        resolved = [key for key in checked if key not in bad]
+        _resolve(conn, settings, incident.id, now, only=resolved)
     entities = incident_entities(conn, incident.id)
     if not any(entity.active for entity in entities):
         _close_incident(conn, incident.id, now)
@@ -87,27 +91,21 @@ def update_incident(
 def open_incidents(conn: psycopg.Connection[Any]) -> list[Incident]:
     """Incidents not yet closed, oldest first."""
     with conn.cursor(row_factory=class_row(Incident)) as cur:
-        cur.execute(f"{_INCIDENT_SELECT} WHERE closed_at IS NULL ORDER BY opened_at")
+        cur.execute(query("open_incidents"))
         return cur.fetchall()
 
 
 def recent_incidents(conn: psycopg.Connection[Any], limit: int) -> list[Incident]:
     """The latest incidents, open or closed, newest first."""
     with conn.cursor(row_factory=class_row(Incident)) as cur:
-        cur.execute(f"{_INCIDENT_SELECT} ORDER BY opened_at DESC, id DESC LIMIT %s", (limit,))
+        cur.execute(query("recent_incidents"), (limit,))
         return cur.fetchall()
 
 
 def incident_entities(conn: psycopg.Connection[Any], incident_id: int) -> list[IncidentEntity]:
     """The entities of an incident, ordered by source then entity."""
     with conn.cursor(row_factory=class_row(IncidentEntity)) as cur:
-        cur.execute(
-            """SELECT source, entity_type AS entity, problem, detail, last_sync_time,
-                      first_seen_at, resolved_at, announced
-               FROM alert_incident_entities WHERE incident_id = %s
-               ORDER BY source, entity_type""",
-            (incident_id,),
-        )
+        cur.execute(query("incident_entities"), (incident_id,))
         return cur.fetchall()
 
 
@@ -122,9 +120,7 @@ def record_message(
 ) -> None:
     """Keep a record of a message attempt; `dedupe_key` only sticks once it was delivered."""
     conn.execute(
-        """INSERT INTO alert_messages
-               (incident_id, kind, title, sent_at, channels, delivered, errors, dedupe_key)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        query("record_message"),
         (
             incident_id,
             message.kind,
@@ -138,25 +134,15 @@ def record_message(
     )
 
 
-_INCIDENT_SELECT = """SELECT id, kind, opened_at, closed_at, last_notified_at, messages_sent,
-                             last_delivery_error
-                      FROM alert_incidents"""
-
-
 def _open_incident(conn: psycopg.Connection[Any], kind: IncidentKind) -> Incident | None:
     with conn.cursor(row_factory=class_row(Incident)) as cur:
-        cur.execute(f"{_INCIDENT_SELECT} WHERE kind = %s AND closed_at IS NULL FOR UPDATE", (kind,))
+        cur.execute(query("open_incident_of_kind"), (kind,))
         return cur.fetchone()
 
 
 def _create_incident(conn: psycopg.Connection[Any], kind: IncidentKind, now: datetime) -> Incident:
     with conn.cursor(row_factory=class_row(Incident)) as cur:
-        cur.execute(
-            """INSERT INTO alert_incidents (kind, opened_at) VALUES (%s, %s)
-               RETURNING id, kind, opened_at, closed_at, last_notified_at, messages_sent,
-                         last_delivery_error""",
-            (kind, now),
-        )
+        cur.execute(query("create_incident"), (kind, now))
         created = cur.fetchone()
     assert created is not None  # INSERT … RETURNING always returns the row
     return created
@@ -170,14 +156,7 @@ def _record_problems(
 ) -> None:
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO alert_incident_entities
-                   (incident_id, source, entity_type, problem, detail, last_sync_time,
-                    first_seen_at, last_seen_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (incident_id, source, entity_type) DO UPDATE SET
-                   problem = EXCLUDED.problem, detail = EXCLUDED.detail,
-                   last_sync_time = EXCLUDED.last_sync_time,
-                   last_seen_at = EXCLUDED.last_seen_at, resolved_at = NULL""",
+            query("record_incident_problem"),
             [
                 (incident_id, p.source, p.entity, p.problem, p.detail, p.last_sync_time, now, now)
                 for p in problems
@@ -187,6 +166,7 @@ def _record_problems(
 
 def _resolve(
     conn: psycopg.Connection[Any],
+    settings: Settings,
     incident_id: int,
     now: datetime,
     *,
@@ -195,23 +175,24 @@ def _resolve(
 ) -> None:
     """Mark entities healthy again (all but `keep`, or just `only`), with their last success."""
     keys = list(only if only is not None else keep)
-    membership = "IN" if only is not None else "NOT IN"
+    membership = sql.SQL("IN" if only is not None else "NOT IN")
+    states = read_entity_statuses(conn, settings)
     conn.execute(
-        f"""UPDATE alert_incident_entities e
-            SET resolved_at = %s,
-                last_sync_time = COALESCE(
-                    (SELECT s.last_sync_time FROM sync_state s
-                     WHERE s.source = e.source AND s.entity_type = e.entity_type),
-                    e.last_sync_time)
-            WHERE e.incident_id = %s AND e.resolved_at IS NULL
-              AND (e.source, e.entity_type) {membership}
-                  (SELECT * FROM unnest(%s::text[], %s::text[]))""",
-        (now, incident_id, [source for source, _ in keys], [entity for _, entity in keys]),
+        template("resolve_incident_entities").format(membership=membership),
+        (
+            now,
+            [state.source for state in states],
+            [state.entity_type for state in states],
+            [state.last_sync_time for state in states],
+            incident_id,
+            [source for source, _ in keys],
+            [entity for _, entity in keys],
+        ),
     )
 
 
 def _close_incident(conn: psycopg.Connection[Any], incident_id: int, now: datetime) -> None:
-    conn.execute("UPDATE alert_incidents SET closed_at = %s WHERE id = %s", (now, incident_id))
+    conn.execute(query("close_incident"), (now, incident_id))
 
 
 def _reminder_due(settings: Settings, incident: Incident, now: datetime) -> bool:
@@ -234,20 +215,8 @@ def _deliver(
     delivery = send(message)
     record_message(conn, incident.id, message, delivery, now)
     if delivery.delivered:
-        conn.execute(
-            """UPDATE alert_incidents SET last_notified_at = %s,
-                   messages_sent = messages_sent + 1, last_delivery_error = %s
-               WHERE id = %s""",
-            (now, delivery.errors, incident.id),
-        )
-        conn.execute(
-            """UPDATE alert_incident_entities SET announced = true
-               WHERE incident_id = %s AND resolved_at IS NULL""",
-            (incident.id,),
-        )
+        conn.execute(query("incident_notified"), (now, delivery.errors, incident.id))
+        conn.execute(query("announce_incident_entities"), (incident.id,))
     else:
-        conn.execute(
-            "UPDATE alert_incidents SET last_delivery_error = %s WHERE id = %s",
-            (delivery.errors, incident.id),
-        )
+        conn.execute(query("incident_delivery_failed"), (delivery.errors, incident.id))
     return [SentMessage(message.kind, message.title, incident.id, delivery)]

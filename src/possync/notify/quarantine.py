@@ -14,6 +14,7 @@ from typing import Any
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
+from possync.db.queries import query
 from possync.notify.delivery import send_message
 from possync.notify.messages import finish_message
 from possync.notify.model import AlertMessage, SentMessage, SyncReportLike
@@ -33,12 +34,7 @@ def quarantine_alerts(
     try:
         with db.connect() as conn:
             rows = conn.execute(
-                """SELECT source, entity_type, count(*),
-                          (array_agg(record_id || ': ' || reason ORDER BY record_id))[1:%s]
-                   FROM sync_quarantine
-                   WHERE run_id = ANY(%s::uuid[]) AND times_seen = 1
-                   GROUP BY 1, 2 ORDER BY 1, 2""",
-                (SAMPLE_REASONS, run_ids),
+                query("new_quarantined_by_entity"), (SAMPLE_REASONS, run_ids)
             ).fetchall()
         if not rows:
             return []

@@ -17,6 +17,7 @@ import psycopg
 
 from possync.config.settings import Settings
 from possync.db.connection import Database, translate_database_error
+from possync.db.queries import query
 from possync.errors import ConfigError
 from possync.notify import incidents, messages
 from possync.notify.delivery import send_message
@@ -81,7 +82,7 @@ def report_reconciliation(
         secrets = secret_values(settings)
         with db.connect() as conn, conn.transaction():
             incidents.lock_alerts(conn)
-            last = last_success_times(conn, [(m.source, m.entity) for m in mismatches])
+            last = last_success_times(conn, settings, [(m.source, m.entity) for m in mismatches])
             problems = {
                 (m.source, m.entity): EntityProblem(
                     m.source,
@@ -187,11 +188,7 @@ def alert_status(conn: psycopg.Connection[Any], *, limit: int = 10) -> dict[str,
                 ],
             }
         )
-    rows = conn.execute(
-        """SELECT incident_id, kind, title, sent_at, channels, delivered, errors
-           FROM alert_messages ORDER BY sent_at DESC, id DESC LIMIT %s""",
-        (limit,),
-    ).fetchall()
+    rows = conn.execute(query("recent_messages"), (limit,)).fetchall()
     recent = [
         {
             "incident_id": incident_id,

@@ -12,7 +12,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from possync.config.settings import Settings
-from possync.health.status import GREEN, RED, YELLOW, health_colour
+from possync.db.queries import query
+from possync.health.status import GREEN, RED, YELLOW, read_entity_statuses
 from possync.notify import incidents, messages
 from possync.notify.incidents import Sender
 from possync.notify.model import AlertMessage, NotifyLevel, SentMessage
@@ -28,7 +29,7 @@ def send_daily_summary_if_due(
     if local_now.hour < settings.daily_summary_hour:
         return []
     dedupe_key = f"daily_summary:{local_now.date().isoformat()}"
-    sent = conn.execute("SELECT 1 FROM alert_messages WHERE dedupe_key = %s", (dedupe_key,))
+    sent = conn.execute(query("message_sent"), (dedupe_key,))
     if sent.fetchone() is not None:
         return []
     message = daily_summary(conn, settings, now, local_now.date())
@@ -41,32 +42,12 @@ def daily_summary(
     conn: psycopg.Connection[Any], settings: Settings, now: datetime, day: date
 ) -> AlertMessage:
     """Compose the summary for `day` from sync_state, sync_log and the open incidents."""
+    states = read_entity_statuses(conn, settings, as_of=now)
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """SELECT source, entity_type, status, last_sync_time, records_total
-               FROM sync_state ORDER BY source, entity_type"""
-        )
-        states = cur.fetchall()
-        cur.execute(
-            """SELECT count(*) FILTER (WHERE status = 'completed') AS completed,
-                      count(*) FILTER (WHERE status = 'failed') AS failed,
-                      coalesce(sum(records_processed), 0) AS records
-               FROM sync_log WHERE "timestamp" >= %s AND "timestamp" <= %s""",
-            (now - timedelta(hours=24), now),
-        )
+        cur.execute(query("run_counts_between"), (now - timedelta(hours=24), now))
         runs = cur.fetchone() or {"completed": 0, "failed": 0, "records": 0}
     open_now = incidents.open_incidents(conn)
-    colours = [
-        health_colour(
-            s["status"],
-            s["last_sync_time"],
-            now,
-            settings,
-            source=s["source"],
-            entity=s["entity_type"],
-        )
-        for s in states
-    ]
+    colours = [state.health for state in states]
     counts = {colour: colours.count(colour) for colour in (GREEN, YELLOW, RED)}
     title = (
         f"possync daily summary {day.isoformat()}: {counts[GREEN]} green, "
@@ -85,10 +66,10 @@ def daily_summary(
     text = [runs_line, incident_line, ""]
     items = []
     for state, colour in zip(states, colours, strict=True):
-        last = state["last_sync_time"]
+        last = state.last_sync_time
         last_text = messages.local_time(settings, last) if last else "never"
-        name = f"{state['source']} {state['entity_type']}"
-        line = f"{name}: {colour}, last success {last_text}, {state['records_total']} rows"
+        name = f"{state.source} {state.entity_type}"
+        line = f"{name}: {colour}, last success {last_text}, {state.records_total} rows"
         text.append(f"- {line}")
         items.append(messages.html_item([html.escape(line)]))
     if not states:

@@ -12,12 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from possync.db.connection import ensure_schema_exists
+from possync.db.access import ensure_schema_exists
 from possync.db.jobs_schema import job_queue_schema_exists
 from possync.errors import SchemaMissingError
 from possync.health.thresholds import resolved_overrides
 from possync.jobs.heartbeat import ALIVE_WITHIN_SECONDS
-from possync.jobs.names import QUEUE
 from possync.web.cache import activity_fingerprint
 from possync.web.liveness import current_liveness, missing_roles
 from possync.web.reconcile_data import read_money_checks
@@ -28,7 +27,9 @@ from possync.web.status_data import (
     job_state_for,
     read_active_jobs,
     read_cards,
+    read_finished_run_counts,
     read_live_runs,
+    read_queue_job_counts,
 )
 
 blueprint = Blueprint("api", __name__)
@@ -47,7 +48,7 @@ def build_status() -> dict[str, Any]:
     """Cards (cached), plus live progress and queued jobs (always fresh: they move each page)."""
     state, conn = web_state(), connection()
     cards = cached_cards()
-    live = {run.key: run for run in read_live_runs(conn, state.settings)}
+    live = {run.key: run for run in read_live_runs(conn, cards)}
     jobs = read_active_jobs(conn)
     card_json = []
     for card in cards:
@@ -172,21 +173,10 @@ METRIC_HELP = {
 def render_metrics() -> str:
     state, conn = web_state(), connection()
     cards = cached_cards()
-    live = {run.key for run in read_live_runs(conn, state.settings)}
+    live = {run.key for run in read_live_runs(conn, cards)}
     fingerprint = activity_fingerprint(conn)
-    runs = state.cache.get(
-        "metrics_runs",
-        fingerprint,
-        lambda: conn.execute(
-            """SELECT source, entity_type, status, count(*) FROM sync_log
-               WHERE status <> 'started' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
-        ).fetchall(),
-    )
-    jobs = conn.execute(
-        """SELECT status::text, count(*) FROM procrastinate_jobs WHERE queue_name = %s
-           GROUP BY 1 ORDER BY 1""",
-        (QUEUE,),
-    ).fetchall()
+    runs = state.cache.get("metrics_runs", fingerprint, lambda: read_finished_run_counts(conn))
+    jobs = read_queue_job_counts(conn)
     samples: dict[str, list[str]] = {name: [] for name in METRIC_HELP}
     samples["possync_up"].append(_sample("possync_up", {}, 1))
     for card in cards:

@@ -16,18 +16,14 @@ from typing import Any, TypeVar
 
 import psycopg
 
-T = TypeVar("T")
+from possync.db.queries import query
 
-FINGERPRINT_SQL = """
-SELECT (SELECT max(id) FROM procrastinate_events),
-       (SELECT max(id) FROM sync_log),
-       (SELECT count(*) FROM sync_log WHERE status = 'started')
-"""
+T = TypeVar("T")
 
 
 def activity_fingerprint(conn: psycopg.Connection[Any]) -> Hashable:
     """Changes whenever a job or a sync run starts or ends."""
-    row = conn.execute(FINGERPRINT_SQL).fetchone()
+    row = conn.execute(query("activity_fingerprint")).fetchone()
     return tuple(row) if row else ()
 
 

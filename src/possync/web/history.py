@@ -31,7 +31,7 @@ def index() -> str:
     )
     conn = connection()
     rows, page = read_history(conn, where, request.args.get("page", 1, type=int) or 1)
-    sources, entities = read_filter_options(conn)
+    sources, entities = read_filter_options(conn, web_state().settings)
     return render_template(
         "history/index.html",
         rows=rows,

@@ -10,6 +10,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from possync.config.settings import Settings
+from possync.db.queries import query
+from possync.health.status import read_entity_statuses
 from possync.jobs.names import MAINTENANCE_TASK as HOUSEKEEPING_TASK
 from possync.jobs.names import QUEUE, SYNC_TASK
 
@@ -55,28 +58,16 @@ class HistoryFilter:
         return {k: v for k, v in self.params().items() if v}
 
 
-_HISTORY_WHERE = """
-    (%(source)s::text IS NULL OR source = %(source)s)
-    AND (%(entity)s::text IS NULL OR entity_type = %(entity)s)
-    AND (%(status)s::text IS NULL OR status = %(status)s)"""
-
-
 def read_history(
     conn: psycopg.Connection[Any], where: HistoryFilter, page_number: int
 ) -> tuple[list[dict[str, Any]], Page]:
     """One page of sync_log, newest first."""
-    row = conn.execute(
-        "SELECT count(*) FROM sync_log WHERE " + _HISTORY_WHERE, where.params()
-    ).fetchone()
+    row = conn.execute(query("history_count"), where.params()).fetchone()
     page = Page(number=1, total_rows=int(row[0]) if row else 0)
     page = Page(number=min(max(page_number, 1), page.count), total_rows=page.total_rows)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT id, run_id, source, entity_type, action, status, "timestamp", finished_at,
-                      duration_seconds, records_processed, error_details, metadata
-               FROM sync_log WHERE """
-            + _HISTORY_WHERE
-            + """ ORDER BY "timestamp" DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+            query("history_page"),
             {**where.params(), "limit": page.per_page, "offset": page.offset},
         )
         return cur.fetchall(), page
@@ -94,20 +85,17 @@ class ChartPoint:
 def read_chart_points(conn: psycopg.Connection[Any], where: HistoryFilter) -> list[ChartPoint]:
     """The latest finished runs matching the filter, oldest first."""
     rows = conn.execute(
-        """SELECT "timestamp", coalesce(duration_seconds, 0), records_processed, status,
-                  source || '/' || entity_type
-           FROM sync_log WHERE status <> 'started' AND """
-        + _HISTORY_WHERE
-        + """ ORDER BY "timestamp" DESC LIMIT %(limit)s""",
-        {**where.params(), "limit": CHART_POINTS},
+        query("history_chart_points"), {**where.params(), "limit": CHART_POINTS}
     ).fetchall()
     return [ChartPoint(r[0], float(r[1]), int(r[2]), r[3], r[4]) for r in reversed(rows)]
 
 
-def read_filter_options(conn: psycopg.Connection[Any]) -> tuple[list[str], list[str]]:
+def read_filter_options(
+    conn: psycopg.Connection[Any], settings: Settings
+) -> tuple[list[str], list[str]]:
     """Sources and entities seen in sync_state, for the filter menus."""
-    rows = conn.execute("SELECT DISTINCT source, entity_type FROM sync_state").fetchall()
-    return sorted({r[0] for r in rows}), sorted({r[1] for r in rows})
+    statuses = read_entity_statuses(conn, settings)
+    return sorted({s.source for s in statuses}), sorted({s.entity_type for s in statuses})
 
 
 def read_jobs(
@@ -116,11 +104,7 @@ def read_jobs(
     """One page of possync's jobs (newest first), and the count per tab. The five-minute
     housekeeping job is left out: it would bury the syncs."""
     statuses = list(JOB_TABS.get(tab, ()))
-    counts_rows = conn.execute(
-        """SELECT status::text, count(*) FROM procrastinate_jobs
-           WHERE queue_name = %s AND task_name <> %s GROUP BY status""",
-        (QUEUE, HOUSEKEEPING_TASK),
-    ).fetchall()
+    counts_rows = conn.execute(query("job_counts_by_status"), (QUEUE, HOUSEKEEPING_TASK)).fetchall()
     by_status = {status: int(n) for status, n in counts_rows}
     counts = {
         name: sum(n for s, n in by_status.items() if not wanted or s in wanted)
@@ -130,23 +114,7 @@ def read_jobs(
     page = Page(number=min(max(page_number, 1), page.count), total_rows=page.total_rows)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT j.id, j.task_name, j.status::text AS status, j.args, j.attempts,
-                      j.scheduled_at,
-                      ev.queued_at, ev.started_at, ev.finished_at,
-                      o.records, o.error, o.worker, o.ok,
-                      j.task_name = %(sync_task)s AS is_sync
-               FROM procrastinate_jobs j
-               LEFT JOIN LATERAL (
-                   SELECT min(at) FILTER (WHERE type = 'deferred') AS queued_at,
-                          max(at) FILTER (WHERE type = 'started') AS started_at,
-                          max(at) FILTER (WHERE type IN ('succeeded', 'failed', 'cancelled',
-                                                         'aborted')) AS finished_at
-                   FROM procrastinate_events e WHERE e.job_id = j.id) ev ON true
-               LEFT JOIN sync_job_outcomes o ON o.job_id = j.id
-               WHERE j.queue_name = %(queue)s AND j.task_name <> %(housekeeping)s
-                 AND (cardinality(%(statuses)s::text[]) = 0
-                      OR j.status::text = ANY(%(statuses)s::text[]))
-               ORDER BY j.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+            query("jobs_page"),
             {
                 "sync_task": SYNC_TASK,
                 "queue": QUEUE,

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from possync.db.connection import Database
+from possync.db.queries import query
 
 MAX_IDLE = 8
 # A connection idle this long is pinged before reuse (the server may have closed it).
@@ -71,7 +72,7 @@ def _usable(conn: psycopg.Connection[Any], idle_seconds: float) -> bool:
     if idle_seconds < CHECK_AFTER_IDLE_SECONDS:
         return True
     try:
-        conn.execute("SELECT 1")
+        conn.execute(query("ping"))
     except psycopg.Error:
         return False
     return True

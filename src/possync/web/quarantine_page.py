@@ -12,6 +12,7 @@ import psycopg
 from flask import Blueprint, abort, render_template, request
 from psycopg.rows import dict_row
 
+from possync.db.queries import query
 from possync.web.list_data import Page
 from possync.web.state import connection
 
@@ -30,15 +31,9 @@ class QuarantineFilter:
         return {k: v for k, v in self.params().items() if v}
 
 
-_WHERE = """(%(source)s::text IS NULL OR source = %(source)s)
-    AND (%(entity)s::text IS NULL OR entity_type = %(entity)s)"""
-
-
 def quarantine_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Quarantined records per card key ("source/entity")."""
-    rows = conn.execute(
-        "SELECT source || '/' || entity_type, count(*) FROM sync_quarantine GROUP BY 1"
-    ).fetchall()
+    rows = conn.execute(query("quarantine_counts")).fetchall()
     return {str(key): int(count) for key, count in rows}
 
 
@@ -48,23 +43,18 @@ def index() -> str:
         source=request.args.get("source") or None, entity=request.args.get("entity") or None
     )
     conn = connection()
-    row = conn.execute("SELECT count(*) FROM sync_quarantine WHERE " + _WHERE, where.params())
+    row = conn.execute(query("quarantine_count"), where.params())
     total = row.fetchone()
     page = Page(number=1, total_rows=int(total[0]) if total else 0)
     number = min(max(request.args.get("page", 1, type=int) or 1, 1), page.count)
     page = Page(number=number, total_rows=page.total_rows)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT source, entity_type, record_id, reason, first_seen, last_seen, times_seen
-               FROM sync_quarantine WHERE """
-            + _WHERE
-            + """ ORDER BY last_seen DESC, record_id LIMIT %(limit)s OFFSET %(offset)s""",
+            query("quarantine_page"),
             {**where.params(), "limit": page.per_page, "offset": page.offset},
         )
         rows = cur.fetchall()
-    options = conn.execute(
-        "SELECT DISTINCT source, entity_type FROM sync_quarantine ORDER BY 1, 2"
-    ).fetchall()
+    options = conn.execute(query("quarantine_filter_options")).fetchall()
     return render_template(
         "quarantine/index.html",
         rows=rows,
@@ -79,13 +69,7 @@ def index() -> str:
 def record(source: str, entity: str, record_id: str) -> str:
     """One quarantined record with its payload as received (pretty-printed)."""
     with connection().cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """SELECT source, entity_type, record_id, reason, first_seen, last_seen, times_seen,
-                      raw, raw_exact
-               FROM sync_quarantine
-               WHERE source = %s AND entity_type = %s AND record_id = %s""",
-            (source, entity, record_id),
-        )
+        cur.execute(query("quarantine_record"), (source, entity, record_id))
         found = cur.fetchone()
     if found is None:
         abort(404, description="no such quarantined record (it may have loaded since)")

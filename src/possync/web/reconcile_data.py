@@ -13,26 +13,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 from possync.config.settings import Settings
+from possync.db.queries import query
 from possync.engine.reconcile import describe_differences, spec_for
 from possync.errors import ConfigError
 from possync.sources.registry import SOURCES, configured_sources
 
 FIRST_DIFFERENCES = 5
-# The newest finished reconciliation of one source, with only its first differences.
-LATEST_SQL = """
-SELECT l."timestamp", l.finished_at, l.records_processed,
-       l.metadata->>'first_day' AS first_day, l.metadata->>'last_day' AS last_day,
-       coalesce(jsonb_array_length(l.metadata->'differences'), 0) AS difference_count,
-       (SELECT coalesce(jsonb_agg(d.item ORDER BY d.n), '[]'::jsonb)
-        FROM jsonb_array_elements(coalesce(l.metadata->'differences', '[]'::jsonb))
-             WITH ORDINALITY AS d(item, n)
-        WHERE d.n <= %(first)s) AS differences
-FROM sync_log l
-WHERE l.source = %(source)s AND l.entity_type = %(entity)s AND l.action = 'reconcile'
-  AND l.status <> 'started'
-ORDER BY l."timestamp" DESC
-LIMIT 1
-"""
 
 
 @dataclass(frozen=True)
@@ -83,7 +69,8 @@ def read_money_checks(conn: psycopg.Connection[Any], settings: Settings) -> list
             continue
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                LATEST_SQL, {"source": source, "entity": entity, "first": FIRST_DIFFERENCES}
+                query("latest_reconciliation"),
+                {"source": source, "entity": entity, "first": FIRST_DIFFERENCES},
             )
             row = cur.fetchone()
         if row is None:

@@ -21,7 +21,8 @@ import waitress
 from flask import Flask
 
 from possync.config.settings import Settings
-from possync.db.connection import Database, ensure_schema_exists, wait_for_database
+from possync.db.access import ensure_schema_exists
+from possync.db.connection import Database, wait_for_database
 from possync.db.jobs_schema import job_queue_schema_exists
 from possync.errors import PossyncError, SchemaMissingError
 from possync.jobs.worker import BackgroundWorker

@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from possync.db.queries import query
+
 SESSION_MAX_AGE = timedelta(hours=12)
 
 
@@ -25,12 +27,8 @@ def _id_hash(session_id: str) -> str:
 def start_session(conn: psycopg.Connection[Any], idle: timedelta) -> str:
     """A new session's id (for the cookie); ended sessions are swept out on the way."""
     session_id = secrets.token_urlsafe(32)
-    conn.execute(
-        """DELETE FROM dashboard_sessions
-           WHERE last_seen_at < now() - %s::interval OR created_at < now() - %s::interval""",
-        (idle, SESSION_MAX_AGE),
-    )
-    conn.execute("INSERT INTO dashboard_sessions (id_hash) VALUES (%s)", (_id_hash(session_id),))
+    conn.execute(query("sweep_sessions"), (idle, SESSION_MAX_AGE))
+    conn.execute(query("start_session"), (_id_hash(session_id),))
     return session_id
 
 
@@ -39,15 +37,10 @@ def session_is_alive(
 ) -> bool:
     """True while the session exists and has not idled out; `refresh` counts this request as
     use (background polls don't, so an open tab left alone still idles out)."""
-    alive = """id_hash = %s AND last_seen_at >= now() - %s::interval
-               AND created_at >= now() - %s::interval"""
     params = (_id_hash(session_id), idle, SESSION_MAX_AGE)
-    if refresh:
-        query = f"UPDATE dashboard_sessions SET last_seen_at = now() WHERE {alive} RETURNING 1"
-    else:
-        query = f"SELECT 1 FROM dashboard_sessions WHERE {alive}"
-    return conn.execute(query, params).fetchone() is not None
+    check = query("touch_session") if refresh else query("session_alive")
+    return conn.execute(check, params).fetchone() is not None
 
 
 def end_session(conn: psycopg.Connection[Any], session_id: str) -> None:
-    conn.execute("DELETE FROM dashboard_sessions WHERE id_hash = %s", (_id_hash(session_id),))
+    conn.execute(query("end_session"), (_id_hash(session_id),))

@@ -1,10 +1,10 @@
 """What the overview, `/api/status` and `/metrics` show: a card per (source, entity), the runs
 going on now, and the sync jobs waiting or running.
 
-Cards come from `sync_state` (coloured by `possync.health.status`, the one colour rule) plus the
-entities a configured source will sync, even before their first run. Live progress comes from
-`sync_log` rows still `started` whose entity lock is held right now (a crashed run's row is
-not shown as running).
+Cards come from `sync_state` (read and coloured by `possync.health.status`, its one reader)
+plus the entities a configured source will sync, even before their first run. Live progress
+comes from `sync_log` rows still `started` whose entity lock is held right now (a crashed run's
+row is not shown as running).
 """
 
 from __future__ import annotations
@@ -19,8 +19,14 @@ from psycopg.rows import dict_row
 
 from possync.config.settings import Settings
 from possync.db.locks import LOCK_NAMESPACE
-from possync.health.status import FailureGroup, failure_groups, health_colour, read_entity_statuses
-from possync.jobs.names import SYNC_TASK
+from possync.db.queries import query
+from possync.health.status import (
+    NEVER_SYNCED_HEALTH,
+    FailureGroup,
+    failure_groups,
+    read_entity_statuses,
+)
+from possync.jobs.names import QUEUE, SYNC_TASK
 from possync.sources.registry import (
     SOURCES,
     child_entities_for,
@@ -149,10 +155,8 @@ def parent_entities(sources: tuple[str, ...]) -> dict[tuple[str, str], str]:
 
 def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
     """A card per sync_state row and per entity a configured source will sync."""
-    statuses = {(s.source, s.entity_type): s for s in read_entity_statuses(conn, settings)}
-    last_runs = _read_last_runs(conn)
-    now_row = conn.execute("SELECT now()").fetchone()
-    now: datetime = now_row[0] if now_row else datetime.now().astimezone()
+    statuses = {status.key: status for status in read_entity_statuses(conn, settings)}
+    last_runs = _read_last_runs(conn, list(statuses))
     sources = configured_sources(settings)
     order: dict[tuple[str, str], tuple[int, int, str]] = {}
     for source_index, source in enumerate(SOURCES):
@@ -168,19 +172,13 @@ def read_cards(conn: psycopg.Connection[Any], settings: Settings) -> list[Card]:
     for key in sorted(order, key=order.__getitem__):
         source, entity = key
         state = statuses.get(key)
-        status = state.status if state else "never_synced"
-        last_sync_time = state.last_sync_time if state else None
         cards.append(
             Card(
                 source=source,
                 entity=entity,
-                status=status,
-                health=state.health
-                if state
-                else health_colour(
-                    status, last_sync_time, now, settings, source=source, entity=entity
-                ),
-                last_sync_time=last_sync_time,
+                status=state.status if state else "never_synced",
+                health=state.health if state else NEVER_SYNCED_HEALTH,
+                last_sync_time=state.last_sync_time if state else None,
                 last_attempt_time=state.last_attempt_time if state else None,
                 records_total=state.records_total if state else 0,
                 error_message=state.error_message if state else None,
@@ -196,17 +194,13 @@ def card_failures(cards: list[Card]) -> list[FailureGroup]:
     return failure_groups((c.source, c.entity, c.status, c.error_message) for c in cards)
 
 
-def _read_last_runs(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], RunInfo]:
+def _read_last_runs(
+    conn: psycopg.Connection[Any], keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], RunInfo]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT s.source, s.entity_type, l.run_id, l.action, l.status, l."timestamp",
-                      l.finished_at, l.duration_seconds, l.records_processed, l.error_details
-               FROM sync_state s
-               CROSS JOIN LATERAL (
-                   SELECT * FROM sync_log l
-                   WHERE l.source = s.source AND l.entity_type = s.entity_type
-                     AND l.status <> 'started'
-                   ORDER BY l."timestamp" DESC LIMIT 1) l"""
+            query("last_finished_runs"),
+            ([source for source, _ in keys], [entity for _, entity in keys]),
         )
         rows = cur.fetchall()
     return {
@@ -228,26 +222,14 @@ def _float(value: Decimal | float | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def read_live_runs(conn: psycopg.Connection[Any], settings: Settings) -> list[LiveRun]:
-    """Runs going on now, with their committed progress."""
-    sources = tuple(s for s in SOURCES if s in configured_sources(settings) or _has_state(conn, s))
+def read_live_runs(conn: psycopg.Connection[Any], cards: list[Card]) -> list[LiveRun]:
+    """Runs going on now, with their committed progress. The cards say which sources to
+    watch: the configured ones and any that has a sync_state row."""
+    sources = tuple(s for s in SOURCES if any(card.source == s for card in cards))
     parents = parent_entities(sources)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT l.source, l.entity_type, l.run_id, l.action, l."timestamp",
-                      l.records_processed, l.metadata
-               FROM sync_log l
-               LEFT JOIN unnest(%(children)s::text[], %(parents)s::text[]) AS p(child, parent)
-                 ON p.child = l.source || '/' || l.entity_type
-               WHERE l.status = 'started'
-                 AND EXISTS (
-                   SELECT 1 FROM pg_locks k
-                   WHERE k.locktype = 'advisory' AND k.objsubid = 2 AND k.granted
-                     AND k.database = (SELECT oid FROM pg_database
-                                       WHERE datname = current_database())
-                     AND k.classid = hashtext(%(namespace)s || l.source)::oid
-                     AND k.objid = hashtext(coalesce(p.parent, l.entity_type))::oid)
-               ORDER BY l."timestamp" """,
+            query("live_runs"),
             {
                 "children": [f"{source}/{child}" for source, child in parents],
                 "parents": list(parents.values()),
@@ -274,22 +256,22 @@ def read_live_runs(conn: psycopg.Connection[Any], settings: Settings) -> list[Li
     return runs
 
 
-def _has_state(conn: psycopg.Connection[Any], source: str) -> bool:
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM sync_state WHERE source = %s)", (source,))
-    found = row.fetchone()
-    return bool(found and found[0])
-
-
 def read_active_jobs(conn: psycopg.Connection[Any]) -> list[ActiveJob]:
     """Sync jobs waiting (todo) or running (doing)."""
-    rows = conn.execute(
-        """SELECT id, status::text, args->>'source', coalesce(args->>'entity', '')
-           FROM procrastinate_jobs
-           WHERE task_name = %s AND status IN ('todo', 'doing')
-           ORDER BY id""",
-        (SYNC_TASK,),
-    ).fetchall()
+    rows = conn.execute(query("active_sync_jobs"), (SYNC_TASK,)).fetchall()
     return [ActiveJob(id=r[0], status=r[1], source=r[2] or "", entity=r[3]) for r in rows]
+
+
+def read_finished_run_counts(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, int]]:
+    """(source, entity, outcome, runs) for every finished run in sync_log."""
+    rows = conn.execute(query("finished_run_counts")).fetchall()
+    return [(source, entity, status, int(count)) for source, entity, status, count in rows]
+
+
+def read_queue_job_counts(conn: psycopg.Connection[Any]) -> list[tuple[str, int]]:
+    """(procrastinate status, jobs) for possync's queue."""
+    rows = conn.execute(query("queue_job_counts"), (QUEUE,)).fetchall()
+    return [(status, int(count)) for status, count in rows]
 
 
 def job_state_for(card: Card, jobs: list[ActiveJob]) -> str | None:
