@@ -4,6 +4,7 @@ only the ones a test sets, and (in this process) a working directory without a `
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -34,12 +35,20 @@ def environment_for(database: Database, data_dir: Path, **variables: str) -> dic
     )
 
 
+def set_possync_variables(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str]) -> None:
+    """In this process, until the test ends: the POSSYNC_ variables are exactly `env`'s."""
+    for name in list(os.environ):
+        if name.startswith(PREFIX):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith(PREFIX):
+            monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """For code that reads settings in this process: no POSSYNC_ variable, and a working
     directory with no `.env` (returned, so a test can write one there)."""
-    for name in list(os.environ):
-        if name.startswith(PREFIX):
-            monkeypatch.delenv(name)
+    set_possync_variables(monkeypatch, {})
     monkeypatch.chdir(tmp_path)
     return tmp_path
