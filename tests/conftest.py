@@ -24,6 +24,9 @@ from possync.db.migrate import migrate
 
 TEMPLATE_NAME = "possync_test_template"
 
+# Fixtures every folder may use: `isolated_env`, `possync_cli`, `possync_process`.
+pytest_plugins = ("tests.support.environment", "tests.support.cli")
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Database]:

@@ -14,21 +14,16 @@ from flask.testing import FlaskClient
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import SyncRequest, run_sync
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
 from possync.simulator.lightspeed.state import LightspeedState
-from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from possync.web import create_app
 from tests.conftest import make_settings
+from tests.support.retry import FAST_RETRY
+from tests.support.simulators import simulator_fixture
 from tests.web.conftest import PASSWORD, log_in
 
-FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
-
-
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=11, scale="small", square=False)) as sim:
-        yield sim
+simulator = simulator_fixture(seed=11, square=False)
 
 
 def lightspeed_state(sim: RunningSimulator) -> LightspeedState:

@@ -17,20 +17,18 @@ from flask.testing import FlaskClient
 
 from possync.db.connection import Database
 from possync.engine.run import SyncRequest, run_sync
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
 from possync.sources.square import SquareSource
 from possync.web import create_app
-from tests.analytics.conftest import FAST_RETRY
 from tests.conftest import make_settings
+from tests.support.retry import FAST_RETRY
+from tests.support.simulators import simulator_fixture
 from tests.web.conftest import PASSWORD, log_in
 
 MONEY = ("gross_sales", "returns", "discounts", "net_sales", "tax", "tips", "total_collected")
 
 
-@pytest.fixture
-def square_sim() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=5, scale="small", lightspeed=False)) as sim:
-        yield sim
+square_sim = simulator_fixture(seed=5, lightspeed=False)
 
 
 @pytest.fixture

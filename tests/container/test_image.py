@@ -23,11 +23,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
 from tests.container.podman import BASE_IMAGE, Podman
 from tests.container.tcp_postgres import free_port, tcp_postgres
 from tests.engine.square_truth import assert_square_matches_truth
 from tests.engine.truth import assert_lightspeed_matches_truth
+from tests.support.simulators import simulator_fixture
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(2400)]
 
@@ -72,10 +73,7 @@ def database_url(work: Path) -> Iterator[str]:
         yield server_url.rsplit("/", 1)[0] + "/possync"
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=5, scale="small")) as sim:
-        yield sim
+simulator = simulator_fixture(seed=5, scope="module")
 
 
 @pytest.fixture(scope="module")

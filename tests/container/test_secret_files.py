@@ -5,7 +5,6 @@ Fast and in the default suite; the image itself is checked by test_image.py (mar
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -17,18 +16,6 @@ from possync.errors import ConfigError
 DB_URL = "postgresql://possync:s3cret-pw@db:5432/possync"
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No POSSYNC_ variables and no `.env` in the working directory."""
-    for name in list(os.environ):
-        if name.startswith("POSSYNC_"):
-            monkeypatch.delenv(name)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return tmp_path
-
-
 def write_secrets(directory: Path, values: dict[str, str]) -> Path:
     directory.mkdir()
     for name, value in values.items():
@@ -37,9 +24,9 @@ def write_secrets(directory: Path, values: dict[str, str]) -> Path:
     return directory
 
 
-def test_each_file_sets_the_setting_of_its_name(clean_env: Path) -> None:
+def test_each_file_sets_the_setting_of_its_name(isolated_env: Path) -> None:
     secrets = write_secrets(
-        clean_env / "secrets",
+        isolated_env / "secrets",
         {
             "possync_database_url": DB_URL,
             "possync_dashboard_password": "dash-pw",
@@ -58,31 +45,33 @@ def test_each_file_sets_the_setting_of_its_name(clean_env: Path) -> None:
     assert settings.lightspeed_token is None  # no file, no variable: unset
 
 
-def test_the_environment_wins_over_a_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    secrets = write_secrets(clean_env / "secrets", {"possync_dashboard_password": "from-file"})
+def test_the_environment_wins_over_a_file(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = write_secrets(isolated_env / "secrets", {"possync_dashboard_password": "from-file"})
     monkeypatch.setenv("POSSYNC_DASHBOARD_PASSWORD", "from-env")
     settings = load_settings(secrets_dir=secrets)
     assert settings.dashboard_password is not None
     assert settings.dashboard_password.get_secret_value() == "from-env"
 
 
-def test_no_secrets_directory_is_silent(clean_env: Path) -> None:
+def test_no_secrets_directory_is_silent(isolated_env: Path) -> None:
     # Outside a container there is no /run/secrets; pydantic-settings would warn on every command.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        settings = load_settings(secrets_dir=clean_env / "missing")
+        settings = load_settings(secrets_dir=isolated_env / "missing")
     assert settings.database_url is None
 
 
-def test_a_bad_value_in_a_file_names_the_setting(clean_env: Path) -> None:
-    secrets = write_secrets(clean_env / "secrets", {"possync_database_url": "mysql://db/x"})
+def test_a_bad_value_in_a_file_names_the_setting(isolated_env: Path) -> None:
+    secrets = write_secrets(isolated_env / "secrets", {"possync_database_url": "mysql://db/x"})
     with pytest.raises(ConfigError) as caught:
         load_settings(secrets_dir=secrets)
     assert str(caught.value) == "POSSYNC_DATABASE_URL: must start with postgresql://"
 
 
-def test_a_file_that_is_not_text_is_one_line_naming_the_setting(clean_env: Path) -> None:
-    secrets = clean_env / "secrets"
+def test_a_file_that_is_not_text_is_one_line_naming_the_setting(isolated_env: Path) -> None:
+    secrets = isolated_env / "secrets"
     secrets.mkdir()
     (secrets / "possync_square_token").write_bytes(b"\xff\xfe token")
     with pytest.raises(ConfigError) as caught:

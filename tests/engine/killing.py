@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,17 +11,14 @@ from pathlib import Path
 import pytest
 
 from possync.db.connection import Database
+from tests.support.environment import environment_for, setting_variables
 
 
 def cli_env(db: Database, data_dir: Path, **possync: object) -> dict[str, str]:
     """The environment of a `possync` child process: this one without any POSSYNC_ setting
     of the developer's, plus the database, the data directory and `possync` (lower-case
     setting names, e.g. lightspeed_url=...)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")}
-    env["POSSYNC_DATABASE_URL"] = db.url
-    env["POSSYNC_DATA_DIR"] = str(data_dir)
-    env.update({f"POSSYNC_{name.upper()}": str(value) for name, value in possync.items()})
-    return env
+    return environment_for(db, data_dir, **setting_variables(**possync))
 
 
 def kill_sync_midway(

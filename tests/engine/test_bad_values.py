@@ -14,12 +14,12 @@ import pytest
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
-from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.stub_pos import StubPos, running_stub_pos
+from tests.support.retry import fast_retry
 
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+FAST_RETRY = fast_retry(max_attempts=3)
 
 
 @pytest.fixture

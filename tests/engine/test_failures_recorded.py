@@ -4,7 +4,6 @@ killed with -9 are closed as `abandoned` by the next sync that can take their lo
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from possync.simulator import FaultConfig, SimulatorConfig, running_simulator
 from tests.engine.killing import cli_env
 from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.engine.test_writer_process import _wait_for_child, _wait_for_committed_sales
+from tests.support.environment import set_possync_variables
 
 
 @pytest.fixture
@@ -48,11 +48,7 @@ def run_cli(
         lightspeed_token="t" * 20,
         notify_urls=f"json://127.0.0.1:{stub.url.rsplit(':', 1)[1]}/alerts",
     )
-    for name in [n for n in os.environ if n.startswith("POSSYNC_")]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        if name.startswith("POSSYNC_"):
-            monkeypatch.setenv(name, value)
+    set_possync_variables(monkeypatch, env)
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 

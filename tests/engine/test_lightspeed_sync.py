@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,15 @@ from possync.cli.progress import ProgressPrinter
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import EntityProgress, SyncRequest, run_sync
-from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
-from possync.sources.http import RetryPolicy
+from possync.simulator import FaultConfig, RunningSimulator
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.truth import assert_lightspeed_matches_truth
+from tests.support.retry import FAST_RETRY
+from tests.support.simulators import simulator_fixture
 
-FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
-
-
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=7, scale="small", square=False)) as sim:
-        yield sim
+simulator = simulator_fixture(seed=7, square=False)
 
 
 @pytest.fixture

@@ -14,21 +14,19 @@ from psycopg import sql
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
-from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import FaultConfig, RunningSimulator
 from possync.simulator.faults import MALFORMED_BODIES
-from possync.sources.http import RetryPolicy
 from possync.sources.registry import open_source
 from tests.conftest import make_settings
+from tests.support.retry import fast_retry
+from tests.support.simulators import simulator_fixture
 
-FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
+FAST_RETRY = fast_retry(max_attempts=4)
 SHAPES = range(1, len(MALFORMED_BODIES) + 1)
 EMPTY_OBJECT = 1  # `{}`: a well-formed empty page on Square, which omits empty arrays
 
 
-@pytest.fixture(scope="module")
-def both_sims() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=31, scale="small")) as sim:
-        yield sim
+both_sims = simulator_fixture(seed=31, scope="module")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from possync.engine.reconcile import reconcile, record_reconcile
 from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
+from tests.support.environment import possync_environment
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_cli_exits_non_zero_on_mismatch(
     _settings, sim = synced
     until = _window(sim).isoformat()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
+        **possync_environment(),
         "POSSYNC_DATABASE_URL": db.url,
         "POSSYNC_DATA_DIR": str(tmp_path),
         "POSSYNC_LIGHTSPEED_URL": sim.lightspeed_url,

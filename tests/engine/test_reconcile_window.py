@@ -5,7 +5,6 @@ instead of claiming a match."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from possync.engine.reconcile import reconcile
 from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
+from tests.support.environment import possync_environment
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def _store_today(sim: RunningSimulator) -> date:
 
 def _reconcile_cli(db: Database, sim: RunningSimulator, tmp_path: Path, *args: str) -> Any:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
+        **possync_environment(),
         "POSSYNC_DATABASE_URL": db.url,
         "POSSYNC_DATA_DIR": str(tmp_path),
         "POSSYNC_LIGHTSPEED_URL": sim.lightspeed_url,

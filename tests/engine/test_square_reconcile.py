@@ -4,7 +4,6 @@ square_daily_sales_summary, through the real HTTP client and the simulator."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,11 +20,11 @@ from possync.db.connection import Database
 from possync.engine.reconcile import reconcile, record_reconcile
 from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
-from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
 from tests.conftest import make_settings
+from tests.support.environment import possync_environment
+from tests.support.retry import FAST_RETRY
 
-FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
 DAYS = 30
 
 
@@ -176,7 +175,7 @@ def test_cli_exits_one_on_mismatch_without_printing_the_token(
     _settings, sim = synced
     until = _last_day(sim).isoformat()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")},
+        **possync_environment(),
         "POSSYNC_DATABASE_URL": db.url,
         "POSSYNC_DATA_DIR": str(tmp_path),
         "POSSYNC_SQUARE_URL": sim.square_url,

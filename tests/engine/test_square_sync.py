@@ -13,21 +13,16 @@ import pytest
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
-from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import FaultConfig, RunningSimulator
 from possync.sources.base import Page, ReadOptions, StreamState
-from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
 from tests.engine.square_truth import assert_square_matches_truth
+from tests.support.retry import FAST_RETRY
+from tests.support.simulators import simulator_fixture
 
-FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
-
-
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=11, scale="small", lightspeed=False)) as sim:
-        yield sim
+simulator = simulator_fixture(seed=11, lightspeed=False)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,15 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.engine.writer_process import ProcessWriter
-from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import FaultConfig, RunningSimulator
 from possync.sources.base import ReadOptions, StreamState
-from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env
 from tests.engine.truth import assert_lightspeed_matches_truth
+from tests.support.retry import FAST_RETRY
+from tests.support.simulators import simulator_fixture
 
-FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
 PAGE_SIZE = 50
 # Slow pages (30 of them): the run lasts long enough for the writer process to take over.
 LATENCY_MS = 60
@@ -44,10 +43,7 @@ CREATE TRIGGER refuse_sale BEFORE INSERT OR UPDATE ON lightspeed_sales
 """
 
 
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=7, scale="small", square=False)) as sim:
-        yield sim
+simulator = simulator_fixture(seed=7, square=False)
 
 
 def _settings(db: Database, tmp_path: Path, sim: RunningSimulator, **extra: Any) -> Settings:

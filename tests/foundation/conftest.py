@@ -1,27 +1,21 @@
-"""Fixtures for the foundation tests: run the real `possync` command, hold embedded servers.
+"""Fixtures for the foundation tests: embedded servers held by other processes.
 
-CLI tests run the installed console script in a subprocess, with an environment that holds no
-POSSYNC_ variable but the ones the test sets, and a working directory with no `.env`.
+CLI tests run `possync` with `possync_cli` (in this process) or `possync_process` (a real
+process), from tests/support/cli.py.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from possync.db.connection import Database
-
-POSSYNC_SCRIPT = Path(sys.executable).with_name("possync")
 
 # A process that holds an embedded server open until its stdin closes, like a long-running
 # `possync serve` would.
@@ -32,74 +26,6 @@ from possync.db.connection import start_embedded_server
 print(start_embedded_server(Path(sys.argv[1])), flush=True)
 sys.stdin.readline()
 """
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What one run of `possync` did."""
-
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def stderr_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.strip()]
-
-    def explain(self) -> str:
-        return (
-            f"possync {' '.join(self.args)} -> rc={self.returncode} in {self.seconds:.1f}s\n"
-            f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-        )
-
-
-def possync_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any POSSYNC_ variable, plus `settings`."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("POSSYNC_")}
-    env.update(settings)
-    return env
-
-
-def environment_for(database: Database, data_dir: Path, **settings: str) -> dict[str, str]:
-    """An environment pointing possync at `database`."""
-    return possync_environment(
-        POSSYNC_DATABASE_URL=database.url, POSSYNC_DATA_DIR=str(data_dir), **settings
-    )
-
-
-RunPossync = Callable[..., CommandResult]
-
-
-@pytest.fixture
-def run_possync(tmp_path: Path) -> RunPossync:
-    """Run the installed `possync` script: run_possync("status", "--json", env=...)."""
-    assert POSSYNC_SCRIPT.exists(), f"{POSSYNC_SCRIPT} is missing: install with tasks.py"
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-
-    def run(*args: str, env: dict[str, str], timeout: float = 60.0) -> CommandResult:
-        started = time.monotonic()
-        completed = subprocess.run(
-            [str(POSSYNC_SCRIPT), *args],
-            env=env,
-            cwd=workdir,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        return CommandResult(
-            args=args,
-            returncode=completed.returncode,
-            stdout=completed.stdout,
-            stderr=completed.stderr,
-            seconds=time.monotonic() - started,
-        )
-
-    return run
 
 
 @dataclass(frozen=True)

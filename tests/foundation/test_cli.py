@@ -1,11 +1,11 @@
-"""The real `possync` command in a subprocess, then the database queried for the result."""
+"""`possync` commands run in this process (click's CliRunner), then the database queried for
+the result; the console script itself runs once, as a real process."""
 
 from __future__ import annotations
 
 import json
 import socket
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -16,8 +16,8 @@ from possync.cli.main import main
 from possync.db.connection import Database
 from possync.db.migrate import schema_snapshot
 from possync.db.migration_files import available_migrations
-
-from .conftest import CommandResult, RunPossync, environment_for, possync_environment
+from tests.support.cli import CommandResult, RunPossync
+from tests.support.environment import environment_for, possync_environment
 
 UNREACHABLE_URL = "postgresql://u:pw@127.0.0.1:1/x"
 # Commands that never open the database; every other command must fail fast without one.
@@ -49,35 +49,36 @@ def assert_one_line_error(result: CommandResult) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_help_lists_the_commands(run_possync: RunPossync) -> None:
-    result = run_possync("--help", env=possync_environment())
+def test_help_lists_the_commands(possync_cli: RunPossync) -> None:
+    result = possync_cli("--help", env=possync_environment())
     assert result.returncode == 0, result.explain()
     for name in main.commands:
         assert name in result.stdout
-    status = run_possync("status", "--help", env=possync_environment())
+    status = possync_cli("status", "--help", env=possync_environment())
     assert status.returncode == 0, status.explain()
     assert "--json" in status.stdout
 
 
-def test_help_works_with_bad_settings(run_possync: RunPossync) -> None:
+def test_help_works_with_bad_settings(possync_cli: RunPossync) -> None:
     # --help needs neither valid settings nor a database.
     env = possync_environment(POSSYNC_HEALTH_GREEN_HOURS="soon", POSSYNC_DATABASE_URL="x")
-    result = run_possync("migrate", "--help", env=env)
+    result = possync_cli("migrate", "--help", env=env)
     assert result.returncode == 0, result.explain()
     assert "Usage:" in result.stdout
 
 
-def test_version(run_possync: RunPossync) -> None:
-    result = run_possync("--version", env=possync_environment())
+def test_version_from_the_installed_script(possync_process: RunPossync) -> None:
+    # The one run of the console script itself: the entry point is installed and works.
+    result = possync_process("--version", env=possync_environment())
     assert result.returncode == 0, result.explain()
     assert result.stdout.strip() == f"possync, version {__version__}"
 
 
 def test_migrate_twice_on_a_fresh_database(
-    run_possync: RunPossync, empty_db: Database, tmp_path: Path
+    possync_cli: RunPossync, empty_db: Database, tmp_path: Path
 ) -> None:
     env = environment_for(empty_db, tmp_path / "data")
-    first = run_possync("migrate", env=env)
+    first = possync_cli("migrate", env=env)
     assert first.returncode == 0, first.explain()
     names = [f"{m.version:04d}_{m.name}" for m in available_migrations()]
     assert [line.removeprefix("applied ") for line in first.stdout.splitlines()[:-1]] == names
@@ -87,7 +88,7 @@ def test_migrate_twice_on_a_fresh_database(
         migrated_at = conn.execute("SELECT max(applied_at) FROM possync_migrations").fetchone()
     assert [v for (v,) in recorded] == [m.version for m in available_migrations()]
 
-    second = run_possync("migrate", env=env)
+    second = possync_cli("migrate", env=env)
     assert second.returncode == 0, second.explain()
     assert second.stdout.startswith("nothing to do"), second.explain()
     assert "applied" not in second.stdout
@@ -97,25 +98,25 @@ def test_migrate_twice_on_a_fresh_database(
             migrated_at
         )
 
-    as_json = run_possync("migrate", "--json", env=env)
+    as_json = possync_cli("migrate", "--json", env=env)
     assert as_json.returncode == 0, as_json.explain()
     assert json.loads(as_json.stdout) == {"applied": []}
 
 
 def test_status_json_on_an_empty_database(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
-    result = run_possync("status", "--json", env=environment_for(db, tmp_path))
+    result = possync_cli("status", "--json", env=environment_for(db, tmp_path))
     assert result.returncode == 0, result.explain()
     assert json.loads(result.stdout) == {"entities": []}
     assert result.stderr == ""
-    text = run_possync("status", env=environment_for(db, tmp_path))
+    text = possync_cli("status", env=environment_for(db, tmp_path))
     assert text.returncode == 0, text.explain()
     assert "no syncs yet" in text.stdout
 
 
 def test_status_reports_what_the_database_holds(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
     with db.connect() as conn:
         conn.execute(
@@ -124,23 +125,23 @@ def test_status_reports_what_the_database_holds(
                       ('square', 'orders', 'failed', now() - interval '1 hour', 40)"""
         )
         conn.commit()
-    result = run_possync(
+    result = possync_cli(
         "status", "--json", env=environment_for(db, tmp_path, POSSYNC_HEALTH_GREEN_HOURS="4")
     )
     assert result.returncode == 3, result.explain()  # square orders failed: red
     entities = json.loads(result.stdout)["entities"]
     summary = [(e["source"], e["entity_type"], e["health"], e["records_total"]) for e in entities]
     assert summary == [("lightspeed", "sales", "green", 1250), ("square", "orders", "red", 40)]
-    only_square = run_possync(
+    only_square = possync_cli(
         "status", "--json", "--source", "square", env=environment_for(db, tmp_path)
     )
     assert [e["entity_type"] for e in json.loads(only_square.stdout)["entities"]] == ["orders"]
 
 
 def test_status_without_tables_says_to_migrate(
-    run_possync: RunPossync, empty_db: Database, tmp_path: Path
+    possync_cli: RunPossync, empty_db: Database, tmp_path: Path
 ) -> None:
-    result = run_possync("status", env=environment_for(empty_db, tmp_path))
+    result = possync_cli("status", env=environment_for(empty_db, tmp_path))
     assert result.returncode == 1, result.explain()
     assert_one_line_error(result)
     assert "possync migrate" in result.stderr
@@ -151,17 +152,17 @@ def test_status_without_tables_says_to_migrate(
     [("POSSYNC_HEALTH_GREEN_HOURS", "soon"), ("POSSYNC_SCHEMA", "my-shop")],
 )
 def test_bad_setting_is_one_line_naming_it(
-    run_possync: RunPossync, db: Database, tmp_path: Path, name: str, value: str
+    possync_cli: RunPossync, db: Database, tmp_path: Path, name: str, value: str
 ) -> None:
-    result = run_possync("status", env=environment_for(db, tmp_path, **{name: value}))
+    result = possync_cli("status", env=environment_for(db, tmp_path, **{name: value}))
     assert result.returncode == 2, result.explain()
     assert_one_line_error(result)
     assert result.stderr.startswith(f"error: {name}: "), result.explain()
 
 
-def test_bad_database_url_does_not_echo_it(run_possync: RunPossync, tmp_path: Path) -> None:
+def test_bad_database_url_does_not_echo_it(possync_cli: RunPossync, tmp_path: Path) -> None:
     env = possync_environment(POSSYNC_DATABASE_URL="mysql://u:pw@127.0.0.1/x")
-    result = run_possync("migrate", env=env)
+    result = possync_cli("migrate", env=env)
     assert result.returncode == 2, result.explain()
     assert_one_line_error(result)
     assert "POSSYNC_DATABASE_URL" in result.stderr
@@ -169,9 +170,9 @@ def test_bad_database_url_does_not_echo_it(run_possync: RunPossync, tmp_path: Pa
 
 
 def test_unreachable_database_fails_fast_in_one_line(
-    run_possync: RunPossync, tmp_path: Path
+    possync_cli: RunPossync, tmp_path: Path
 ) -> None:
-    # Exactly the issue's "done when": only the URL is set. Commands run side by side.
+    # Exactly the issue's "done when": only the URL is set.
     # `serve` and `worker` wait for the database at start-up (test_worker_outages.py): not here.
     env = possync_environment(
         POSSYNC_DATABASE_URL=UNREACHABLE_URL,
@@ -183,8 +184,7 @@ def test_unreachable_database_fails_fast_in_one_line(
     runs = [(*path, "--json") if _has_json_option(path) else path for path in database_commands()]
     runs += [("migrate",), ("status",)]
     assert ("status", "--json") in runs
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda args: run_possync(*args, env=env, timeout=30), runs))
+    results = [possync_cli(*args, env=env) for args in runs]
     problems = [
         f"{result.explain()}\nproblem: {problem}"
         for result in results
@@ -235,10 +235,10 @@ def silent_server() -> Iterator[int]:
 
 
 def test_silent_server_times_out_within_ten_seconds(
-    run_possync: RunPossync, silent_server: int, tmp_path: Path
+    possync_cli: RunPossync, silent_server: int, tmp_path: Path
 ) -> None:
     url = f"postgresql://u:pw@127.0.0.1:{silent_server}/x"
-    result = run_possync("status", env=possync_environment(POSSYNC_DATABASE_URL=url), timeout=30)
+    result = possync_cli("status", env=possync_environment(POSSYNC_DATABASE_URL=url))
     assert result.returncode == 1, result.explain()
     assert result.seconds < 10, result.explain()
     assert_one_line_error(result)

@@ -16,12 +16,8 @@ from typing import ClassVar
 import pytest
 
 from possync.db.connection import Database
-from tests.foundation.conftest import (
-    POSSYNC_SCRIPT,
-    RunPossync,
-    environment_for,
-    possync_environment,
-)
+from tests.support.cli import POSSYNC_SCRIPT, RunPossync
+from tests.support.environment import environment_for, possync_environment
 
 TOKEN_REJECTED = (
     "the API rejected the token (401 on GET /outlets): check the token setting and its scopes"
@@ -42,7 +38,7 @@ def _put_state(db: Database, rows: list[tuple[str, str, str, str | None, str | N
 
 
 def test_status_exits_3_with_the_reason_and_the_fix_when_an_entity_is_red(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
     _put_state(
         db,
@@ -54,30 +50,30 @@ def test_status_exits_3_with_the_reason_and_the_fix_when_an_entity_is_red(
         ],
     )
     env = environment_for(db, tmp_path)
-    text = run_possync("status", env=env)
+    text = possync_cli("status", env=env)
     assert text.returncode == 3, text.explain()
     assert (
         "lightspeed: outlets failed: the API rejected the token (401 on GET /outlets): check "
         "the token setting and its scopes. Fix: set a valid POSSYNC_LIGHTSPEED_TOKEN"
     ) in text.stdout
     assert "lightspeed: 2 entities never synced: sales, users" in text.stdout
-    as_json = run_possync("status", "--json", env=env)
+    as_json = possync_cli("status", "--json", env=env)
     assert as_json.returncode == 3, as_json.explain()
     health = {e["entity_type"]: e["health"] for e in json.loads(as_json.stdout)["entities"]}
     assert health == {"outlets": "red", "sales": "red", "users": "red", "orders": "green"}
-    green_only = run_possync("status", "--source", "square", env=env)
+    green_only = possync_cli("status", "--source", "square", env=env)
     assert green_only.returncode == 0, green_only.explain()
 
 
 def test_status_json_errors_are_json(
-    run_possync: RunPossync, empty_db: Database, tmp_path: Path
+    possync_cli: RunPossync, empty_db: Database, tmp_path: Path
 ) -> None:
-    result = run_possync("status", "--json", env=environment_for(empty_db, tmp_path))
+    result = possync_cli("status", "--json", env=environment_for(empty_db, tmp_path))
     assert result.returncode == 1, result.explain()
     body = json.loads(result.stdout)
     assert body["exit_code"] == 1
     assert "run `possync migrate`" in body["error"]
-    bad = run_possync(
+    bad = possync_cli(
         "status", "--json", env=possync_environment(POSSYNC_HEALTH_GREEN_HOURS="soon")
     )
     assert bad.returncode == 2, bad.explain()
@@ -85,6 +81,7 @@ def test_status_json_errors_are_json(
 
 
 def test_status_into_a_pipe_closed_early_ends_quietly(db: Database, tmp_path: Path) -> None:
+    # A real process: what matters is how it ends when its stdout goes away.
     # Far more than a pipe buffer (64 KiB), so possync is still writing when the reader goes.
     _put_state(
         db, [("lightspeed", f"entity_{n:05}", "success", "1 minute", None) for n in range(3000)]
@@ -122,11 +119,11 @@ def test_status_into_a_pipe_closed_early_ends_quietly(db: Database, tmp_path: Pa
     ],
 )
 def test_a_bad_port_or_data_dir_names_the_setting(
-    run_possync: RunPossync, tmp_path: Path, name: str, value: str, says: str
+    possync_cli: RunPossync, tmp_path: Path, name: str, value: str, says: str
 ) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("not a directory")
-    result = run_possync("status", env=possync_environment(**{name: value.format(file=a_file)}))
+    result = possync_cli("status", env=possync_environment(**{name: value.format(file=a_file)}))
     assert result.returncode == 2, result.explain()
     assert result.stderr.startswith(f"error: {name}: "), result.explain()
     assert says in result.stderr
@@ -135,10 +132,10 @@ def test_a_bad_port_or_data_dir_names_the_setting(
 
 
 def test_empty_schema_and_timezone_mean_the_defaults(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
     _put_state(db, [("lightspeed", "sales", "success", "5 minutes", None)])
-    result = run_possync(
+    result = possync_cli(
         "status", env=environment_for(db, tmp_path, POSSYNC_SCHEMA="", POSSYNC_TIMEZONE="")
     )
     assert result.returncode == 0, result.explain()
@@ -180,7 +177,7 @@ def redirecting_api() -> Iterator[str]:
 
 
 def test_a_redirect_is_reported_once_with_where_it_points(
-    run_possync: RunPossync, db: Database, tmp_path: Path, redirecting_api: str
+    possync_cli: RunPossync, db: Database, tmp_path: Path, redirecting_api: str
 ) -> None:
     env = environment_for(
         db,
@@ -189,7 +186,7 @@ def test_a_redirect_is_reported_once_with_where_it_points(
         POSSYNC_LIGHTSPEED_TOKEN="token",
         POSSYNC_WRITER_PROCESS="false",
     )
-    result = run_possync("sync", "--source", "lightspeed", "--entity", "outlets", env=env)
+    result = possync_cli("sync", "--source", "lightspeed", "--entity", "outlets", env=env)
     assert result.returncode == 1, result.explain()
     https = redirecting_api.replace("http://", "https://")
     output = result.stdout + result.stderr
@@ -200,9 +197,9 @@ def test_a_redirect_is_reported_once_with_where_it_points(
 
 
 def test_check_says_which_variables_to_set(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
-    result = run_possync("check", env=environment_for(db, tmp_path))
+    result = possync_cli("check", env=environment_for(db, tmp_path))
     assert result.returncode == 1, result.explain()
     line = next(line for line in result.stdout.splitlines() if line.startswith("FAIL sources"))
     for name in (

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.environment import possync_environment
 from tests.web.serving import free_port
-
-from .conftest import possync_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,8 @@ from possync.config.settings import load_settings
 from possync.db.connection import start_embedded_server, stop_embedded_server
 from possync.errors import DatabaseError
 from possync.sources.registry import open_source
-from tests.foundation.conftest import POSSYNC_SCRIPT, RunPossync, possync_environment
+from tests.support.cli import POSSYNC_SCRIPT, RunPossync
+from tests.support.environment import possync_environment
 
 
 @contextmanager
@@ -38,10 +39,10 @@ def demo_database(data_dir: Path) -> Iterator[str]:
 
 
 def test_a_demo_after_time_travel_starts_fresh_and_checks_the_money(
-    run_possync: RunPossync, tmp_path: Path
+    possync_process: RunPossync, tmp_path: Path
 ) -> None:
     env = possync_environment(POSSYNC_DATA_DIR=str(tmp_path))
-    first = run_possync("demo", "--no-serve", env=env, timeout=600)
+    first = possync_process("demo", "--no-serve", env=env, timeout=600)
     assert first.returncode == 0, first.explain()
     # What the dashboard's time travel leaves behind: every cursor 40 days ahead of the
     # clock a new simulator starts with.
@@ -53,7 +54,7 @@ def test_a_demo_after_time_travel_starts_fresh_and_checks_the_money(
         ).rowcount
     assert moved > 0
 
-    second = run_possync("demo", "--no-serve", env=env, timeout=600)
+    second = possync_process("demo", "--no-serve", env=env, timeout=600)
     assert second.returncode == 0, second.explain()
     out = second.stdout
     assert "starting fresh: emptied the database of an earlier demo" in out

@@ -16,14 +16,10 @@ from psycopg import sql
 
 from possync.db.connection import Database
 from possync.db.migrate import schema_snapshot
+from tests.support.cli import RunPossync
+from tests.support.environment import environment_for, possync_environment
 
-from .conftest import (
-    RunPossync,
-    embedded_server_holder,
-    environment_for,
-    possync_environment,
-    read_postmaster,
-)
+from .conftest import embedded_server_holder, read_postmaster
 
 
 def public_tables_with_rls(url: str) -> dict[str, bool]:
@@ -37,13 +33,13 @@ def public_tables_with_rls(url: str) -> dict[str, bool]:
 
 
 def test_cli_starts_the_embedded_server_and_a_second_process_reuses_it(
-    run_possync: RunPossync, db: Database, server_dir: Path
+    possync_process: RunPossync, db: Database, server_dir: Path
 ) -> None:
     data_dir = server_dir / "possync-data"
     env = possync_environment(POSSYNC_DATA_DIR=str(data_dir))
 
     # No URL: the CLI creates and starts a server under the data dir, and stops it on exit.
-    first = run_possync("migrate", env=env)
+    first = possync_process("migrate", env=env)
     assert first.returncode == 0, first.explain()
     assert "applied 0001_sync_tables" in first.stdout
     assert "database socket /" in first.stdout, "the embedded server is reached by socket"
@@ -55,10 +51,10 @@ def test_cli_starts_the_embedded_server_and_a_second_process_reuses_it(
         assert postmaster is not None and postmaster.running
         assert postmaster.listen_addresses == "", "Unix socket only: no TCP address"
         # A second process joins the running server rather than starting another.
-        second = run_possync("migrate", env=env)
+        second = possync_process("migrate", env=env)
         assert second.returncode == 0, second.explain()
         assert second.stdout.startswith("nothing to do"), "the first run's schema persisted"
-        status = run_possync("status", "--json", env=env)
+        status = possync_process("status", "--json", env=env)
         assert status.returncode == 0, status.explain()
         assert json.loads(status.stdout) == {"entities": []}
         assert read_postmaster(data_dir) == postmaster, "same server, still running"
@@ -101,17 +97,17 @@ def external_url(tmp_path: Path, server_dir: Path) -> Iterator[str]:
 
 
 def test_external_server_given_by_url(
-    run_possync: RunPossync, db: Database, external_url: str, tmp_path: Path
+    possync_process: RunPossync, db: Database, external_url: str, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "unused-data-dir"
     env = environment_for(Database(external_url, "public"), data_dir)
-    first = run_possync("migrate", env=env)
+    first = possync_process("migrate", env=env)
     assert first.returncode == 0, first.explain()
     assert "applied 0001_sync_tables" in first.stdout
-    again = run_possync("migrate", env=env)
+    again = possync_process("migrate", env=env)
     assert again.returncode == 0, again.explain()
     assert again.stdout.startswith("nothing to do")
-    status = run_possync("status", "--json", env=env)
+    status = possync_process("status", "--json", env=env)
     assert status.returncode == 0, status.explain()
     assert json.loads(status.stdout) == {"entities": []}
     assert not data_dir.exists(), "with a URL, no embedded server is started"

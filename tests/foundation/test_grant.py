@@ -18,9 +18,9 @@ from possync.db.migrate import migrate
 from possync.jobs.queue import JobQueue
 from possync.web import create_app
 from tests.conftest import make_settings
+from tests.support.cli import RunPossync
+from tests.support.environment import environment_for
 from tests.web.conftest import PASSWORD, log_in
-
-from .conftest import RunPossync, environment_for
 
 
 def as_role(db: Database, role: str) -> Database:
@@ -57,39 +57,39 @@ def _grant_select_only(db: Database, role: str) -> None:
 
 
 def test_a_role_that_sees_nothing_fails_loudly_until_granted(
-    db: Database, runtime_role: str, run_possync: RunPossync, tmp_path: Path
+    db: Database, runtime_role: str, possync_cli: RunPossync, tmp_path: Path
 ) -> None:
     runtime = as_role(db, runtime_role)
     as_runtime = environment_for(runtime, tmp_path)
     # No privileges at all.
-    bare = run_possync("status", env=as_runtime)
+    bare = possync_cli("status", env=as_runtime)
     assert bare.returncode == 1, bare.explain()
     [line] = bare.stderr_lines
     assert line.startswith(f"error: role {runtime_role!r} may not read public.sync_")
     assert line.endswith(f": as the tables' owner, run `possync grant {runtime_role}`")
     # Table privileges but no policy: RLS would show 0 rows and "no syncs yet". Not any more.
     _grant_select_only(db, runtime_role)
-    blind = run_possync("status", env=as_runtime)
+    blind = possync_cli("status", env=as_runtime)
     assert blind.returncode == 1, blind.explain()
     assert "no syncs yet" not in blind.stdout
     [line] = blind.stderr_lines
     assert "sees no rows in public.sync" in line
     assert line.endswith(f"run `possync grant {runtime_role}`")
 
-    granted = run_possync("grant", runtime_role, env=environment_for(db, tmp_path))
+    granted = possync_cli("grant", runtime_role, env=environment_for(db, tmp_path))
     assert granted.returncode == 0, granted.explain()
     assert f"role {runtime_role!r} may now read and write possync's" in granted.stdout
 
-    seen = run_possync("status", "--json", env=as_runtime)
+    seen = possync_cli("status", "--json", env=as_runtime)
     assert seen.returncode == 0, seen.explain()
     [entity] = json.loads(seen.stdout)["entities"]
     assert (entity["entity_type"], entity["records_total"]) == ("sales", 1500)
 
 
 def test_a_granted_role_runs_the_dashboard_and_the_queue(
-    db: Database, runtime_role: str, run_possync: RunPossync, tmp_path: Path
+    db: Database, runtime_role: str, possync_cli: RunPossync, tmp_path: Path
 ) -> None:
-    assert run_possync("grant", runtime_role, env=environment_for(db, tmp_path)).returncode == 0
+    assert possync_cli("grant", runtime_role, env=environment_for(db, tmp_path)).returncode == 0
     runtime = as_role(db, runtime_role)
     settings = make_settings(runtime, tmp_path, dashboard_password=PASSWORD)
     # Migrate again (as the owner): the grant is kept and covers every table.
@@ -121,18 +121,18 @@ def test_a_granted_role_runs_the_dashboard_and_the_queue(
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 def test_grant_refuses_supabase_api_roles(
-    db: Database, run_possync: RunPossync, tmp_path: Path, role: str
+    db: Database, possync_cli: RunPossync, tmp_path: Path, role: str
 ) -> None:
-    result = run_possync("grant", role, env=environment_for(db, tmp_path))
+    result = possync_cli("grant", role, env=environment_for(db, tmp_path))
     assert result.returncode == 2, result.explain()
     [line] = result.stderr_lines
     assert line.startswith(f"error: refusing to grant possync's tables to {role!r}")
 
 
 def test_grant_needs_an_existing_role(
-    db: Database, run_possync: RunPossync, tmp_path: Path
+    db: Database, possync_cli: RunPossync, tmp_path: Path
 ) -> None:
-    result = run_possync("grant", "no_such_role_here", env=environment_for(db, tmp_path))
+    result = possync_cli("grant", "no_such_role_here", env=environment_for(db, tmp_path))
     assert result.returncode == 2, result.explain()
     assert result.stderr_lines == [
         "error: role 'no_such_role_here' does not exist: create it first, e.g. "

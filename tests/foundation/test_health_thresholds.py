@@ -17,7 +17,8 @@ from possync.notify.health import find_sync_problems
 from possync.notify.summary import daily_summary
 from possync.web.status_data import read_cards
 from tests.conftest import make_settings
-from tests.foundation.conftest import RunPossync, environment_for
+from tests.support.cli import RunPossync
+from tests.support.environment import environment_for
 
 PER_ENTITY = "sales=30m/90m, users=24h/72h, square.orders=10m/20m"
 
@@ -89,11 +90,11 @@ def test_an_entity_without_override_keeps_the_global_thresholds(
 
 
 def test_cards_status_view_and_alerts_agree_without_migrate(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
     _store_successes(db)
     # The template database was migrated with the global defaults only: no migrate here.
-    result = run_possync(
+    result = possync_cli(
         "status", "--json", env=environment_for(db, tmp_path, POSSYNC_HEALTH_THRESHOLDS=PER_ENTITY)
     )
     cli = {
@@ -127,12 +128,12 @@ def test_cards_status_view_and_alerts_agree_without_migrate(
 
 
 def test_the_view_follows_a_changed_setting_on_the_next_command(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
     _store_successes(db)
     seen = []
     for setting in ("sales=3h/6h", "sales=10m/1h", ""):
-        run_possync("status", env=environment_for(db, tmp_path, POSSYNC_HEALTH_THRESHOLDS=setting))
+        possync_cli("status", env=environment_for(db, tmp_path, POSSYNC_HEALTH_THRESHOLDS=setting))
         with db.connect() as conn:
             seen.append(
                 conn.execute(

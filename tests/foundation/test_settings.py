@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -31,22 +30,12 @@ SECRET_FRAGMENTS = (
 )
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No POSSYNC_ variables, and a working directory with no `.env`: returns that directory."""
-    for name in list(os.environ):
-        if name.startswith("POSSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def env_name(field_name: str) -> str:
     field = Settings.model_fields[field_name]
     return field.alias or f"POSSYNC_{field_name.upper()}"
 
 
-def test_defaults(clean_env: Path) -> None:
+def test_defaults(isolated_env: Path) -> None:
     settings = load_settings()
     assert settings.database_url is None
     assert settings.data_dir == Path("~/.possync")
@@ -93,16 +82,16 @@ def test_issue_settings_exist() -> None:
         assert required in names
 
 
-def test_environment_values_are_read(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_values_are_read(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSSYNC_SCHEMA", "shop_data")
-    monkeypatch.setenv("POSSYNC_DATA_DIR", str(clean_env / "state"))
+    monkeypatch.setenv("POSSYNC_DATA_DIR", str(isolated_env / "state"))
     monkeypatch.setenv("POSSYNC_HEALTH_GREEN_HOURS", "0.5")
     monkeypatch.setenv("POSSYNC_HEALTH_YELLOW_HOURS", "6")
     monkeypatch.setenv("POSSYNC_TIMEZONE", "Australia/Melbourne")
     monkeypatch.setenv("POSSYNC_NOTIFY_URLS", "json://127.0.0.1:9/a, json://127.0.0.1:9/b")
     settings = load_settings()
     assert settings.schema_name == "shop_data"
-    assert settings.data_dir == clean_env / "state"
+    assert settings.data_dir == isolated_env / "state"
     assert settings.health_green_hours == 0.5
     assert settings.health_yellow_hours == 6
     assert settings.timezone == "Australia/Melbourne"
@@ -110,7 +99,7 @@ def test_environment_values_are_read(clean_env: Path, monkeypatch: pytest.Monkey
 
 
 def test_lightspeed_url_is_derived_from_the_domain_prefix(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POSSYNC_LIGHTSPEED_DOMAIN_PREFIX", "CornerShop")
     assert load_settings().lightspeed_base_url == "https://cornershop.retail.lightspeed.app/api/2.0"
@@ -118,7 +107,7 @@ def test_lightspeed_url_is_derived_from_the_domain_prefix(
     assert load_settings().lightspeed_base_url == "http://127.0.0.1:8765/api/2.0"
 
 
-def test_empty_values_mean_the_default(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_values_mean_the_default(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An .env template with `POSSYNC_X=` lines must behave like an unset X.
     monkeypatch.setenv("POSSYNC_DATABASE_URL", "")
     monkeypatch.setenv("POSSYNC_SQUARE_URL", "")
@@ -129,7 +118,7 @@ def test_empty_values_mean_the_default(clean_env: Path, monkeypatch: pytest.Monk
     assert settings.lightspeed_base_url is None
 
 
-def test_an_empty_token_is_no_token(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_empty_token_is_no_token(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `POSSYNC_SQUARE_TOKEN=` (or an empty secret file) configured Square with an empty token,
     # so every sync failed on a rejected token instead of saying no source is configured.
     for name in ("LIGHTSPEED_TOKEN", "SQUARE_TOKEN", "DASHBOARD_PASSWORD", "METRICS_TOKEN"):
@@ -141,9 +130,9 @@ def test_an_empty_token_is_no_token(clean_env: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_dotenv_file_is_read_and_environment_wins(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (clean_env / ".env").write_text(
+    (isolated_env / ".env").write_text(
         "# possync settings\n"
         "POSSYNC_SCHEMA=from_dotenv\n"
         "POSSYNC_HEALTH_GREEN_HOURS=3\n"
@@ -160,7 +149,7 @@ def test_dotenv_file_is_read_and_environment_wins(
     assert settings.timezone == "America/New_York"
 
 
-def test_overrides_by_field_name_are_applied(clean_env: Path) -> None:
+def test_overrides_by_field_name_are_applied(isolated_env: Path) -> None:
     # `schema_name` has the alias POSSYNC_SCHEMA; the field name must work as an override too.
     assert load_settings(schema_name="shop").schema_name == "shop"
     assert load_settings(POSSYNC_SCHEMA="shop2").schema_name == "shop2"
@@ -186,7 +175,7 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("name", "value", "what_is_wrong"), BAD_VALUES)
 def test_bad_value_fails_with_one_line_naming_the_setting(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, what_is_wrong: str
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, what_is_wrong: str
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as raised:
@@ -209,7 +198,7 @@ TIMEOUT_SETTINGS = (
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0", "-5", "Infinity"])
 @pytest.mark.parametrize("name", TIMEOUT_SETTINGS)
 def test_timeouts_must_be_finite_and_positive(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     """`inf` used to load, and the run then died of an OverflowError with its state running."""
     monkeypatch.setenv(name, value)
@@ -221,7 +210,7 @@ def test_timeouts_must_be_finite_and_positive(
     assert "finite number" in message or "greater than 0" in message
 
 
-def test_deadline_defaults_to_four_timeouts_and_a_delete_ratio_of_half(clean_env: Path) -> None:
+def test_deadline_defaults_to_four_timeouts_and_a_delete_ratio_of_half(isolated_env: Path) -> None:
     settings = load_settings(http_timeout_seconds="2.5", http_deadline_seconds="7")
     assert settings.http_timeout_seconds == 2.5
     assert settings.http_deadline_seconds == 7.0
@@ -232,15 +221,15 @@ def test_deadline_defaults_to_four_timeouts_and_a_delete_ratio_of_half(clean_env
 
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])
 def test_delete_ratio_is_a_share(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, value: str
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("POSSYNC_MAX_DELETE_RATIO", value)
     with pytest.raises(ConfigError, match=r"^POSSYNC_MAX_DELETE_RATIO: "):
         load_settings()
 
 
-def test_bad_value_in_dotenv_names_the_setting(clean_env: Path) -> None:
-    (clean_env / ".env").write_text("POSSYNC_HEALTH_GREEN_HOURS=soon\n", encoding="utf-8")
+def test_bad_value_in_dotenv_names_the_setting(isolated_env: Path) -> None:
+    (isolated_env / ".env").write_text("POSSYNC_HEALTH_GREEN_HOURS=soon\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^POSSYNC_HEALTH_GREEN_HOURS: "):
         load_settings()
 
@@ -266,7 +255,7 @@ def test_secrets_are_typed_as_secrets() -> None:
             assert name in secret_fields, f"{name} looks secret but is not a SecretStr"
 
 
-def test_secrets_never_printed(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_never_printed(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in SECRET_VALUES.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()

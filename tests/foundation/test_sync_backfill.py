@@ -14,8 +14,8 @@ from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import SimulatorConfig, running_simulator
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
-
-from .conftest import RunPossync, environment_for
+from tests.support.cli import RunPossync
+from tests.support.environment import environment_for
 
 REFUSAL = (
     "error: Lightspeed cannot backfill a date range (its API lists by version, not by date): "
@@ -34,7 +34,7 @@ NOWHERE = "http://127.0.0.1:9/api/2.0"  # never asked: the refusal comes first
     ],
 )
 def test_lightspeed_backfill_is_refused_in_one_line(
-    run_possync: RunPossync, db: Database, tmp_path: Path, args: tuple[str, ...]
+    possync_cli: RunPossync, db: Database, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     env = environment_for(
         db,
@@ -42,7 +42,7 @@ def test_lightspeed_backfill_is_refused_in_one_line(
         POSSYNC_LIGHTSPEED_URL=NOWHERE,
         POSSYNC_LIGHTSPEED_TOKEN="backfill-token",
     )
-    result = run_possync("sync", *args, env=env)
+    result = possync_cli("sync", *args, env=env)
     assert result.returncode == 1, result.explain()
     assert result.stderr_lines == [REFUSAL], result.explain()
     with db.connect() as conn:

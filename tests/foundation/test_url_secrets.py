@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import RunPossync, possync_environment
+from tests.support.cli import RunPossync
+from tests.support.environment import possync_environment
 
 SECRET = "Tr0ub4dor-and-3"
 
@@ -21,10 +22,12 @@ SECRET = "Tr0ub4dor-and-3"
 )
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
 def test_database_url_password_is_never_echoed(
-    run_possync: RunPossync, url: str, debug: bool
+    possync_cli: RunPossync, possync_process: RunPossync, url: str, debug: bool
 ) -> None:
+    # With --debug, everything a real process prints (traceback, debug logs) is searched.
+    run = possync_process if debug else possync_cli
     args = ("--debug", "status") if debug else ("status",)
-    result = run_possync(*args, env=possync_environment(POSSYNC_DATABASE_URL=url))
+    result = run(*args, env=possync_environment(POSSYNC_DATABASE_URL=url))
     assert result.returncode == 1, result.explain()
     assert SECRET not in result.stdout + result.stderr, result.explain()
     assert "127.0.0.1:1/x" in result.stderr, result.explain()

@@ -13,14 +13,11 @@ import pytest
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.jobs.queue import JobQueue
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
 from tests.conftest import make_settings
+from tests.support.simulators import simulator_fixture
 
-
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=11, scale="small", square=False)) as sim:
-        yield sim
+simulator = simulator_fixture(seed=11, square=False)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ two runs overlapped, and the outcomes show both workers took part.
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from possync.jobs.queue import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job
+from tests.support.environment import possync_environment
 
 POSSYNC = Path(sys.executable).with_name("possync")
 SAME_LOCK_JOBS = 8
@@ -39,7 +39,7 @@ def slow_simulator() -> Iterator[RunningSimulator]:
 
 
 def _worker_env(db: Database, sim: RunningSimulator) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")}
+    env = possync_environment()
     env.update(
         POSSYNC_DATABASE_URL=db.url,
         POSSYNC_LIGHTSPEED_URL=sim.lightspeed_url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,12 +27,8 @@ RunAlerts = Callable[..., Result]
 
 
 @pytest.fixture
-def run_alerts(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunAlerts:
+def run_alerts(db: Database, tmp_path: Path, isolated_env: Path) -> RunAlerts:
     """Run `possync alerts ARGS` against this test's database, no developer settings."""
-    for name in list(os.environ):
-        if name.startswith("POSSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # no .env here
 
     def run(*args: str, **settings: str) -> Result:
         env = {"POSSYNC_DATABASE_URL": db.url, "POSSYNC_DATA_DIR": str(tmp_path), **settings}

@@ -3,7 +3,6 @@ json:// URL (custom headers `+X-Api-Key=`, request parameters `-token=`, payload
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from possync.db.connection import Database
+from tests.support.environment import possync_environment
 
 POSSYNC = Path(sys.executable).with_name("possync")
 API_KEY = "hdr-Key-5f2a9c"
@@ -61,7 +61,7 @@ def test_debug_output_never_shows_json_url_credentials(
         f"json://127.0.0.1:{webhook.port}/hook"
         f"?+X-Api-Key={API_KEY}&-token={TOKEN}&:signature={PAYLOAD_SECRET}"
     )
-    env = {name: value for name, value in os.environ.items() if not name.startswith("POSSYNC_")}
+    env = possync_environment()
     env.update(
         POSSYNC_DATABASE_URL=db.url,
         POSSYNC_DATA_DIR=str(tmp_path),

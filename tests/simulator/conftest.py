@@ -7,21 +7,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
+from tests.support.simulators import simulator_fixture
+
+# Both APIs over the small seed-1 store, shared by a module's read-only tests.
+simulator = simulator_fixture(seed=1, scope="module")
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[RunningSimulator]:
-    """Both APIs over the small seed-1 store, shared by a module's read-only tests."""
-    with running_simulator(SimulatorConfig(seed=1, scale="small")) as running:
-        yield running
-
-
-@pytest.fixture
-def fresh_lightspeed() -> Iterator[RunningSimulator]:
-    """A Lightspeed-only simulator of its own, for tests that change data or faults."""
-    with running_simulator(SimulatorConfig(seed=3, scale="small", square=False)) as running:
-        yield running
+# A Lightspeed-only simulator of its own, for tests that change data or faults.
+fresh_lightspeed = simulator_fixture(seed=3, square=False)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ says one line per attempt, backs off, gives up in one line, and never waits on a
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,8 @@ import pytest
 from possync.config.settings import load_settings
 from possync.db.connection import Database, DatabaseUnavailable, wait_for_database
 from possync.errors import ConfigError, DatabaseError
-from tests.web.serving import POSSYNC, clean_env
+from tests.support.cli import RunPossync
+from tests.support.environment import possync_environment, setting_variables
 
 
 @pytest.mark.parametrize(
@@ -32,12 +32,12 @@ def test_a_cron_that_never_fires_is_refused_when_settings_load(field: str, env_n
     assert getattr(load_settings(_env_file=None, **{field: "0 0 29 2 *"}), field) == "0 0 29 2 *"
 
 
-def test_the_cli_refuses_a_cron_that_never_fires_in_one_line(tmp_path: Path) -> None:
-    env = clean_env(schedule_incremental="0 0 30 2 *", data_dir=str(tmp_path))
-    result = subprocess.run(
-        [str(POSSYNC), "worker"], env=env, cwd=tmp_path, capture_output=True, text=True
-    )
-    assert result.returncode == 2
+def test_the_cli_refuses_a_cron_that_never_fires_in_one_line(
+    possync_cli: RunPossync, tmp_path: Path
+) -> None:
+    settings = setting_variables(schedule_incremental="0 0 30 2 *", data_dir=tmp_path)
+    result = possync_cli("worker", env=possync_environment(**settings))
+    assert result.returncode == 2, result.explain()
     assert result.stderr.strip().splitlines() == [
         "error: POSSYNC_SCHEDULE_INCREMENTAL: '0 0 30 2 *' never fires (no date matches it): "
         "use a cron that does, or empty to turn the schedule off"

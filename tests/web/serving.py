@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -17,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.environment import possync_environment, setting_variables
+
 POSSYNC = Path(sys.executable).with_name("possync")
 _READY = re.compile(r"dashboard: (http://\S+/)")
 
 
 def clean_env(**values: str) -> dict[str, str]:
     """The environment without the developer's POSSYNC_ variables, plus `values`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSSYNC_")}
-    env.update({f"POSSYNC_{k.upper()}": v for k, v in values.items()})
-    return env
+    return possync_environment(**setting_variables(**values))
 
 
 def free_port() -> int:

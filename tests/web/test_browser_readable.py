@@ -14,8 +14,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from possync.db.connection import Database
 from possync.engine.run import SyncRequest, run_sync
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
 from tests.conftest import make_settings
+from tests.support.simulators import simulator_fixture
 from tests.web.serving import Served, clean_env, serving
 from tests.web.test_browser import ARTIFACTS, browser, log_in
 
@@ -25,10 +26,7 @@ pytestmark = pytest.mark.browser
 SHOP_ZONE = "America/New_York"
 
 
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=3, scale="small", square=False)) as sim:
-        yield sim
+simulator = simulator_fixture(seed=3, square=False)
 
 
 def _env(db: Database, sim: RunningSimulator, token: str) -> dict[str, str]:

@@ -7,15 +7,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from possync.simulator import RunningSimulator
 from tests.simulator.square.square_support import square_client
+from tests.support.simulators import simulator_fixture
 
-
-@pytest.fixture(scope="module")
-def square_sim() -> Iterator[RunningSimulator]:
-    """A Square-only small simulator (seed 1), shared by a module's read-only tests."""
-    with running_simulator(SimulatorConfig(seed=1, scale="small", lightspeed=False)) as running:
-        yield running
+# A Square-only small simulator (seed 1), shared by a module's read-only tests.
+square_sim = simulator_fixture(seed=1, lightspeed=False, scope="module")
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +22,8 @@ def sq(square_sim: RunningSimulator) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def fresh_square() -> Iterator[RunningSimulator]:
-    """A Square-only simulator of its own, for tests that move time or set faults."""
-    with running_simulator(SimulatorConfig(seed=5, scale="small", lightspeed=False)) as running:
-        yield running
+# A Square-only simulator of its own, for tests that move time or set faults.
+fresh_square = simulator_fixture(seed=5, lightspeed=False)
 
 
 @pytest.fixture
