@@ -160,7 +160,7 @@ EDGES = {
 
 
 def test_cli_cards_view_and_alerts_give_one_colour_at_the_edges(
-    run_possync: RunPossync, db: Database, tmp_path: Path
+    possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
     with db.connect() as conn:
         for (source, entity), (status, age, created, _) in EDGES.items():
@@ -171,7 +171,7 @@ def test_cli_cards_view_and_alerts_give_one_colour_at_the_edges(
             )
         conn.commit()
     expected = {key: colour for key, (*_, colour) in EDGES.items()}
-    result = run_possync(
+    result = possync_cli(
         "status", "--json", env=environment_for(db, tmp_path, POSSYNC_HEALTH_THRESHOLDS=PER_ENTITY)
     )
     cli = {
