@@ -100,7 +100,10 @@ class ProcessWriter:
         self._slots = threading.Semaphore(QUEUE_DEPTH + 1)
         self._run_ends: queue.SimpleQueue[WrittenTotals | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self._outbox: queue.SimpleQueue[ToWriter | None] = queue.SimpleQueue()
         self._send(Connect(db, os.getpid(), _log_level()))
+        self._sender = threading.Thread(target=self._send_all, name="possync-pages", daemon=True)
+        self._sender.start()
         self._reader = threading.Thread(target=self._read_acks, name="possync-acks", daemon=True)
         self._reader.start()
 
@@ -139,8 +142,9 @@ class ProcessWriter:
 
     def close(self) -> None:
         """Stop the process (after what it was given) and wait for it."""
-        with contextlib.suppress(OSError, EOFError):
-            self._jobs.send(Stop())
+        self._send(Stop())
+        self._outbox.put(None)
+        self._sender.join(STOP_TIMEOUT_SECONDS)
         self._reader.join(STOP_TIMEOUT_SECONDS)
         try:
             self._process.wait(STOP_TIMEOUT_SECONDS)
@@ -161,12 +165,21 @@ class ProcessWriter:
             raise _ended(self._process.returncode)
 
     def _send(self, message: ToWriter) -> None:
-        try:
-            self._jobs.send(message)
-        except (BrokenPipeError, EOFError, ConnectionResetError):
-            self._reader.join(STOP_TIMEOUT_SECONDS)  # its error says why
-            self.raise_if_failed()
-            raise _ended(self._process.poll()) from None
+        self._outbox.put(message)
+
+    def _send_all(self) -> None:
+        """Sends on its own thread: a page waiting in the pipe for a process still starting
+        (or still writing the page before) never holds up validation. The slots bound how
+        many pages wait."""
+        while (message := self._outbox.get()) is not None:
+            try:
+                self._jobs.send(message)
+            except OSError:  # the process is gone: the reader says why
+                return
+            except BaseException as exc:  # a message that cannot be pickled (a bug)
+                self._error = exc
+                self._process.kill()
+                return
 
     def _read_acks(self) -> None:
         try:
