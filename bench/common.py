@@ -254,3 +254,32 @@ def write_results(name: str, text: str, numbers: dict[str, Any]) -> None:
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{name}.md").write_text(text)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(numbers, indent=2) + "\n")
+
+
+_UNESCAPE = {"\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\t": "\t"}
+
+
+def copy_rows(data: bytes) -> list[list[str | None]]:
+    """A COPY text buffer (what validation produces) back into rows of text values (None for
+    NULL), for the row-by-row baseline's parameters: PostgreSQL casts each to its column."""
+    rows: list[list[str | None]] = []
+    for line in data.decode("utf-8").split("\n")[:-1]:  # each row ends with a newline
+        rows.append([_unescape_field(field) for field in line.split("\t")])
+    return rows
+
+
+def _unescape_field(field: str) -> str | None:
+    if field == "\\N":
+        return None
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        pair = field[i : i + 2]
+        if pair in _UNESCAPE:
+            out.append(_UNESCAPE[pair])
+            i += 2
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)

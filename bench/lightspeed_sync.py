@@ -25,6 +25,7 @@ from psycopg import sql
 from bench.common import (
     RESULTS_DIR,
     SimulatorProcess,
+    copy_rows,
     count_rows,
     machine_line,
     possync_command,
@@ -77,9 +78,8 @@ def raw_copy(db: Database, pages: list[list[dict[str, Any]]]) -> tuple[float, in
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
                 )
                 with conn.cursor() as cur, cur.copy(statement) as copy:
-                    for row in page.rows[table]:
-                        copy.write_row(row)
-                rows += len(page.rows[table])
+                    copy.write(page.copy_data[table])
+                rows += page.count(table)
             conn.commit()
         return time.perf_counter() - started, rows
 
@@ -108,7 +108,7 @@ def row_by_row(db: Database, pages: list[list[dict[str, Any]]]) -> tuple[float, 
     with db.connect() as conn:
         started = time.perf_counter()
         for spec in specs:
-            for row in valid.rows[spec.table]:
+            for row in copy_rows(valid.copy_data[spec.table]):
                 conn.execute(statements[spec.table], row)
                 conn.commit()
                 rows += 1

@@ -27,6 +27,7 @@ from psycopg import sql
 
 from bench.common import (
     BENCH_DIR,
+    copy_rows,
     machine_line,
     run_measured,
     scratch_database,
@@ -85,9 +86,8 @@ def raw_copy(db: Database, pages: list[list[dict[str, Any]]]) -> tuple[float, in
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
                 )
                 with conn.cursor() as cur, cur.copy(statement) as copy:
-                    for row in page.rows[table]:
-                        copy.write_row(row)
-                rows += len(page.rows[table])
+                    copy.write(page.copy_data[table])
+                rows += page.count(table)
             conn.commit()
         return time.perf_counter() - started, rows
 
@@ -116,7 +116,7 @@ def row_by_row(db: Database, pages: list[list[dict[str, Any]]]) -> tuple[float, 
     with db.connect() as conn:
         started = time.perf_counter()
         for table, statement in statements.items():
-            for row in valid.rows[table]:
+            for row in copy_rows(valid.copy_data[table]):
                 conn.execute(statement, row)
                 conn.commit()
                 rows += 1

@@ -64,7 +64,7 @@ def test_an_unexpected_exception_is_recorded_alerted_and_printed(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("validator exploded\non two lines")
 
-    monkeypatch.setattr("possync.engine.run.validate_page", broken)
+    monkeypatch.setattr("possync.engine.walk.validate_page", broken)
     result = _cli(db, tmp_path, stub, monkeypatch)
     assert result.exit_code == 1
     reason = "unexpected RuntimeError: validator exploded on two lines"

@@ -266,3 +266,26 @@ def test_a_child_entity_logs_its_own_rows(
     sales, line_items, payments = stored
     assert line_items > sales and payments > 0
     assert logged == {"sales": sales, "sale_line_items": line_items, "sale_payments": payments}
+
+
+def test_sync_log_counts_every_request_the_server_answered(
+    ls_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    """sync_log's `requests` and `retries` come from the HTTP client's own counters: with
+    server errors injected, the runs' requests add up to what the simulator answered."""
+    simulator.simulator.set_faults(FaultConfig(error_rate=0.2, seed=3))
+    before = simulator.simulator.stats().get("lightspeed", 0)
+    report = _sync(ls_settings, db)
+    assert report.ok, [r.error for r in report.failed]
+    answered = simulator.simulator.stats()["lightspeed"] - before
+    with db.connect() as conn:
+        logged = conn.execute(
+            """SELECT DISTINCT ON (run_id) (metadata->>'requests')::int,
+                      (metadata->>'retries')::int
+               FROM sync_log WHERE source = 'lightspeed' AND status = 'completed'"""
+        ).fetchall()
+    assert len(logged) == len(report.results)
+    assert sum(requests for requests, _ in logged) == answered
+    retries = sum(retries for _, retries in logged)
+    assert retries > 0 and retries == sum(r.retries for r in report.results)
+    assert sum(r.requests for r in report.results) == answered

@@ -31,10 +31,8 @@ def _sale(sale_id: str, version: int, lines: list[tuple[str, str]], **extra: Any
     }
 
 
-def _load(db: Database, records: list[dict[str, Any]], *, encoded: bool = True) -> Any:
+def _load(db: Database, records: list[dict[str, Any]]) -> Any:
     page = validate_page(SALES, records)
-    if encoded:
-        page.encode_for_copy()
     with db.connect() as conn:
         result = upsert_page(conn, SALES, page)
         quarantine_records(conn, "lightspeed", "sales", page.rejected, uuid.uuid4())
@@ -66,7 +64,7 @@ def test_newer_version_replaces_row_and_children(db: Database) -> None:
 
 def test_older_version_never_overwrites(db: Database) -> None:
     _load(db, [_sale("s1", 20, [("l3", "5.55")])])
-    result = _load(db, [_sale("s1", 10, [("l1", "1.10"), ("l2", "2.20")])], encoded=False)
+    result = _load(db, [_sale("s1", 10, [("l1", "1.10"), ("l2", "2.20")])])
     assert result.written == 0
     assert _lines(db, "s1") == [("l3", Decimal("5.55"))]
 

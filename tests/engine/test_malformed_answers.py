@@ -166,21 +166,23 @@ def test_delete_guard_stops_a_mass_delete_unless_forced(
     both_settings: Settings, db: Database, writer_process: bool
 ) -> None:
     """Rows the source no longer lists are marked deleted up to the ratio; past it the run
-    stops with one line and changes nothing; `--force` lets it through. With pages of 5, the
-    snapshot's last page is written by the writer process when there is one."""
+    stops with one line and changes nothing; `--force` lets it through. With pages of 5 and
+    --full (a snapshot read whole every run is a bulk run only then), the snapshot's pages are
+    written by the writer process when there is one."""
     both_settings = both_settings.model_copy(
         update={"writer_process": writer_process, "lightspeed_page_size": 5}
     )
     table = "lightspeed_product_categories"
-    first = sync(both_settings, db, "lightspeed", "product_categories")
+    full = writer_process
+    first = sync(both_settings, db, "lightspeed", "product_categories", full=full)
     assert first.ok and first.results[0].pages >= 2
     real, _ = stored(db, table)
     add_rows_the_source_does_not_have(db, table, 1)
-    assert sync(both_settings, db, "lightspeed", "product_categories").ok
+    assert sync(both_settings, db, "lightspeed", "product_categories", full=full).ok
     assert stored(db, table) == (real, 1)  # one gone of many: below the ratio, deleted
 
     add_rows_the_source_does_not_have(db, table, real + 1, prefix="more-")
-    report = sync(both_settings, db, "lightspeed", "product_categories")
+    report = sync(both_settings, db, "lightspeed", "product_categories", full=full)
     (result,) = report.results
     assert result.status == "failed"
     assert result.error == (
@@ -191,7 +193,7 @@ def test_delete_guard_stops_a_mass_delete_unless_forced(
     assert stored(db, table) == (2 * real + 1, 1)
     assert state(db, "lightspeed", "product_categories")[0] == "failed"
 
-    forced = sync(both_settings, db, "lightspeed", "product_categories", force=True)
+    forced = sync(both_settings, db, "lightspeed", "product_categories", force=True, full=full)
     assert forced.ok, forced.results[0].error
     assert stored(db, table) == (real, real + 2)
 

@@ -1,5 +1,7 @@
-"""The writer process: a run hands its pages over to it, stores exactly what a one-process
-run stores, fails one page cleanly, and never outlives the engine."""
+"""The writer process: chosen when a bulk run starts (a historical import), it writes every
+page of that run and stores exactly what a one-process run stores, serves the following
+entities of the sync without a new process, lets an incremental run stay in one process,
+fails one page cleanly, and never outlives the engine."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
+from possync.engine.page_commit import WalkTarget
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.engine.writer_process import ProcessWriter
 from possync.simulator import FaultConfig, RunningSimulator
@@ -26,7 +29,7 @@ from tests.support.retry import FAST_RETRY
 from tests.support.simulators import simulator_fixture
 
 PAGE_SIZE = 50
-# Slow pages (30 of them): the run lasts long enough for the writer process to take over.
+# Slow pages (30 of them): a run long enough for a writer process to matter.
 LATENCY_MS = 60
 REFUSED_PAGE = 28
 # A sale on a late page refuses to be stored: the writer process meets a database error.
@@ -77,22 +80,27 @@ def _logged_counters(db: Database) -> dict[str, tuple[Any, ...]]:
     return {row[0]: (row[1], *(row[2].get(key) for key in keep)) for row in rows}
 
 
-def test_a_long_run_hands_over_and_stores_what_one_process_stores(
+def test_a_historical_import_writes_in_the_writer_process_and_stores_what_one_process_stores(
     db: Database,
     tmp_path: Path,
     simulator: RunningSimulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    handovers: list[str] = []
-    monkeypatch.setattr(ProcessWriter, "start", _counting_start(handovers))
+    runs: list[str] = []
+    processes = _count_processes(monkeypatch)
+    monkeypatch.setattr(ProcessWriter, "begin_run", _counting_begin(runs))
     report = _sync(_settings(db, tmp_path, simulator), db)
     assert report.ok, [r.error for r in report.failed]
-    assert handovers, "no run handed its pages over to a writer process"
+    # Every entity with pages, bar the categories (a snapshot read whole every run), was
+    # written by the writer process; one process served them all.
+    with_pages = {r.entity for r in report.results if r.pages}
+    assert set(runs) == with_pages - {"product_categories"} and "sales" in runs
+    assert len(runs) == len(set(runs)) and processes == [1]
     with db.connect() as conn:
         assert_lightspeed_matches_truth(conn, simulator.simulator.truth()["lightspeed"])
     with_process = _logged_counters(db)
 
-    handovers.clear()
+    runs.clear()
     with db.connect() as conn:  # the same import again, in one process
         for table in conn.execute(
             "SELECT tablename FROM pg_tables WHERE tablename LIKE 'lightspeed_%'"
@@ -103,26 +111,46 @@ def test_a_long_run_hands_over_and_stores_what_one_process_stores(
         conn.commit()
     single = _settings(db, tmp_path, simulator, writer_process=False)
     assert _sync(single, db).ok
-    assert handovers == []
+    assert runs == [] and processes == [1]
     assert _logged_counters(db) == with_process
-    assert with_process["sales"][1] > 2  # pages: the sales run was long enough to hand over
+    assert with_process["sales"][1] > 2  # pages
+
+    # Incremental now (every cursor is stored): no writer process, the same truth.
+    simulator.simulator.advance(360)
+    assert _sync(_settings(db, tmp_path, simulator), db).ok
+    assert runs == [] and processes == [1]
+    with db.connect() as conn:
+        assert_lightspeed_matches_truth(conn, simulator.simulator.truth()["lightspeed"])
 
 
-def _counting_start(handovers: list[str]) -> Any:
-    original_start = ProcessWriter.start
+def _counting_begin(runs: list[str]) -> Any:
+    original_begin = ProcessWriter.begin_run
 
-    def counting_start(self: ProcessWriter, *args: Any) -> None:
-        handovers.append("started")
-        original_start(self, *args)
+    def counting_begin(self: ProcessWriter, target: WalkTarget, *args: Any) -> None:
+        runs.append(target.entity)
+        original_begin(self, target, *args)
 
-    return counting_start
+    return counting_begin
+
+
+def _count_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list holding how many writer processes were started (a list: it changes later)."""
+    started = [0]
+    original_init = ProcessWriter.__init__
+
+    def counting_init(self: ProcessWriter, *args: Any) -> None:
+        started[0] += 1
+        original_init(self, *args)
+
+    monkeypatch.setattr(ProcessWriter, "__init__", counting_init)
+    return started
 
 
 def test_a_page_failing_in_the_writer_process_fails_the_run_cleanly(
     db: Database, tmp_path: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handovers: list[str] = []
-    monkeypatch.setattr(ProcessWriter, "start", _counting_start(handovers))
+    runs: list[str] = []
+    monkeypatch.setattr(ProcessWriter, "begin_run", _counting_begin(runs))
     settings = _settings(db, tmp_path, simulator)
     assert _sync(settings, db, entities=("outlets", "registers", "users")).ok
     truth = simulator.simulator.truth()["lightspeed"]
@@ -130,8 +158,9 @@ def test_a_page_failing_in_the_writer_process_fails_the_run_cleanly(
     with db.connect() as conn:
         conn.execute(FAIL_ON_SALE.format(sale_id=refused))
         conn.commit()
+    runs.clear()
     report = _sync(settings, db, entities=("sales",))
-    assert handovers == ["started"]  # the refused page was the writer process's
+    assert runs == ["sales"]  # the refused page was the writer process's
     failed = report.failed
     assert len(failed) == 1 and failed[0].entity == "sales"
     assert failed[0].error is not None and f"refused sale {refused}" in failed[0].error

@@ -29,6 +29,7 @@ from apprise.plugins.slack import NotifySlack
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
+from possync.db.state import RunCounters
 from possync.engine.run import EntityResult, SyncReport
 from tests.conftest import make_settings
 
@@ -228,7 +229,7 @@ def record_run(
         run_id=run_id,
         status=status,
         action="incremental_sync",
-        records=10 if ok else 0,
+        counters=RunCounters(records=10 if ok else 0),
         error=error,
     )
 

@@ -1,5 +1,5 @@
-"""COPY text built during validation equals the tuples encoded afterwards, and PostgreSQL
-reads it back exactly (tabs, newlines, backslashes, NULL, unicode, money)."""
+"""Validation's one row format, COPY text: each field escaped once, and PostgreSQL reads it
+back exactly (tabs, newlines, backslashes, NULL, unicode, money)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from possync.db.connection import Database
+from possync.load.copy_text import COPY_NULL, copy_text
 from possync.load.loader import upsert_page
 from possync.load.validate import validate_page
 from possync.tables.lightspeed import CUSTOMERS
@@ -31,16 +32,31 @@ TRICKY = [
 ]
 
 
-def test_direct_copy_text_equals_encoded_tuples() -> None:
-    direct = validate_page(CUSTOMERS, TRICKY, copy_text=True)
-    tuples = validate_page(CUSTOMERS, TRICKY)
-    tuples.encode_for_copy()
-    assert direct.copy_data == tuples.copy_data
-    assert not direct.rejected
+def test_copy_text_escapes_the_four_special_characters_only() -> None:
+    assert copy_text("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
+    assert copy_text("Ünïcødé ☕ \\N") == "Ünïcødé ☕ \\\\N"
+    assert copy_text("plain") == "plain"
+
+
+def test_validation_writes_each_field_escaped_once() -> None:
+    page = validate_page(CUSTOMERS, TRICKY)
+    assert not page.rejected and page.count(CUSTOMERS.table) == 2
+    lines = page.copy_data[CUSTOMERS.table].decode("utf-8").split("\n")
+    assert lines[2] == ""  # every row ends with a newline, none inside a row
+    names = [*CUSTOMERS.column_names, "raw"]
+    first = dict(zip(names, lines[0].split("\t"), strict=True))
+    second = dict(zip(names, lines[1].split("\t"), strict=True))
+    assert first["first_name"] == "Tab\\there"
+    assert first["last_name"] == "New\\nline\\r\\n"
+    assert first["email"] == "back\\\\slash@example.com"
+    assert first["balance"] == "-25840.85" and first["do_not_email"] == "t"
+    # The raw JSON's own escapes (\\ for a backslash) are doubled once more for COPY.
+    assert '"note":"\\\\\\\\N is not null"' in first["raw"]
+    assert second["first_name"] == COPY_NULL and second["balance"] == "12.50"
 
 
 def test_postgres_reads_the_copy_text_back_exactly(db: Database) -> None:
-    page = validate_page(CUSTOMERS, TRICKY, copy_text=True)
+    page = validate_page(CUSTOMERS, TRICKY)
     with db.connect() as conn:
         assert upsert_page(conn, CUSTOMERS, page).written == 2
         rows: dict[str, Any] = {

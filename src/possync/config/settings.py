@@ -150,8 +150,9 @@ class Settings(BaseSettings):
     )
     writer_process: bool = Field(
         default=True,
-        description="Write pages from a second process once a run passes one page, so "
-        "validation and PostgreSQL writes use two cores; off keeps a run in one process.",
+        description="Write the pages of bulk runs (a historical import, `--full`, a backfill) "
+        "from a second process, so validation and PostgreSQL writes use two cores; off keeps "
+        "every run in one process.",
     )
 
     # --- Square ---

@@ -1,6 +1,6 @@
 """Committing one validated page: its rows, quarantined records, cursor and counters, in one
-transaction (DESIGN invariant 1). The same code runs on the engine's connection (a writer
-thread) or in a writer process on that process's own connection (see `writer_process`).
+transaction (DESIGN invariant 1). The same code runs on the engine's connection (the thread
+writer) or in the writer process on that process's own connection (see `writer`).
 
 Everything a `PageJob` and a `WalkTarget` hold can be pickled: that is how pages reach a
 writer process.
@@ -45,10 +45,6 @@ class PageJob:
     seen_keys: list[str] = field(default_factory=list)  # with complete_snapshot only
     # The snapshot refuses to mark more than this share of live rows deleted (None: --force).
     max_delete_ratio: float | None = None
-
-    def for_transfer(self) -> PageJob:
-        """The job as a writer process needs it (see `ValidPage.for_transfer`)."""
-        return replace(self, valid=self.valid.for_transfer())
 
 
 BIGINT_MAX = 2**63 - 1

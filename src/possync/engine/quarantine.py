@@ -105,7 +105,7 @@ def _retry_entity(conn: psycopg.Connection[Any], result: RetryResult) -> None:
         if not rows:
             return
         after = rows[-1][0]
-        page = validate_page(spec, [raw for _, raw in rows], copy_text=True)
+        page = validate_page(spec, [raw for _, raw in rows])
         upsert_page(conn, spec, page)
         result.retried += len(rows)
         result.released += release_from_quarantine(

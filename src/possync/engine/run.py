@@ -1,8 +1,9 @@
 """The sync engine: joins a source (HTTP) to the loader (PostgreSQL), one transaction per page.
 
-For each entity, in dependency order: take the entity's advisory lock, read its cursor, walk
-the source's pages (the next one fetched while the current one loads), validate, and commit
-the page's rows, its quarantined records, the cursor advance and the run's counters together.
+For each entity, in dependency order: take the entity's advisory lock, read its cursor,
+choose the run's writer (`writer`), walk the source's pages (`walk`: the next one fetched
+while the current one is validated and the previous one written), and commit the page's rows,
+its quarantined records, the cursor advance and the run's counters together.
 A crash at any instant loses nothing and duplicates nothing: the next run resumes from the last
 committed page, and upserts never regress.
 """
@@ -10,11 +11,10 @@ committed page, and upserts never regress.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,10 +35,10 @@ from possync.db.state import (
     set_record_total,
 )
 from possync.engine.failures import failure_message, sweep_abandoned_runs
-from possync.engine.page_commit import PageCommitter, PageJob, WalkTarget, storable_cursor
-from possync.engine.prefetch import Prefetcher
-from possync.engine.quarantine import QuarantineStop, check_quarantine_ratio
-from possync.engine.writer import PageWriter
+from possync.engine.page_commit import WalkTarget
+from possync.engine.quarantine import QuarantineStop
+from possync.engine.walk import WalkPlan, walk
+from possync.engine.writer import Writers
 from possync.errors import (
     AuthError,
     DatabaseError,
@@ -46,8 +46,7 @@ from possync.errors import (
     TransientError,
 )
 from possync.load.loader import has_quarantined, quarantine_records
-from possync.load.validate import validate_page
-from possync.sources.base import Page, ReadOptions, Source, StreamState
+from possync.sources.base import ReadOptions, Source, StreamState
 from possync.sources.registry import (
     child_entities_for,
     entities_for,
@@ -59,9 +58,8 @@ from possync.tables.spec import TableSpec
 
 log = logging.getLogger(__name__)
 
-# Allocations between young-generation collections during a walk (Python's default: 700).
-GC_THRESHOLD = 10_000
-FULL_GC_EVERY_PAGES = 50  # a full collection takes tens of ms: memory stays flat for free
+# Runs that read much: their pages go to the writer process (see `writer`).
+BULK_ACTIONS = ("historical_import", "full_refresh", "backfill")
 
 __all__ = [
     "EntityProgress",
@@ -102,16 +100,31 @@ class EntityResult:
     run_id: uuid.UUID
     status: str  # completed | failed | skipped
     action: str
-    records: int = 0
-    written: int = 0
-    pages: int = 0
-    requests: int = 0
-    retries: int = 0
-    quarantined: int = 0
+    counters: RunCounters = field(default_factory=RunCounters)  # as sync_log has them
     duration_seconds: float = 0.0
     error: str | None = None
     # A failure that may pass by itself (server errors, timeouts, rate limits): worth a retry.
     transient: bool = False
+
+    @property
+    def records(self) -> int:
+        return self.counters.records
+
+    @property
+    def pages(self) -> int:
+        return self.counters.pages
+
+    @property
+    def requests(self) -> int:
+        return self.counters.requests
+
+    @property
+    def retries(self) -> int:
+        return self.counters.retries
+
+    @property
+    def quarantined(self) -> int:
+        return self.counters.quarantined
 
 
 @dataclass
@@ -146,6 +159,7 @@ def run_sync(
     own_source = source is None
     active_source = source or open_source(settings, request.source)
     report = SyncReport(request.source, request.dry_run)
+    writers = Writers(db, use_process=settings.writer_process)
     try:
         with db.connect() as conn:
             try:
@@ -156,7 +170,7 @@ def run_sync(
                     sweep_abandoned_runs(conn, request.source)
                 for entity in entities:
                     result = _sync_entity(
-                        conn, db, settings, active_source, request, entity, on_progress
+                        conn, db.url, settings, active_source, request, entity, writers, on_progress
                     )
                     report.results.append(result)
                     if result.status == "failed" and result.error and _is_critical(result):
@@ -164,6 +178,7 @@ def run_sync(
             except psycopg.Error as exc:
                 raise translate_database_error(db.url, exc) from None
     finally:
+        writers.close()
         if own_source:
             active_source.close()
     return report
@@ -185,28 +200,47 @@ def _action_for(request: SyncRequest, state: StreamState) -> str:
 
 def _sync_entity(
     conn: psycopg.Connection[Any],
-    db: Database,
+    db_url: str,
     settings: Settings,
     source: Source,
     request: SyncRequest,
     entity: str,
+    writers: Writers,
     on_progress: ProgressCallback | None,
 ) -> EntityResult:
-    db_url = db.url
     spec = tables_for(request.source)[entity]
-    state_entities = [entity, *child_entities_for(request.source, entity)]
     run_id = uuid.uuid4()
+    target = WalkTarget(
+        request.source, entity, run_id, (entity, *child_entities_for(request.source, entity))
+    )
+    state_entities = list(target.state_entities)
     state = read_stream_state(conn, request.source, entity)
     conn.commit()
     action = _action_for(request, state)
-    result = EntityResult(request.source, entity, run_id, "completed", action)
+    counters = RunCounters()
+    result = EntityResult(request.source, entity, run_id, "completed", action, counters)
     if not request.dry_run and not try_lock_entity(conn, request.source, entity):
         conn.commit()
         result.status = "skipped"
         result.error = f"another {request.source} {entity} sync is running"
         return result
     started = time.monotonic()
-    counters = RunCounters()
+
+    def report(snapshot: RunCounters, *, done: bool = False) -> None:
+        if on_progress is not None:
+            on_progress(
+                EntityProgress(
+                    request.source,
+                    entity,
+                    run_id,
+                    snapshot.records,
+                    snapshot.pages,
+                    time.monotonic() - started,
+                    snapshot.estimated_total,
+                    done=done,
+                )
+            )
+
     try:
         if not request.dry_run:
             if request.full:
@@ -225,21 +259,20 @@ def _sync_entity(
             counters.estimated_total = _count(conn, spec.table) or None
             conn.commit()
         options = ReadOptions(full=request.full, since=request.since, until=request.until)
-        _walk(
-            conn,
-            db,
-            settings,
-            source,
-            request,
-            spec,
-            entity,
-            state,
-            options,
-            run_id,
-            counters,
-            started,
-            on_progress,
-        )
+        plan = WalkPlan(target, spec, state, options, settings, force=request.force)
+        writer = None
+        if not request.dry_run:
+            # Chosen once, here: a snapshot table without a cursor (read whole every run) is
+            # no bulk run unless --full.
+            bulk = action in BULK_ACTIONS and (spec.guard is not None or request.full)
+            writer = writers.open(
+                conn,
+                target,
+                quarantine_in_use=has_quarantined(conn, request.source, entity),
+                bulk=bulk,
+                on_commit=report,
+            )
+        walk(source, plan, counters, writer, report)
         if not request.dry_run:
             finish_run(
                 conn,
@@ -277,145 +310,9 @@ def _sync_entity(
             _rollback_quietly(conn)
             unlock_entity(conn, request.source, entity)
             conn.commit()
-    result.records = counters.records
-    result.pages = counters.pages
-    result.requests = counters.requests
-    result.retries = counters.retries
-    result.quarantined = counters.quarantined
     result.duration_seconds = time.monotonic() - started
-    if on_progress is not None:
-        on_progress(
-            EntityProgress(
-                request.source,
-                entity,
-                run_id,
-                counters.records,
-                counters.pages,
-                result.duration_seconds,
-                counters.estimated_total,
-                done=True,
-            )
-        )
+    report(counters, done=True)
     return result
-
-
-def _walk(
-    conn: psycopg.Connection[Any],
-    db: Database,
-    settings: Settings,
-    source: Source,
-    request: SyncRequest,
-    spec: TableSpec,
-    entity: str,
-    state: StreamState,
-    options: ReadOptions,
-    run_id: uuid.UUID,
-    counters: RunCounters,
-    started: float,
-    on_progress: ProgressCallback | None,
-) -> None:
-    """Fetch (prefetch thread) → validate (this thread) → write (a writer thread, then a
-    writer process once the run is long enough to be worth one), in order."""
-    stats = source.stats
-    base_rate_limited, base_waited = stats.rate_limited, stats.waited_seconds
-    base_requests, base_retries = stats.requests, stats.retries
-    seen_keys: list[str] = []
-    target = WalkTarget(
-        request.source, entity, run_id, (entity, *child_entities_for(request.source, entity))
-    )
-
-    def report(snapshot: RunCounters) -> None:
-        if on_progress is not None:
-            on_progress(
-                EntityProgress(
-                    request.source,
-                    entity,
-                    run_id,
-                    snapshot.records,
-                    snapshot.pages,
-                    time.monotonic() - started,
-                    snapshot.estimated_total,
-                )
-            )
-
-    committer = PageCommitter(
-        conn, target, quarantine_in_use=has_quarantined(conn, request.source, entity)
-    )
-    writer = (
-        None
-        if request.dry_run
-        else PageWriter(committer, db, report, use_process=settings.writer_process)
-    )
-    children = list(zip(child_entities_for(request.source, entity), spec.children, strict=True))
-    pages = Prefetcher[Page](source.read_pages(entity, state, options))
-    try:
-        with _fewer_gc_passes():
-            for page in pages:
-                page.cursor = storable_cursor(page.cursor, page.records)
-                valid = validate_page(spec, page.records, copy_text=not request.dry_run)
-                counters.records += len(page.records)
-                counters.pages += 1
-                for child_entity, child in children:
-                    written = valid.count(child.table.table)
-                    counters.child_records[child_entity] = (
-                        counters.child_records.get(child_entity, 0) + written
-                    )
-                # From the client's own counters: they include requests no page came of.
-                counters.requests = stats.requests - base_requests
-                counters.retries = stats.retries - base_retries
-                counters.quarantined += len(valid.rejected)
-                counters.rate_limited = stats.rate_limited - base_rate_limited
-                counters.waited_seconds = stats.waited_seconds - base_waited
-                # Before the page is written: a page that stops the run must not move the
-                # cursor, so a rerun (after a fix, or with --force) reads it again.
-                check_quarantine_ratio(settings, request.force, counters, valid)
-                if page.estimated_total is not None:
-                    counters.estimated_total = page.estimated_total
-                if spec.guard is None or page.snapshot:
-                    seen_keys.extend(valid.accepted_ids)
-                    seen_keys.extend(r.record_id for r in valid.rejected)
-                if writer is None:
-                    report(counters)
-                else:
-                    snapshot_keys = list(seen_keys) if page.complete_snapshot else []
-                    job = PageJob(
-                        valid,
-                        page.cursor,
-                        counters.snapshot(),
-                        page.complete_snapshot,
-                        snapshot_keys,
-                        max_delete_ratio=None if request.force else settings.max_delete_ratio,
-                    )
-                    writer.submit(job)
-                if counters.pages % FULL_GC_EVERY_PAGES == 0:
-                    gc.collect()  # what the raised threshold let reach the oldest generation
-        if writer is not None:
-            writer.finish()
-            counters.unknown_references = writer.totals.unknown_references
-            counters.deleted_by_snapshot = writer.totals.deleted_by_snapshot
-            writer = None
-    finally:
-        pages.close()
-        if writer is not None:
-            # Stopped early (an error): let the queued pages finish; they are valid.
-            with contextlib.suppress(Exception):
-                writer.finish()
-    counters.requests = stats.requests - base_requests  # the last, empty page's request too
-    counters.retries = stats.retries - base_retries
-
-
-@contextlib.contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """A page allocates tens of thousands of dicts and strings, none in a reference cycle:
-    the default threshold runs a collection every few records. Measured on a 192,114-row
-    import: 3.9 s instead of 4.6 s. Not higher: HTTP connections do leave cycles (each
-    holding a response buffer), and 50,000 let them pile up to 800 MB on the large store."""
-    before = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, before[1], before[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _store_totals(conn: psycopg.Connection[Any], source: str, entity: str, spec: TableSpec) -> None:

@@ -1,9 +1,15 @@
-"""Write pages in order while the engine validates the next: on a background thread
-(`OrderedWriter`), and for a run longer than a page in a writer process (`PageWriter`, see
-`writer_process`), which keeps PostgreSQL round trips from waiting on the interpreter lock.
+"""Writing a run's pages in order while the engine validates the next, by one writer chosen
+when the run starts (no hand-over in the middle of a run):
 
-Each submitted job runs to completion (its own transaction) before the next starts. A failed
-job stops the writer: the error is raised by the next `submit` or by `finish`.
+- `ThreadWriter`: a background thread over the engine's own connection. Incremental runs
+  (a few pages, often none) take it: nothing to start.
+- `ProcessWriter` (see `writer_process`): a second process with its own connection, so
+  validation and PostgreSQL writes use two cores. Bulk runs take it: a historical import
+  (no stored cursor yet), `--full` and a backfill; one process serves every such run of a
+  sync, started with the first page it gets.
+
+Each submitted page runs to completion (its own transaction) before the next starts. A
+failed page stops the writer: the error is raised by the next `submit` or by `finish`.
 """
 
 from __future__ import annotations
@@ -11,21 +17,35 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Protocol
+
+import psycopg
 
 from possync.db.connection import Database
 from possync.db.state import RunCounters
-from possync.engine.page_commit import PageCommitter, PageJob, WrittenTotals
+from possync.engine.page_commit import PageCommitter, PageJob, WalkTarget, WrittenTotals
 from possync.engine.writer_process import ProcessWriter
 
-T = TypeVar("T")
-_STOP = object()
+OnCommit = Callable[[RunCounters], None]
 
 
-class OrderedWriter(Generic[T]):
-    def __init__(self, write: Callable[[T], None], depth: int = 1) -> None:
-        self._write = write
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+class PageWriter(Protocol):
+    """What the walk hands its pages to."""
+
+    def submit(self, job: PageJob) -> None:
+        """Queue a page; raises an earlier page's error."""
+
+    def finish(self) -> WrittenTotals:
+        """Wait for every queued page; raise a page's error; the run's totals."""
+
+
+class ThreadWriter:
+    """Writes pages on a background thread over the engine's connection."""
+
+    def __init__(self, committer: PageCommitter, on_commit: OnCommit) -> None:
+        self._committer = committer
+        self._on_commit = on_commit
+        self._queue: queue.Queue[PageJob | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="possync-writer", daemon=True)
         self._thread.start()
@@ -33,80 +53,86 @@ class OrderedWriter(Generic[T]):
     def _run(self) -> None:
         while True:
             job = self._queue.get()
-            if job is _STOP:
+            if job is None:
                 return
             if self._error is not None:
                 continue  # drain without writing: an earlier page failed
             try:
-                self._write(job)  # type: ignore[arg-type]
+                self._on_commit(self._committer.commit(job))
             except BaseException as exc:  # handed to the submitting thread
                 self._error = exc
 
-    def submit(self, job: T) -> None:
-        """Queue a job (blocks while the previous one is still queued)."""
-        self.raise_if_failed()
+    def submit(self, job: PageJob) -> None:
+        """Queue a page (blocks while the previous one is still queued)."""
+        self._raise_if_failed()
         self._queue.put(job)
 
-    def raise_if_failed(self) -> None:
+    def finish(self) -> WrittenTotals:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_if_failed()
+        return self._committer.totals
+
+    def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
 
-    def finish(self) -> None:
-        """Wait for every queued job; raise the writer's error, if any."""
-        self._queue.put(_STOP)
-        self._thread.join()
-        self.raise_if_failed()
 
-
-class PageWriter:
-    """Writes a run's pages in order: on a thread over the engine's connection, handing over
-    to a writer process (see `writer_process`) once the run reaches its second page and the
-    process is ready."""
+class _ProcessRun:
+    """One run on the sync's writer process; the process starts with the run's first page, so
+    a run with nothing to write never starts one."""
 
     def __init__(
-        self,
-        committer: PageCommitter,
-        db: Database,
-        report: Callable[[RunCounters], None],
-        *,
-        use_process: bool,
+        self, writers: Writers, target: WalkTarget, quarantine_in_use: bool, on_commit: OnCommit
     ) -> None:
-        self._committer = committer
-        self._db = db
-        self._report = report
-        self._use_process = use_process
-        self._thread: OrderedWriter[PageJob] | None = OrderedWriter[PageJob](self._write_here)
+        self._writers = writers
+        self._begin = (target, quarantine_in_use, on_commit)
         self._process: ProcessWriter | None = None
-        self._submitted = 0
-
-    @property
-    def totals(self) -> WrittenTotals:
-        if self._process is not None and self._thread is None:
-            return self._process.totals
-        return self._committer.totals
-
-    def _write_here(self, job: PageJob) -> None:
-        self._report(self._committer.commit(job))
 
     def submit(self, job: PageJob) -> None:
-        self._submitted += 1
-        if self._use_process and self._submitted == 2 and self._process is None:
-            self._process = ProcessWriter(self._db, self._committer.target, self._report)
-        if self._thread is not None and self._process is not None and self._process.ready():
-            self._thread.finish()  # its pages are committed: the process goes on from there
-            self._thread = None
-            committer = self._committer
-            self._process.start(committer.quarantine_in_use, committer.totals)
-        if self._thread is not None:
-            self._thread.submit(job)
-        else:
-            assert self._process is not None
-            self._process.submit(job.for_transfer())
+        if self._process is None:
+            self._process = self._writers.process()
+            self._process.begin_run(*self._begin)
+        self._process.submit(job)
 
-    def finish(self) -> None:
-        try:
-            if self._thread is not None:
-                self._thread.finish()
-        finally:
-            if self._process is not None:
-                self._process.finish()
+    def finish(self) -> WrittenTotals:
+        return WrittenTotals() if self._process is None else self._process.finish()
+
+
+class Writers:
+    """Chooses each run's writer when it starts, and owns the sync's writer process."""
+
+    def __init__(self, db: Database, *, use_process: bool) -> None:
+        self._db = db
+        self._use_process = use_process
+        self._process: ProcessWriter | None = None
+
+    def open(
+        self,
+        conn: psycopg.Connection[Any],
+        target: WalkTarget,
+        *,
+        quarantine_in_use: bool,
+        bulk: bool,
+        on_commit: OnCommit,
+    ) -> PageWriter:
+        """The run's writer: the writer process for a bulk run (unless turned off), else a
+        thread over `conn`."""
+        if bulk and self._use_process:
+            return _ProcessRun(self, target, quarantine_in_use, on_commit)
+        committer = PageCommitter(conn, target, quarantine_in_use=quarantine_in_use)
+        return ThreadWriter(committer, on_commit)
+
+    def process(self) -> ProcessWriter:
+        """The sync's writer process; a new one if there is none or the last one failed."""
+        if self._process is not None and not self._process.usable:
+            self._process.close()
+            self._process = None
+        if self._process is None:
+            self._process = ProcessWriter(self._db)
+        return self._process
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None

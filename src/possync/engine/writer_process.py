@@ -1,14 +1,14 @@
 """Writing pages from a separate process, so that validating (Python) and writing (psycopg
 waiting on PostgreSQL) use two cores instead of taking turns on one interpreter lock.
 
-In one process the writer thread needs the lock back after every round trip to PostgreSQL
+In one process a writer thread needs the lock back after every round trip to PostgreSQL
 while validation holds it; measured on a 192,114-row import the thread writer spent 6.6 s on
 what takes 3.9 s alone. A writer process has its own interpreter and its own connection.
 
-The engine starts one when a run reaches its second page (a one-page run never pays for it),
-keeps writing on its thread until the process says it is ready, then hands over: the thread
-finishes its page, and every later page goes to the process, in order. Each page is still
-one transaction holding its rows, cursor and counters (`page_commit`). The process dies with
+The engine chooses it when an entity's run starts (see `writer.open_writer`) and keeps one
+process for the whole sync: it starts with the first page to write and serves each entity
+run in turn (`BeginRun`, its pages, `EndRun`). Each page is still one transaction holding its
+rows, cursor and counters (`page_commit`), committed in the order sent. The process dies with
 the engine (PR_SET_PDEATHSIG on Linux; on EOF elsewhere), so a killed sync leaves no writer
 behind, and a failed page stops it: its error is raised in the engine as if raised there.
 """
@@ -30,6 +30,19 @@ from multiprocessing.connection import Connection
 from possync.db.connection import Database
 from possync.db.state import RunCounters
 from possync.engine.page_commit import PageCommitter, PageJob, WalkTarget, WrittenTotals
+from possync.engine.writer_messages import (
+    BeginRun,
+    Committed,
+    Connect,
+    EndRun,
+    Failed,
+    FromWriter,
+    Ready,
+    RunEnded,
+    Stop,
+    ToWriter,
+    WritePage,
+)
 from possync.errors import PossyncError
 
 log = logging.getLogger(__name__)
@@ -61,14 +74,15 @@ def _ended(code: int | None) -> WriterProcessError:
 # Pages queued for the process beyond the one it writes: validation runs ahead by this much.
 QUEUE_DEPTH = 2
 STOP_TIMEOUT_SECONDS = 120.0
+POLL_SECONDS = 0.5
 
 
 class ProcessWriter:
-    """One run's writer process. `submit` pages once `ready()`; `finish` waits for them all."""
+    """A sync's writer process: `begin_run`, `submit` the run's pages, `finish` it (its
+    totals), and again for the next entity; `close` at the end of the sync. After a failure
+    it is spent (`usable` is false): the error is raised by the next `submit` or `finish`."""
 
-    def __init__(
-        self, db: Database, target: WalkTarget, on_commit: Callable[[RunCounters], None]
-    ) -> None:
+    def __init__(self, db: Database) -> None:
         jobs_in, jobs_out = os.pipe()
         acks_in, acks_out = os.pipe()
         # Its own interpreter (not multiprocessing's spawn, which would import the caller's
@@ -82,45 +96,55 @@ class ProcessWriter:
         os.close(acks_out)
         self._jobs = Connection(jobs_out, readable=False)
         self._acks = Connection(acks_in, writable=False)
-        self._on_commit = on_commit
-        self._ready = threading.Event()
+        self._on_commit: Callable[[RunCounters], None] = lambda _counters: None
         self._slots = threading.Semaphore(QUEUE_DEPTH + 1)
+        self._run_ends: queue.SimpleQueue[WrittenTotals | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._started = False
-        self.totals = WrittenTotals()
-        self._jobs.send((db, target, os.getpid(), _log_level()))
+        self._outbox: queue.SimpleQueue[ToWriter | None] = queue.SimpleQueue()
+        self._send(Connect(db, os.getpid(), _log_level()))
+        self._sender = threading.Thread(target=self._send_all, name="possync-pages", daemon=True)
+        self._sender.start()
         self._reader = threading.Thread(target=self._read_acks, name="possync-acks", daemon=True)
         self._reader.start()
 
-    def ready(self) -> bool:
-        """Whether the process is up and connected (never blocks)."""
-        return self._ready.is_set() and self._error is None
+    @property
+    def usable(self) -> bool:
+        return self._error is None and self._process.poll() is None
 
-    def start(self, quarantine_in_use: bool, totals: WrittenTotals) -> None:
-        """Take over from the thread writer, which wrote the run's pages so far."""
-        self.totals = totals
-        self._send(("start", quarantine_in_use, totals))
-        self._started = True
+    def begin_run(
+        self, target: WalkTarget, quarantine_in_use: bool, on_commit: Callable[[RunCounters], None]
+    ) -> None:
+        """The next pages are this run's; `on_commit` hears each one's committed counters."""
+        self.raise_if_failed()
+        self._on_commit = on_commit
+        self._send(BeginRun(target, quarantine_in_use))
 
     def submit(self, job: PageJob) -> None:
         """Queue a page (blocks while QUEUE_DEPTH pages wait)."""
         self.raise_if_failed()
-        while not self._slots.acquire(timeout=0.5):
-            self.raise_if_failed()
-            if self._process.poll() is not None:
-                raise _ended(self._process.returncode)
-        self._send(job)
+        while not self._slots.acquire(timeout=POLL_SECONDS):
+            self._raise_if_gone()
+        self._send(WritePage(job))
 
-    def raise_if_failed(self) -> None:
-        if self._error is not None:
-            raise self._error
+    def finish(self) -> WrittenTotals:
+        """Wait for the run's pages; raise a page's error, if any; the run's totals."""
+        self._send(EndRun())
+        while True:
+            try:
+                totals = self._run_ends.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                self._raise_if_gone()
+                continue
+            if totals is None:  # the reader stopped: the process failed or ended
+                self._raise_if_gone()
+                raise _ended(self._process.poll())
+            return totals
 
-    def finish(self) -> None:
-        """Wait for every queued page, stop the process; raise a page's error, if any."""
-        if not self._started:  # it never wrote a page: no need to wait for it to come up
-            self._process.kill()
-        with contextlib.suppress(OSError, EOFError):
-            self._jobs.send(None)
+    def close(self) -> None:
+        """Stop the process (after what it was given) and wait for it."""
+        self._send(Stop())
+        self._outbox.put(None)
+        self._sender.join(STOP_TIMEOUT_SECONDS)
         self._reader.join(STOP_TIMEOUT_SECONDS)
         try:
             self._process.wait(STOP_TIMEOUT_SECONDS)
@@ -128,95 +152,111 @@ class ProcessWriter:
             self._process.kill()
             self._process.wait()
         self._jobs.close()
-        if self._started:
-            self.raise_if_failed()
 
-    def _send(self, message: object) -> None:
-        try:
-            self._jobs.send(message)
-        except (BrokenPipeError, EOFError, ConnectionResetError):
-            self._reader.join(STOP_TIMEOUT_SECONDS)  # its error says why
+    def raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _raise_if_gone(self) -> None:
+        self.raise_if_failed()
+        if self._process.poll() is not None:
+            self._reader.join(STOP_TIMEOUT_SECONDS)  # its last message may say why
             self.raise_if_failed()
-            raise _ended(self._process.poll()) from None
+            raise _ended(self._process.returncode)
+
+    def _send(self, message: ToWriter) -> None:
+        self._outbox.put(message)
+
+    def _send_all(self) -> None:
+        """Sends on its own thread: a page waiting in the pipe for a process still starting
+        (or still writing the page before) never holds up validation. The slots bound how
+        many pages wait."""
+        while (message := self._outbox.get()) is not None:
+            try:
+                self._jobs.send(message)
+            except OSError:  # the process is gone: the reader says why
+                return
+            except BaseException as exc:  # a message that cannot be pickled (a bug)
+                self._error = exc
+                self._process.kill()
+                return
 
     def _read_acks(self) -> None:
         try:
             while True:
-                message = self._acks.recv()
-                kind = message[0]
-                if kind == "ready":
-                    self._ready.set()
-                elif kind == "committed":
-                    self._slots.release()
-                    self._on_commit(message[1])
-                elif kind == "finished":
-                    self.totals = message[1]
-                    return
-                elif kind == "failed":
-                    self._error = message[1]
-                    if not self._started:  # the thread writer simply goes on
-                        log.info("no writer process (%s): pages stay on a thread", self._error)
-                    return
+                message: FromWriter = self._acks.recv()
+                match message:
+                    case Ready():
+                        pass  # pages were queued already: the pipe held them
+                    case Committed(counters):
+                        self._slots.release()
+                        self._on_commit(counters)
+                    case RunEnded(totals):
+                        self._run_ends.put(totals)
+                    case Failed(error):
+                        self._error = error
+                        return
         except EOFError:
-            if self._started and self._error is None:
+            if self._error is None:
                 self._error = _ended(self._process.wait())
         except BaseException as exc:  # the progress callback failed: stop like a page would
             self._error = exc
         finally:
             self._acks.close()
+            self._run_ends.put(None)  # unblock a waiting finish: it raises the error
             for _ in range(QUEUE_DEPTH + 1):
                 self._slots.release()  # unblock a waiting submit: it raises the error
 
 
 def main(argv: list[str]) -> None:
-    """The writer process (`python -m possync.engine.writer_process JOBS_FD ACKS_FD`): take the run
-    from the first message, connect, then commit pages in the order they arrive."""
+    """The writer process (`python -m possync.engine.writer_process JOBS_FD ACKS_FD`): take the
+    database from the first message, connect, then commit pages in the order they arrive."""
     jobs = Connection(int(argv[0]), writable=False)
     acks = Connection(int(argv[1]), readable=False)
     # Whatever happens, no traceback: the engine reports a failure, in one line.
     with contextlib.suppress(BaseException):
-        db, target, engine_pid, log_level = jobs.recv()
-        _die_with(engine_pid)
-        _configure_logging(log_level)
-        _serve(db, target, jobs, acks)
+        first = jobs.recv()
+        if not isinstance(first, Connect):
+            return
+        _die_with(first.engine_pid)
+        _configure_logging(first.log_level)
+        _serve(first.db, jobs, acks)
 
 
-def _serve(db: Database, target: WalkTarget, jobs: Connection, acks: Connection) -> None:
+def _serve(db: Database, jobs: Connection, acks: Connection) -> None:
     try:
         conn = db.connect()
     except BaseException as exc:
-        acks.send(("failed", _picklable(exc)))
+        acks.send(Failed(_picklable(exc)))
         return
     try:
-        acks.send(("ready",))
+        acks.send(Ready())
         inbox = _Inbox(jobs)
         committer: PageCommitter | None = None
         while True:
             message = inbox.get()
-            if message is _GONE:
-                return  # the engine is gone: what is committed stays, the rest rolls back
-            if message is None:
-                acks.send(("finished", committer.totals if committer else WrittenTotals()))
-                return
-            if isinstance(message, tuple) and message[0] == "start":
-                _, quarantine_in_use, totals = message
-                committer = PageCommitter(
-                    conn, target, quarantine_in_use=quarantine_in_use, totals=totals
-                )
-                continue
             try:
-                if committer is None or not isinstance(message, PageJob):
-                    raise RuntimeError(f"writer process: unexpected {type(message).__name__}")
-                counters = committer.commit(message)
+                match message:
+                    case BeginRun(target, quarantine_in_use):
+                        committer = PageCommitter(conn, target, quarantine_in_use=quarantine_in_use)
+                    case WritePage(job) if committer is not None:
+                        acks.send(Committed(committer.commit(job)))
+                    case EndRun() if committer is not None:
+                        acks.send(RunEnded(committer.totals))
+                        committer = None
+                    case Stop() | _EngineGone():
+                        return  # what is committed stays; an unfinished page rolls back
+                    case _:
+                        raise RuntimeError(f"writer process: unexpected {type(message).__name__}")
             except BaseException as exc:
-                acks.send(("failed", _picklable(exc)))
+                acks.send(Failed(_picklable(exc)))
                 return
-            acks.send(("committed", counters))
     finally:
         conn.close()  # an unfinished page's transaction rolls back
 
 
-_GONE = object()
+class _EngineGone:
+    """The jobs pipe reached end of file: the engine is gone."""
 
 
 class _Inbox:
@@ -226,7 +266,7 @@ class _Inbox:
 
     def __init__(self, jobs: Connection) -> None:
         self._jobs = jobs
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[ToWriter | _EngineGone] = queue.SimpleQueue()
         threading.Thread(target=self._receive, name="possync-inbox", daemon=True).start()
 
     def _receive(self) -> None:
@@ -234,12 +274,12 @@ class _Inbox:
             while True:
                 message = self._jobs.recv()
                 self._queue.put(message)
-                if message is None:
+                if isinstance(message, Stop):
                     return
         except BaseException:  # EOF: the engine is gone
-            self._queue.put(_GONE)
+            self._queue.put(_EngineGone())
 
-    def get(self) -> object:
+    def get(self) -> ToWriter | _EngineGone:
         return self._queue.get()
 
 

@@ -1,4 +1,4 @@
-"""Converting one JSON value to a column's type, as a Python value or as COPY text.
+"""Converting one JSON value to a column's type, as a field of COPY text.
 
 Each conversion also checks the value against what its PostgreSQL column can hold (INTEGER,
 BIGINT, NUMERIC's digits): a value out of range raises `InvalidValue`, so its record is
@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from possync.load.copy_text import copy_value
+from possync.load.copy_text import copy_text
 
 INT_RANGE = (-(2**31), 2**31 - 1)
 BIGINT_RANGE = (-(2**63), 2**63 - 1)
@@ -31,7 +31,8 @@ class OutOfRange(InvalidValue):
     """A well-formed value its column cannot hold; the message says the column's range."""
 
 
-def _text(value: Any) -> str:
+def plain_text(value: Any) -> str:
+    """A value of a text column, unescaped."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool | int | float):
@@ -117,25 +118,9 @@ _int = _ranged("INTEGER", *INT_RANGE)
 _bigint = _ranged("BIGINT", *BIGINT_RANGE)
 
 
-def _jsonb(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "text": _text,
-    "numeric": _numeric,
-    "timestamptz": _timestamp,
-    "date": _date,
-    "bool": _bool,
-    "bigint": _bigint,
-    "int": _int,
-    "jsonb": _jsonb,
-}
-
-
-# The same conversions, producing COPY text (see possync.load.copy_text) in one step.
+# Each conversion gives the field in COPY text form (see possync.load.copy_text).
 def _copy_text(value: Any) -> str:
-    return copy_value(_text(value))
+    return copy_text(plain_text(value))
 
 
 def _copy_numeric(value: Any) -> str:
@@ -165,10 +150,10 @@ def _copy_bigint(value: Any) -> str:
 
 
 def _copy_jsonb(value: Any) -> str:
-    return copy_value(_jsonb(value))
+    return copy_text(orjson.dumps(value).decode())
 
 
-COPY_CONVERTERS: dict[str, Callable[[Any], str]] = {
+CONVERTERS: dict[str, Callable[[Any], str]] = {
     "text": _copy_text,
     "numeric": _copy_numeric,
     "timestamptz": _copy_timestamp,

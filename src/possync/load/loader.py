@@ -67,15 +67,10 @@ def _ensure_stage(conn: psycopg.Connection[Any], table: str) -> sql.Identifier:
     return sql.Identifier(name)
 
 
-def _copy_rows(
-    conn: psycopg.Connection[Any],
-    spec: TableSpec,
-    rows: list[Any],
-    encoded: bytes | None = None,
-) -> sql.Identifier:
+def _copy_rows(conn: psycopg.Connection[Any], spec: TableSpec, data: bytes) -> sql.Identifier:
     """COPY a page's rows into the table's staging table; return the staging table."""
     stage = _ensure_stage(conn, spec.table)
-    _copy_into(conn, stage, spec, rows, encoded)
+    _copy_into(conn, stage, spec, data)
     return stage
 
 
@@ -83,19 +78,15 @@ def _copy_into(
     conn: psycopg.Connection[Any],
     target: sql.Identifier,
     spec: TableSpec,
-    rows: list[Any],
-    encoded: bytes | None,
+    data: bytes,
 ) -> None:
+    """Stream one COPY text buffer (see possync.load.copy_text) into `target`."""
     columns = [*spec.column_names, "raw"]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         target, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        if encoded is not None:
-            copy.write(encoded)
-        else:
-            for row in rows:
-                copy.write_row(row)
+        copy.write(data)
 
 
 def _upsert(
@@ -150,7 +141,6 @@ def _upsert(
 def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage) -> PageWrite:
     """Load one validated page: parents, then their children where the parent's write won."""
     result = PageWrite()
-    parent_rows = page.rows.get(spec.table) or []
     if not page.count(spec.table):
         return result
     result.unknown_references = count_unknown_references(conn, page)
@@ -162,7 +152,7 @@ def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage)
             return inserted
         except psycopg.errors.UniqueViolation:
             pass  # a child key is stored under another parent: take the upsert path
-    stage = _copy_rows(conn, spec, parent_rows, page.copy_data.get(spec.table))
+    stage = _copy_rows(conn, spec, page.copy_data[spec.table])
     result.written = _upsert(conn, spec, stage, keep_latest=True)
     for child in spec.children:
         child_spec = child.table
@@ -186,10 +176,9 @@ def upsert_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage)
                 guard=guard_match,
             )
         )
-        rows = page.rows.get(child_spec.table) or []
         if not page.count(child_spec.table):
             continue
-        child_stage = _copy_rows(conn, child_spec, rows, page.copy_data.get(child_spec.table))
+        child_stage = _copy_rows(conn, child_spec, page.copy_data[child_spec.table])
         if spec.guard:
             # Keep only children staged with the parent version that won.
             conn.execute(
@@ -231,10 +220,10 @@ def count_unknown_references(conn: psycopg.Connection[Any], page: ValidPage) -> 
 
 
 def _all_new(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage) -> bool:
-    """Whether a page can skip staging: COPY text ready, one key column, no key twice in the
-    page and none stored yet (the usual case of a historical import). Nothing stored means
-    nothing to guard against, so the invariants hold as they do for the upsert."""
-    if len(spec.key) != 1 or spec.table not in page.copy_data:
+    """Whether a page can skip staging: one key column, no key twice in the page and none
+    stored yet (the usual case of a historical import). Nothing stored means nothing to
+    guard against, so the invariants hold as they do for the upsert."""
+    if len(spec.key) != 1:
         return False
     keys = page.accepted_ids
     if len(set(keys)) != len(keys):
@@ -251,16 +240,14 @@ def _all_new(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage) ->
 def _insert_new_page(conn: psycopg.Connection[Any], spec: TableSpec, page: ValidPage) -> PageWrite:
     """COPY a page of new rows (and their children) straight into their tables."""
     result = PageWrite()
-    parent_rows = page.rows[spec.table]
-    _copy_into(conn, sql.Identifier(spec.table), spec, parent_rows, page.copy_data[spec.table])
+    _copy_into(conn, sql.Identifier(spec.table), spec, page.copy_data[spec.table])
     result.written = page.count(spec.table)
     for child in spec.children:
         count = page.count(child.table.table)
         if not count:
             continue
         table = sql.Identifier(child.table.table)
-        rows = page.rows.get(child.table.table) or []
-        _copy_into(conn, table, child.table, rows, page.copy_data.get(child.table.table))
+        _copy_into(conn, table, child.table, page.copy_data[child.table.table])
         result.children_written += count
     return result
 

@@ -1,5 +1,8 @@
 """Turning API payloads into typed rows, or into a reason for quarantine.
 
+Rows come out in one format only, PostgreSQL's COPY text (`copy_text`): what the loader
+writes, and what dry runs and tests validate too.
+
 Nothing here touches HTTP or the database. A record that fails (a missing required field, a
 value of the wrong type, money that is not a number, line items that do not add up) becomes a
 `Rejected` with a one-line reason; the engine stores it in `sync_quarantine` and goes on.
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import InvalidOperation
 from typing import Any
 
@@ -22,12 +25,12 @@ import orjson
 from possync.load.converters import (
     BIGINT_RANGE,
     CONVERTERS,
-    COPY_CONVERTERS,
     INT_RANGE,
     InvalidValue,
     OutOfRange,
+    plain_text,
 )
-from possync.load.copy_text import COPY_NULL, copy_lines, copy_value
+from possync.load.copy_text import COPY_NULL, copy_row, copy_text
 from possync.load.json_values import Unreadable, first_unstorable, storable_json
 from possync.tables.spec import Column, TableSpec
 
@@ -36,37 +39,20 @@ __all__ = ["InvalidValue", "Rejected", "ValidPage", "record_key", "validate_page
 
 @dataclass
 class ValidPage:
-    """Rows ready for the loader: per table name, a list of value tuples in column order."""
+    """A page's rows ready for the loader, per table name one COPY text buffer."""
 
-    # Per table: tuples of Python values, or COPY text lines (`validate_page(copy_text=True)`).
-    rows: dict[str, list[Any]] = field(default_factory=dict)
+    copy_data: dict[str, bytes] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # rows per table
     parent_count: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     accepted_ids: list[str] = field(default_factory=list)
-    # The same rows in COPY text form, when the engine pre-encodes them (see copyformat).
-    copy_data: dict[str, bytes] = field(default_factory=dict)
     # Ids the accepted rows refer to, per (table, column, referenced table): counted by the
     # loader against what is stored.
     references: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
-    # Rows per table, kept when `rows` is dropped for a writer process (`for_transfer`).
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def encode_for_copy(self) -> None:
-        self.copy_data = {table: copy_lines(rows) for table, rows in self.rows.items()}
 
     def count(self, table: str) -> int:
         """How many rows the page holds for `table`."""
-        if table in self.counts:
-            return self.counts[table]
-        return len(self.rows.get(table) or [])
-
-    def for_transfer(self) -> ValidPage:
-        """The page without its row lines when COPY buffers hold them all: half the bytes
-        to send to a writer process, which only needs the buffers."""
-        if not self.copy_data or any(table not in self.copy_data for table in self.rows):
-            return self
-        counts = {table: len(rows) for table, rows in self.rows.items()}
-        return replace(self, rows={table: [] for table in self.rows}, counts=counts)
+        return self.counts.get(table, 0)
 
 
 @dataclass(frozen=True)
@@ -90,23 +76,20 @@ def record_key(spec: TableSpec, record: Any) -> str:
     return f"(no id) {digest}"
 
 
-def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = False) -> ValidPage:
-    """Split a page into typed rows (parents and children) and rejected records.
-
-    With `copy_text`, each row is built straight into PostgreSQL's COPY text form (what the
-    engine loads) and `copy_data` holds one buffer per table; otherwise rows are tuples of
-    Python values."""
+def validate_page(spec: TableSpec, records: Iterable[Any]) -> ValidPage:
+    """Split a page into typed rows (parents and children), each built straight into COPY
+    text, and rejected records."""
     page = ValidPage()
-    page.rows[spec.table] = []
+    lines: dict[str, list[str]] = {spec.table: []}
     for child in spec.children:
-        page.rows[child.table.table] = []
+        lines[child.table.table] = []
     children = spec.children
     for record in records:
         try:
-            parent_row = _typed_row(spec, record, None, copy_text)
+            parent_row = _typed_row(spec, record, None)
             items = [(child, _child_items(record, child.path)) for child in children]
             child_rows = [
-                (child.table.table, _typed_row(child.table, item, record, copy_text))
+                (child.table.table, _typed_row(child.table, item, record))
                 for child, child_items in items
                 for item in child_items
             ]
@@ -117,18 +100,17 @@ def validate_page(spec: TableSpec, records: Iterable[Any], *, copy_text: bool = 
         except InvalidValue as exc:
             page.rejected.append(Rejected(record_key(spec, record), str(exc), record))
             continue
-        page.rows[spec.table].append(parent_row)
+        lines[spec.table].append(parent_row)
         for table, row in child_rows:
-            page.rows[table].append(row)
+            lines[table].append(row)
         page.parent_count += 1
         page.accepted_ids.append(record_key(spec, record))
         _collect_references(page, spec, [record], None)
         for child, child_items in items:
             _collect_references(page, child.table, child_items, record)
-    if copy_text:
-        page.copy_data = {
-            table: "".join(lines).encode("utf-8") for table, lines in page.rows.items()
-        }
+    for table, table_lines in lines.items():
+        page.copy_data[table] = "".join(table_lines).encode("utf-8")
+        page.counts[table] = len(table_lines)
     return page
 
 
@@ -145,20 +127,19 @@ def _collect_references(
 
 
 def _reference_reader(spec: TableSpec, column_name: str) -> ColumnReader:
+    """The id a row refers to as plain text (not COPY text: it is looked up, not written),
+    or None. Reference columns are text columns."""
     key = (id(spec), column_name)
     reader = _reference_readers.get(key)
     if reader is None:
-        column = spec.column(column_name)
-        general = _column_reader(column, False)
-        if column.extract is None and len(column.payload_path) == 1:
-            field_name = column.payload_path[0]
+        get = _value_getter(spec.column(column_name))
 
-            def reader(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
-                value = record.get(field_name)
-                return value if type(value) is str else general(record, parent)
+        def reader(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
+            value = get(record, parent)
+            if value is None or type(value) is str:
+                return value
+            return plain_text(value)
 
-        else:
-            reader = general
         _reference_readers[key] = reader
     return reader
 
@@ -172,13 +153,12 @@ def _child_items(record: dict[str, Any], path: str) -> list[Any]:
     return items
 
 
-def _typed_row(
-    spec: TableSpec, record: Any, parent: dict[str, Any] | None, copy_text: bool = False
-) -> Any:
+def _typed_row(spec: TableSpec, record: Any, parent: dict[str, Any] | None) -> str:
+    """The record as one COPY text line, its raw JSON last."""
     if not isinstance(record, dict):
         where = f"an item of {spec.table}" if parent is not None else "the record"
         raise InvalidValue(f"{where} is not a JSON object")
-    values = [read(record, parent) for read in _compiled(spec, copy_text)]
+    values = [read(record, parent) for read in _compiled(spec)]
     try:
         raw = orjson.dumps(_without_children(spec, record)).decode()
     except orjson.JSONEncodeError:
@@ -188,12 +168,8 @@ def _typed_row(
     if "\\u0000" in raw:
         # PostgreSQL text and JSONB cannot hold NUL: quarantine rather than fail the page.
         raise InvalidValue("contains a NUL character (\\u0000), which PostgreSQL cannot store")
-    if copy_text:
-        # orjson never writes raw control characters: only backslashes need doubling.
-        values.append(raw.replace("\\", "\\\\") if "\\" in raw else raw)
-        return "\t".join(values) + "\n"
-    values.append(raw)
-    return tuple(values)
+    values.append(copy_text(raw))
+    return copy_row(values)
 
 
 def _without_children(spec: TableSpec, record: dict[str, Any]) -> dict[str, Any]:
@@ -206,41 +182,52 @@ def _without_children(spec: TableSpec, record: dict[str, Any]) -> dict[str, Any]
 
 
 ColumnReader = Callable[[dict[str, Any], "dict[str, Any] | None"], Any]
-_compiled_specs: dict[tuple[int, bool], tuple[TableSpec, list[ColumnReader]]] = {}
+_compiled_specs: dict[int, tuple[TableSpec, list[ColumnReader]]] = {}
 _reference_readers: dict[tuple[int, str], ColumnReader] = {}
 
 
-def _compiled(spec: TableSpec, copy_text: bool) -> list[ColumnReader]:
+def _compiled(spec: TableSpec) -> list[ColumnReader]:
     """One reader per column, built once per table: the per-row work is a dict lookup and a
     conversion (this loop runs for every record and line item)."""
-    cached = _compiled_specs.get((id(spec), copy_text))
+    cached = _compiled_specs.get(id(spec))
     if cached is None or cached[0] is not spec:
-        cached = (spec, [_column_reader(column, copy_text) for column in spec.columns])
-        _compiled_specs[(id(spec), copy_text)] = cached
+        cached = (spec, [_column_reader(column) for column in spec.columns])
+        _compiled_specs[id(spec)] = cached
     return cached[1]
 
 
-def _column_reader(column: Column, copy_text: bool) -> ColumnReader:
-    convert = (COPY_CONVERTERS if copy_text else CONVERTERS)[column.kind]
-    null = COPY_NULL if copy_text else None
+def _value_getter(column: Column) -> ColumnReader:
+    """The column's value as the payload holds it (None when missing)."""
+    path, extract = column.payload_path, column.extract
+    if extract is not None:
+        return extract
+    if len(path) == 1:
+        field_name = path[0]
+        return lambda record, _parent: record.get(field_name)
+
+    def get(record: dict[str, Any], _parent: dict[str, Any] | None) -> Any:
+        value: Any = record
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    return get
+
+
+def _column_reader(column: Column) -> ColumnReader:
+    convert = CONVERTERS[column.kind]
     name, kind, required = column.name, column.kind, column.required
     path = column.payload_path
     extract = column.extract
+    get = _value_getter(column)
 
     def read(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
-        if extract is not None:
-            value = extract(record, parent)
-        elif len(path) == 1:
-            value = record.get(path[0])
-        else:
-            value = record
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
+        value = get(record, parent)
         if value is None or (value == "" and (required or kind != "text")):
             if required:
                 prefix = "line item " if parent is not None else ""
                 raise InvalidValue(f"{prefix}{name} is missing")
-            return null
+            return COPY_NULL
         try:
             return convert(value)
         except OutOfRange as exc:
@@ -253,7 +240,7 @@ def _column_reader(column: Column, copy_text: bool) -> ColumnReader:
                 raise InvalidValue(f"{name}: {reason}") from None
             raise InvalidValue(f"{name}: {_shown(value)!r} is not a valid {kind}") from None
 
-    if copy_text and extract is None and len(path) == 1:
+    if extract is None and len(path) == 1:
         return _fast_copy_reader(kind, path[0], read)
     return read
 
@@ -267,9 +254,7 @@ def _fast_copy_reader(kind: str, key: str, general: ColumnReader) -> ColumnReade
         def read_text(record: dict[str, Any], parent: dict[str, Any] | None) -> Any:
             value = record.get(key)
             if type(value) is str and value:
-                if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
-                    return copy_value(value)
-                return value
+                return copy_text(value)
             return general(record, parent)
 
         return read_text

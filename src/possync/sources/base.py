@@ -34,8 +34,6 @@ class Page:
 
     records: list[dict[str, Any]]
     cursor: CursorAdvance
-    requests: int = 1
-    retries: int = 0
     estimated_total: int | None = None
     # Full-sync streams: the walk has reached the end, so rows not seen in this run are gone.
     complete_snapshot: bool = False

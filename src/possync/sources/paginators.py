@@ -33,7 +33,6 @@ def walk_versions(
     answer that is not such a page (see `shapes`) fails the walk: it is never an empty page."""
     shape = lightspeed_list_shape(path)
     while True:
-        before_requests, before_retries = client.stats.requests, client.stats.retries
         payload = client.get_json(
             path, {"after": after, "page_size": page_size, **(extra_params or {})}
         )
@@ -49,8 +48,6 @@ def walk_versions(
         yield Page(
             records=records,
             cursor=CursorAdvance(last_version=next_after),
-            requests=client.stats.requests - before_requests,
-            retries=client.stats.retries - before_retries,
         )
         after = next_after
 
@@ -82,7 +79,6 @@ def walk_id_cursor(
     after: str | None = None
     seen_cursors: set[str] = set()
     while True:
-        before_requests, before_retries = client.stats.requests, client.stats.retries
         payload = client.get_json(path, {"page_size": page_size, "after": after})
         records = page_records(payload, shape)
         info = required_object(payload, "page_info", shape)
@@ -96,8 +92,6 @@ def walk_id_cursor(
         yield Page(
             records=list(records),
             cursor=CursorAdvance(),
-            requests=client.stats.requests - before_requests,
-            retries=client.stats.retries - before_retries,
             complete_snapshot=not has_next,
         )
         if not has_next:

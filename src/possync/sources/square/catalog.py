@@ -27,7 +27,7 @@ from possync.sources.square.api import (
     records_of,
     square_time,
 )
-from possync.sources.square.walk import Meter, walk_query
+from possync.sources.square.walk import walk_query
 
 SEARCH_KIND = "catalog_search"
 LIST_KIND = "catalog_list"
@@ -35,10 +35,9 @@ LIST_KIND = "catalog_list"
 
 def read_locations(client: ApiClient) -> Iterator[Page]:
     """Every location, in one answer (ListLocations has no pages)."""
-    meter = Meter(client)
     payload = call(client, "GET", LOCATIONS_PATH)
     records = records_of(payload, "locations", f"GET {LOCATIONS_PATH}")
-    yield meter.page(records, CursorAdvance(), complete_snapshot=True)
+    yield Page(records, CursorAdvance(), complete_snapshot=True)
 
 
 def _list_pages(client: ApiClient, object_type: str) -> Iterator[tuple[list[Any], bool]]:
@@ -55,10 +54,9 @@ def _list_pages(client: ApiClient, object_type: str) -> Iterator[tuple[list[Any]
 
 def read_categories(client: ApiClient) -> Iterator[Page]:
     """Every category (ListCatalog leaves deleted ones out: the snapshot marks them)."""
-    meter = Meter(client)
     for records, last in _list_pages(client, "CATEGORY"):
         if records or last:
-            yield meter.page(records, CursorAdvance(), complete_snapshot=last)
+            yield Page(records, CursorAdvance(), complete_snapshot=last)
 
 
 def read_catalog_objects(
@@ -92,7 +90,6 @@ def _search(
     cursor: str | None,
     limit: int,
 ) -> Iterator[Page]:
-    meter = Meter(client)
 
     def fetch(_start_from: str | None, page_cursor: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -121,10 +118,10 @@ def _search(
                 "cursor": answered.next_cursor,
             }
             if answered.records:
-                yield meter.page(answered.records, CursorAdvance(run_cursor=position))
+                yield Page(answered.records, CursorAdvance(run_cursor=position))
             continue
         mark = parse_time(latest) or newest
-        yield meter.page(answered.records, CursorAdvance(watermark=mark, run_cursor=None))
+        yield Page(answered.records, CursorAdvance(watermark=mark, run_cursor=None))
 
 
 def probe_latest_time(client: ApiClient, object_type: str) -> str | None:
@@ -137,7 +134,6 @@ def probe_latest_time(client: ApiClient, object_type: str) -> str | None:
 
 
 def _reconcile(client: ApiClient, object_type: str, stored: dict[str, Any]) -> Iterator[Page]:
-    meter = Meter(client)
     # Taken before the list: a change made while we list is newer and comes with the next run.
     latest = stored.get("latest") or probe_latest_time(client, object_type)
     position = {"kind": LIST_KIND, "latest": latest}
@@ -147,6 +143,6 @@ def _reconcile(client: ApiClient, object_type: str, stored: dict[str, Any]) -> I
         if last:
             mark = parse_time(latest) or newest
             advance = CursorAdvance(watermark=mark, run_cursor=None)
-            yield meter.page(records, advance, snapshot=True, complete_snapshot=True)
+            yield Page(records, advance, snapshot=True, complete_snapshot=True)
         elif records:
-            yield meter.page(records, CursorAdvance(run_cursor=position), snapshot=True)
+            yield Page(records, CursorAdvance(run_cursor=position), snapshot=True)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from possync.sources.base import CursorAdvance, Page, ReadOptions, StreamState
 from possync.sources.http import ApiClient
 from possync.sources.square.api import latest_time, list_location_ids, parse_time, square_time
-from possync.sources.square.walk import Meter, walk_query
+from possync.sources.square.walk import walk_query
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,6 @@ def read_timed(
     """Pages of one windowed run (new, resumed, or a backfill), each of about `limit`
     records and carrying the run's position after its last record. A resumed run is
     followed by a new one, so the first run after a crash also brings the newest changes."""
-    meter = Meter(client)
     partitions = partitions_for(stream, client, chunk)
     backfill = options.since is not None or options.until is not None
     snapshot = options.full and stream.snapshot_on_full and not backfill
@@ -147,15 +146,15 @@ def read_timed(
             run = WindowRun(run.begin, run.end, partitions, newest=run.newest, mark=run.mark)
         run = run or _new_window(client, stream, state, options, partitions, lookback)
     if run is None or not run.partitions:  # nothing to read: close the run, keep the mark
-        yield meter.page([], CursorAdvance(run_cursor=state.run_cursor if backfill else None))
+        yield Page([], CursorAdvance(run_cursor=state.run_cursor if backfill else None))
         return
     settings = _RunSettings(stream, limit, backfill, snapshot)
-    watermark = yield from _read_run(client, meter, settings, run, state)
+    watermark = yield from _read_run(client, settings, run, state)
     if resumed and watermark is not None:
         following = replace(state, watermark=watermark, run_cursor=None)
         run = _new_window(client, stream, following, options, partitions, lookback)
         if run is not None and run.partitions:
-            yield from _read_run(client, meter, settings, run, following)
+            yield from _read_run(client, settings, run, following)
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ class _RunSettings:
 
 
 def _read_run(
-    client: ApiClient, meter: Meter, settings: _RunSettings, run: WindowRun, state: StreamState
+    client: ApiClient, settings: _RunSettings, run: WindowRun, state: StreamState
 ) -> Generator[Page, None, datetime | None]:
     """Read `run` to its end; returns the watermark its last page promoted (if any)."""
     stream = settings.stream
@@ -201,7 +200,7 @@ def _read_run(
             batch.extend(answered.records)
             if len(batch) >= batch_size or finished:
                 advance = _advance(run, state, settings.backfill, finished)
-                yield meter.page(
+                yield Page(
                     batch,
                     advance,
                     snapshot=settings.snapshot,

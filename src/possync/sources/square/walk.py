@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from possync.errors import PaginationError
-from possync.sources.base import CursorAdvance, Page
-from possync.sources.http import ApiClient
 from possync.sources.square.api import CursorExpiredError, records_of
 
 log = logging.getLogger(__name__)
@@ -94,33 +92,3 @@ def walk_query(
         if next_cursor is None:
             return
         cursor = next_cursor
-
-
-class Meter:
-    """Requests and retries since the last page was handed to the engine."""
-
-    def __init__(self, client: ApiClient) -> None:
-        self._client = client
-        self._requests = client.stats.requests
-        self._retries = client.stats.retries
-
-    def page(
-        self,
-        records: list[Any],
-        cursor: CursorAdvance,
-        *,
-        complete_snapshot: bool = False,
-        snapshot: bool = False,
-    ) -> Page:
-        """A Page carrying the requests made since the previous one."""
-        stats = self._client.stats
-        page = Page(
-            records=records,
-            cursor=cursor,
-            requests=stats.requests - self._requests,
-            retries=stats.retries - self._retries,
-            complete_snapshot=complete_snapshot,
-            snapshot=snapshot,
-        )
-        self._requests, self._retries = stats.requests, stats.retries
-        return page
