@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from bench.trials.stub_pos import StubPos, running_stub_pos
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -17,7 +18,6 @@ from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
-from tests.engine.stub_pos import StubPos, running_stub_pos
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
 

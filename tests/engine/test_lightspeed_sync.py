@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.trials.truth import assert_lightspeed_matches_truth
 
 from possync.cli.progress import ProgressPrinter
 from possync.config.settings import Settings
@@ -17,7 +18,6 @@ from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
-from tests.engine.truth import assert_lightspeed_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.trials.square_truth import assert_square_matches_truth
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -19,7 +20,6 @@ from possync.sources.http import RetryPolicy
 from possync.sources.square import SquareSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
-from tests.engine.square_truth import assert_square_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.trials.truth import assert_lightspeed_matches_truth
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -23,7 +24,6 @@ from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env
-from tests.engine.truth import assert_lightspeed_matches_truth
 
 FAST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
 PAGE_SIZE = 50

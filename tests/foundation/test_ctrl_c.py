@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.web.serving import free_port
+from bench.trials.serving import free_port
 
 from .conftest import possync_environment
 

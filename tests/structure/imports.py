@@ -24,23 +24,33 @@ def python_files(folder: Path) -> Iterator[Path]:
     yield from sorted(path for path in folder.rglob("*.py") if "__pycache__" not in path.parts)
 
 
-def imported_modules(path: Path, module: str, known: set[str]) -> set[str]:
-    """The modules among `known` that `module` (the file at `path`) imports, relative imports
-    resolved: `from a.b import c` is a.b.c when c is a module, else a.b (c is a name in it)."""
+def imported_names(path: Path, module: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each import of `module` (the file at `path`) as (the module it names, the names taken
+    from it), relative imports resolved: `from a.b import c, d` is ("a.b", ("c", "d"))."""
     is_package = path.name == "__init__.py"
-    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                yield alias.name, ()
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 package = module.split(".") if is_package else module.split(".")[:-1]
                 package = package[: len(package) - (node.level - 1)]
                 base = ".".join([*package, base] if base else package)
-            for alias in node.names:
-                submodule = f"{base}.{alias.name}"
-                found.add(submodule if submodule in known else base)
+            yield base, tuple(alias.name for alias in node.names)
+
+
+def imported_modules(path: Path, module: str, known: set[str]) -> set[str]:
+    """The modules among `known` that `module` imports: `from a.b import c` is a.b.c when c is
+    a module, else a.b (c is a name in it)."""
+    found: set[str] = set()
+    for base, names in imported_names(path, module):
+        if not names:
+            found.add(base)
+        for name in names:
+            submodule = f"{base}.{name}"
+            found.add(submodule if submodule in known else base)
     return (found & known) - {module}
 
 

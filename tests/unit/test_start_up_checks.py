@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from bench.trials.serving import POSSYNC, clean_env
 
 from possync.config.settings import load_settings
 from possync.db.connection import Database, DatabaseUnavailable, wait_for_database
 from possync.errors import ConfigError, DatabaseError
-from tests.web.serving import POSSYNC, clean_env
 
 
 @pytest.mark.parametrize(
