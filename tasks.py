@@ -228,7 +228,10 @@ def dump_schema(url: str, schema: str = "public") -> str:
     without owners, privileges, version lines and procrastinate's objects, unqualified."""
     command = [str(pg_dump_path()), "--schema-only", "--no-owner", "--no-privileges"]
     command += [f"--schema={schema}", f"--dbname={url}"]
-    dump = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_dump failed ({result.returncode}): {result.stderr.strip()}")
+    dump = result.stdout
     headers = list(_DUMP_HEADER.finditer(dump))
     blocks = []
     for header, after in zip(headers, [*headers[1:], None], strict=True):
