@@ -1,10 +1,10 @@
-"""Reliability suite, full form: every scenario of tests/reliability with many trials, one
+"""Reliability suite, full form: every scenario of bench/trials with many trials, one
 table of trials run, faults injected, records lost and duplicated.
 
     .venv/bin/python -m bench.reliability --trials 50
 
 `--trials N` is the number of kill -9 trials per source; the other scenarios scale from it
-(tests.reliability.harness.TrialCounts). Writes the table to stdout and to
+(bench.trials.harness.TrialCounts). Writes the table to stdout and to
 bench/results/reliability.md; exits 1 when any scenario lost, duplicated or leaked anything.
 The bounded form is `pytest -m reliability` (part of the normal test run).
 """
@@ -24,12 +24,14 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from tests.reliability.answers import dripping_trials, malformed_answer_trials
-from tests.reliability.bad_values import bad_value_trials
-from tests.reliability.bad_values import trials_for as bad_trials_for
-from tests.reliability.crash import kill_trials, restart_trials
-from tests.reliability.field import serve_restart_trials
-from tests.reliability.harness import (
+
+from bench.common import BENCH_DIR, bench_settings, machine_line, server
+from bench.trials.answers import dripping_trials, malformed_answer_trials
+from bench.trials.bad_values import bad_value_trials
+from bench.trials.bad_values import trials_for as bad_trials_for
+from bench.trials.crash import kill_trials, restart_trials
+from bench.trials.field import serve_restart_trials
+from bench.trials.harness import (
     KITS,
     DatabaseFactory,
     ScenarioResult,
@@ -37,11 +39,9 @@ from tests.reliability.harness import (
     TrialCounts,
     server_log,
 )
-from tests.reliability.pgserver import RestartableServer
-from tests.reliability.secrets_scan import secret_scan
-from tests.reliability.soak import fault_soak, malformed_trials, simultaneous_triggers
-
-from bench.common import BENCH_DIR, bench_settings, machine_line, server
+from bench.trials.pgserver import RestartableServer
+from bench.trials.secrets_scan import secret_scan
+from bench.trials.soak import fault_soak, malformed_trials, simultaneous_triggers
 from possync.db.connection import Database
 from possync.db.migrate import migrate
 from possync.simulator import running_simulator

@@ -22,12 +22,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from bench.trials.square_truth import assert_square_matches_truth
+from bench.trials.truth import assert_lightspeed_matches_truth
 
 from possync.simulator import RunningSimulator
 from tests.container.podman import BASE_IMAGE, Podman
 from tests.container.tcp_postgres import free_port, tcp_postgres
-from tests.engine.square_truth import assert_square_matches_truth
-from tests.engine.truth import assert_lightspeed_matches_truth
 from tests.support.simulators import simulator_fixture
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(2400)]

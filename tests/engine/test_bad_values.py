@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 import pytest
+from bench.trials.stub_pos import StubPos, running_stub_pos
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
-from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.support.retry import fast_retry
 
 FAST_RETRY = fast_retry(max_attempts=3)

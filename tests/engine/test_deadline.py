@@ -9,13 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.trials.dripping import dripping_server
 
 from possync.db.connection import Database
 from possync.engine.run import SyncRequest, run_sync
 from possync.sources.http import ApiClient, RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
-from tests.engine.dripping import dripping_server
 
 TWO_ATTEMPTS = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
 

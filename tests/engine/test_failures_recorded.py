@@ -14,13 +14,13 @@ from typing import Any
 
 import orjson
 import pytest
+from bench.trials.stub_pos import StubPos, running_stub_pos
 from click.testing import CliRunner
 
 from possync.cli.main import main
 from possync.db.connection import Database
 from possync.simulator import FaultConfig, SimulatorConfig, running_simulator
 from tests.engine.killing import cli_env
-from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.engine.test_writer_process import _wait_for_child, _wait_for_committed_sales
 from tests.support.environment import set_possync_variables
 

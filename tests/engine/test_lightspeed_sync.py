@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.trials.truth import assert_lightspeed_matches_truth
 
 from possync.cli.progress import ProgressPrinter
 from possync.config.settings import Settings
@@ -15,7 +16,6 @@ from possync.simulator import FaultConfig, RunningSimulator
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
-from tests.engine.truth import assert_lightspeed_matches_truth
 from tests.support.retry import FAST_RETRY
 from tests.support.simulators import simulator_fixture
 

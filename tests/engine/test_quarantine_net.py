@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
+from bench.trials.stub_pos import StubPos, running_stub_pos
 from psycopg.types.json import Jsonb
 
 from possync.db.connection import Database
-from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.engine.test_failures_recorded import run_cli
 
 CUSTOMERS = 150

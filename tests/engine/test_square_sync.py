@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.trials.square_truth import assert_square_matches_truth
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -18,7 +19,6 @@ from possync.sources.base import Page, ReadOptions, StreamState
 from possync.sources.square import SquareSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env, kill_sync_midway
-from tests.engine.square_truth import assert_square_matches_truth
 from tests.support.retry import FAST_RETRY
 from tests.support.simulators import simulator_fixture
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.trials.truth import assert_lightspeed_matches_truth
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -24,7 +25,6 @@ from possync.sources.base import ReadOptions, StreamState
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
 from tests.engine.killing import cli_env
-from tests.engine.truth import assert_lightspeed_matches_truth
 from tests.support.retry import FAST_RETRY
 from tests.support.simulators import simulator_fixture
 

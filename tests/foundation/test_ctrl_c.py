@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from bench.trials.serving import free_port
 
 from tests.support.environment import possync_environment
-from tests.web.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

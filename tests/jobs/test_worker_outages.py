@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.trials.pgserver import RestartableServer
+from bench.trials.serving import POSSYNC, clean_env, serving
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -20,9 +22,7 @@ from possync.jobs.worker import BackgroundWorker
 from possync.simulator import RunningSimulator
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job
-from tests.reliability.pgserver import RestartableServer
 from tests.web.conftest import PASSWORD
-from tests.web.serving import POSSYNC, clean_env, serving
 
 RESTARTS = 3
 # Longer than the 30 s procrastinate's pool waits for a connection: its worker's heartbeat

@@ -8,14 +8,11 @@ the local receiver, so the bytes that arrive are exactly what Slack would get.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,17 @@ from typing import Any
 import apprise
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from apprise.plugins.slack import NotifySlack
+
+# The loopback SMTP server is shared with the secret scan (bench/trials); the alerts tests
+# import it from here.
+from bench.trials.endpoints import SLACK_TOKEN as SLACK_TOKEN
+from bench.trials.endpoints import SLACK_URL as SLACK_URL
+from bench.trials.endpoints import SMTP_PASSWORD as SMTP_PASSWORD
+from bench.trials.endpoints import SmtpInbox as SmtpInbox
+from bench.trials.endpoints import mailto_url as mailto_url
+from bench.trials.endpoints import start_smtp as start_smtp
+from bench.trials.serving import free_port as free_port
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
@@ -33,52 +38,9 @@ from possync.db.state import RunCounters
 from possync.engine.run import EntityResult, SyncReport
 from tests.conftest import make_settings
 
-SMTP_USER = "alerts"
-SMTP_PASSWORD = "smtp-Pa55word-7781"
-SLACK_TOKEN = "xoxSlackSecretToken9931"
 DASHBOARD_PASSWORD = "dashboard-hunter2-5521"
 LIGHTSPEED_TOKEN = "lsp_personal_token_4477"
 DASHBOARD_URL = "https://possync.shop.example:8443"
-
-
-@dataclass
-class SmtpInbox:
-    """Messages the loopback SMTP server accepted."""
-
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    @property
-    def subjects(self) -> list[str]:
-        return [str(message["Subject"]) for message in self.messages]
-
-    def bodies(self, index: int) -> tuple[str, str]:
-        """(plain text, HTML) of message `index`."""
-        message = self.messages[index]
-        text = message.get_body(preferencelist=("plain",))
-        html = message.get_body(preferencelist=("html",))
-        assert text is not None and html is not None, message.as_string()
-        return str(text.get_content()), str(html.get_content())
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        parsed = message_from_bytes(content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = (
-            isinstance(data, LoginPassword)
-            and data.login == SMTP_USER.encode()
-            and data.password == SMTP_PASSWORD.encode()
-        )
-        if ok:
-            self.logins.append(SMTP_USER)
-        return AuthResult(success=ok)
 
 
 @dataclass
@@ -91,25 +53,6 @@ class SlackReceiver:
     @property
     def titles(self) -> list[str]:
         return [payload["attachments"][0]["title"] for _, payload in self.posts]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_smtp(inbox: SmtpInbox) -> Controller:
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=inbox.port,
-        authenticator=inbox.authenticate,
-        auth_require_tls=False,  # loopback test server: plain SMTP with AUTH
-    )
-    controller.start()
-    return controller
 
 
 @pytest.fixture
@@ -152,17 +95,6 @@ def slack_receiver() -> Iterator[SlackReceiver]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
-
-
-def mailto_url(port: int) -> str:
-    """Plain SMTP with AUTH on loopback (`mailto://` without `mode=`: no TLS)."""
-    return (
-        f"mailto://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{port}"
-        "?from=possync@shop.example&to=ops@shop.example"
-    )
-
-
-SLACK_URL = f"slacklocal://T0LOCAL1/B0LOCAL2/{SLACK_TOKEN}"
 
 
 @pytest.fixture

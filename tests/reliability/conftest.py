@@ -11,13 +11,13 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
+from bench.trials.harness import LIGHTSPEED, SQUARE, DatabaseFactory, TrialCounts
+from bench.trials.pgserver import RestartableServer
 from psycopg import sql
 
 from possync.db.connection import Database
 from possync.simulator import RunningSimulator, running_simulator
 from tests.conftest import TEMPLATE_NAME
-from tests.reliability.harness import LIGHTSPEED, SQUARE, DatabaseFactory, TrialCounts
-from tests.reliability.pgserver import RestartableServer
 
 BOUNDED_KILLS = 4
 

@@ -6,15 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from possync.db.connection import Database
-from possync.engine.run import SyncRequest, run_sync
-from possync.simulator import RunningSimulator
-from possync.sources.square import SquareSource
-from tests.engine.square_truth import assert_square_matches_truth
-from tests.engine.truth import assert_lightspeed_matches_truth
-from tests.reliability.crash import kill_trials, restart_trials
-from tests.reliability.harness import (
+from bench.trials.crash import kill_trials, restart_trials
+from bench.trials.harness import (
     FAST_RETRY,
     LIGHTSPEED,
     SQUARE,
@@ -23,9 +16,16 @@ from tests.reliability.harness import (
     observe,
     one_line_error,
 )
-from tests.reliability.measure import measure
-from tests.reliability.pgserver import RestartableServer
-from tests.reliability.soak import sync_in_process
+from bench.trials.measure import measure
+from bench.trials.pgserver import RestartableServer
+from bench.trials.soak import sync_in_process
+from bench.trials.square_truth import assert_square_matches_truth
+from bench.trials.truth import assert_lightspeed_matches_truth
+
+from possync.db.connection import Database
+from possync.engine.run import SyncRequest, run_sync
+from possync.simulator import RunningSimulator
+from possync.sources.square import SquareSource
 
 pytestmark = pytest.mark.reliability
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from possync.db.connection import Database
-from possync.simulator import FaultConfig, RunningSimulator
-from tests.reliability.harness import (
+from bench.trials.harness import (
     LIGHTSPEED,
     SQUARE,
     DatabaseFactory,
@@ -16,13 +13,16 @@ from tests.reliability.harness import (
     TrialCounts,
     observe,
 )
-from tests.reliability.measure import measure
-from tests.reliability.soak import (
+from bench.trials.measure import measure
+from bench.trials.soak import (
     fault_soak,
     malformed_trials,
     simultaneous_triggers,
     sync_in_process,
 )
+
+from possync.db.connection import Database
+from possync.simulator import FaultConfig, RunningSimulator
 
 pytestmark = pytest.mark.reliability
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bench.trials.field import serve_restart_trials
+from bench.trials.harness import LIGHTSPEED, TrialCounts
+from bench.trials.pgserver import RestartableServer
 
 from possync.simulator import RunningSimulator
-from tests.reliability.field import serve_restart_trials
-from tests.reliability.harness import LIGHTSPEED, TrialCounts
-from tests.reliability.pgserver import RestartableServer
 
 pytestmark = pytest.mark.reliability
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bench.trials.answers import dripping_trials, malformed_answer_trials
+from bench.trials.harness import LIGHTSPEED, SQUARE, DatabaseFactory, SourceKit, TrialCounts
 
 from possync.simulator.faults import MALFORMED_BODIES
 from possync.sources.registry import tables_for
-from tests.reliability.answers import dripping_trials, malformed_answer_trials
-from tests.reliability.harness import LIGHTSPEED, SQUARE, DatabaseFactory, SourceKit, TrialCounts
 
 pytestmark = pytest.mark.reliability
 BOUNDED = 4  # TrialCounts' default: the bounded run

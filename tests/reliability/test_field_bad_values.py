@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests.reliability.bad_values import BAD_FIELDS, bad_value_trials, trials_for
-from tests.reliability.harness import DatabaseFactory, TrialCounts
+from bench.trials.bad_values import BAD_FIELDS, bad_value_trials, trials_for
+from bench.trials.harness import DatabaseFactory, TrialCounts
 
 pytestmark = pytest.mark.reliability
 

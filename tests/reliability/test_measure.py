@@ -8,12 +8,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from bench.trials.harness import LIGHTSPEED, observe
+from bench.trials.measure import measure
+from bench.trials.soak import sync_in_process
 
 from possync.db.connection import Database
 from possync.simulator import RunningSimulator
-from tests.reliability.harness import LIGHTSPEED, observe
-from tests.reliability.measure import measure
-from tests.reliability.soak import sync_in_process
 
 pytestmark = pytest.mark.reliability
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from bench.trials.harness import server_log
+from bench.trials.secrets_scan import Secrets, find_leaks, secret_scan
 
 from possync.db.connection import Database
-from tests.reliability.harness import server_log
-from tests.reliability.secrets_scan import Secrets, find_leaks, secret_scan
 
 pytestmark = pytest.mark.reliability
 

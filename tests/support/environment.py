@@ -8,24 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from bench.trials.environment import PREFIX, possync_environment, setting_variables
 
 from possync.db.connection import Database
 
-PREFIX = "POSSYNC_"
-
-
-def possync_environment(**variables: str) -> dict[str, str]:
-    """This process's environment without any POSSYNC_ variable, plus `variables`
-    (full names: POSSYNC_DATABASE_URL=...)."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(PREFIX)}
-    env.update(variables)
-    return env
-
-
-def setting_variables(**settings: object) -> dict[str, str]:
-    """Settings by their lower-case names as environment variables:
-    lightspeed_url=... -> {"POSSYNC_LIGHTSPEED_URL": "..."}."""
-    return {f"{PREFIX}{name.upper()}": str(value) for name, value in settings.items()}
+__all__ = ["possync_environment", "setting_variables"]
 
 
 def environment_for(database: Database, data_dir: Path, **variables: str) -> dict[str, str]:

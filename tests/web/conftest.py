@@ -3,7 +3,6 @@ helpers that write sync_state / sync_log rows the way the engine does."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from bench.trials.serving import csrf_from
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -20,7 +20,6 @@ from possync.web import create_app
 from tests.conftest import make_settings
 
 PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -46,12 +45,6 @@ def app(web_settings: Settings, db: Database) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def csrf_from(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
 def log_in(client: FlaskClient, password: str = PASSWORD) -> Any:

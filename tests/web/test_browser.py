@@ -11,13 +11,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from bench.trials.serving import Served, clean_env, serving
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from possync.db.connection import Database
 from possync.engine.reconcile import Difference, ReconcileReport, record_reconcile
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.web.conftest import PASSWORD
-from tests.web.serving import Served, clean_env, serving
 
 CHROMIUM = Path(os.environ.get("POSSYNC_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

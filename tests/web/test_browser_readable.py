@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.trials.serving import Served, clean_env, serving
 from playwright.sync_api import Browser, Page, expect
 
 from possync.db.connection import Database
@@ -17,7 +18,6 @@ from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator
 from tests.conftest import make_settings
 from tests.support.simulators import simulator_fixture
-from tests.web.serving import Served, clean_env, serving
 from tests.web.test_browser import ARTIFACTS, browser, log_in
 
 __all__ = ["browser"]  # the Chromium fixture, shared with test_browser

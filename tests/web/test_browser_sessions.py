@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.trials.serving import Served, clean_env, serving
 from playwright.sync_api import Browser, Page, expect
 
 from possync.db.connection import Database
 from tests.web.conftest import PASSWORD
-from tests.web.serving import Served, clean_env, serving
 from tests.web.test_browser import ARTIFACTS, browser, log_in
 
 __all__ = ["browser"]  # the fixture, shared with test_browser

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.trials.serving import clean_env, serving
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect, sync_playwright
@@ -18,7 +19,6 @@ from possync.db.connection import Database
 from possync.jobs.worker import BackgroundWorker
 from possync.web import create_app
 from tests.web.conftest import PASSWORD, log_in
-from tests.web.serving import clean_env, serving
 from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.web.test_browser import log_in as browser_log_in
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+from bench.trials.serving import Served, clean_env, serving
+from bench.trials.stub_pos import StubPos, running_stub_pos
 from playwright.sync_api import Browser, expect
 
 from possync.db.connection import Database
 from possync.engine.run import SyncRequest, run_sync
 from possync.sources.lightspeed import LightspeedSource
 from tests.conftest import make_settings
-from tests.engine.stub_pos import StubPos, running_stub_pos
 from tests.web.conftest import PASSWORD
-from tests.web.serving import Served, clean_env, serving
 from tests.web.test_browser import ARTIFACTS, browser, log_in
 
 __all__ = ["browser"]  # the fixture, shared with the dashboard's other browser tests

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.trials.serving import POSSYNC, clean_env, serving
 
 from possync.db.connection import Database
 from possync.web.serve import exposure_warning
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD
-from tests.web.serving import POSSYNC, clean_env, serving
 
 
 def test_serve_refuses_to_start_without_a_password(db: Database, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bench.trials.serving import POSSYNC, clean_env
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -18,7 +19,6 @@ from possync.web import create_app
 from possync.web.throttle import LoginThrottle
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD, csrf_from, log_in, page_csrf
-from tests.web.serving import POSSYNC, clean_env
 
 
 def _copy_of_cookie(client: FlaskClient, app: Flask) -> FlaskClient:

@@ -8,9 +8,7 @@ import random
 import time
 from pathlib import Path
 
-from possync.db.connection import Database
-from possync.simulator import FaultConfig, RunningSimulator
-from tests.reliability.harness import (
+from bench.trials.harness import (
     ScenarioResult,
     SourceKit,
     SyncProcess,
@@ -21,8 +19,10 @@ from tests.reliability.harness import (
     run_to_completion,
     wait_until_no_sync_connected,
 )
-from tests.reliability.measure import check_children, measure
-from tests.reliability.pgserver import RESTART_MODES, RestartableServer
+from bench.trials.measure import check_children, measure
+from bench.trials.pgserver import RESTART_MODES, RestartableServer
+from possync.db.connection import Database
+from possync.simulator import FaultConfig, RunningSimulator
 
 # A little latency per request spreads a walk over seconds, so kills land in every phase.
 WALK_LATENCY_MS = 8.0

@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.trials.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
+from bench.trials.measure import measure
 from possync.db.connection import Database
 from possync.engine.run import (
     EntityProgress,
@@ -22,8 +24,6 @@ from possync.engine.run import (
 from possync.errors import SyncLockedError
 from possync.simulator import FaultConfig, RunningSimulator, running_simulator
 from possync.sources.registry import entities_for
-from tests.reliability.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
-from tests.reliability.measure import measure
 
 # Per request: 5xx, connection reset, truncated body, short page; plus latency, a burst of
 # 429s re-armed every few pages, and (Square) expired cursors.

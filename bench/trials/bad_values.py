@@ -13,13 +13,18 @@ from typing import Any
 
 import orjson
 
+from bench.trials.harness import (
+    DatabaseFactory,
+    ScenarioResult,
+    TrialCounts,
+    observe,
+    trial_settings,
+)
+from bench.trials.measure import Tally
+from bench.trials.stub_pos import running_stub_pos
 from possync.engine.run import SyncRequest, run_sync
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
-from tests.conftest import make_settings
-from tests.engine.stub_pos import running_stub_pos
-from tests.reliability.harness import DatabaseFactory, ScenarioResult, TrialCounts, observe
-from tests.reliability.measure import Tally
 
 PAGES = 3
 PAGE_SIZE = 40
@@ -47,7 +52,7 @@ def bad_value_trials(
     for trial in range(trials):
         with running_stub_pos() as stub, new_database() as db:
             good, bad = _serve_pages(stub, rng, result)
-            settings = make_settings(
+            settings = trial_settings(
                 db, work_dir / f"t{trial}", lightspeed_url=stub.url, lightspeed_token="t" * 20
             )
             source = LightspeedSource(settings, retry=RetryPolicy(max_attempts=2))

@@ -10,6 +10,10 @@ from typing import Any
 
 from psycopg import sql
 
+from bench.trials.dripping import dripping_server
+from bench.trials.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
+from bench.trials.measure import measure
+from bench.trials.soak import sync_in_process
 from possync.config.settings import Settings, load_settings
 from possync.db.connection import Database
 from possync.engine.run import SyncReport, SyncRequest, run_sync
@@ -18,10 +22,6 @@ from possync.simulator.faults import MALFORMED_BODIES
 from possync.sources.base import Source
 from possync.sources.http import RetryPolicy
 from possync.sources.registry import open_source, tables_for
-from tests.engine.dripping import dripping_server
-from tests.reliability.harness import DatabaseFactory, ScenarioResult, SourceKit, observe
-from tests.reliability.measure import measure
-from tests.reliability.soak import sync_in_process
 
 SHAPES = tuple(range(1, len(MALFORMED_BODIES) + 1))
 EMPTY_OBJECT = 1  # `{}`: a well-formed empty page on Square, which omits empty arrays

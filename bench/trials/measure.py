@@ -20,9 +20,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.trials import square_truth, truth
 from possync.sources.registry import tables_for
 from possync.tables.spec import ChildSpec, TableSpec
-from tests.engine import square_truth, truth
 
 CHILD_ENTITIES = {"sale_line_items", "sale_payments", "order_line_items"}
 NO_ID = "(no id) "  # how validation names a quarantined record without a key

@@ -1,4 +1,4 @@
-"""Running `possync serve` in a subprocess for the CLI and browser tests."""
+"""Running `possync serve` in a subprocess (CLI, browser and field tests), and reading its pages."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.environment import possync_environment, setting_variables
+from bench.trials.environment import possync_environment, setting_variables
 
 POSSYNC = Path(sys.executable).with_name("possync")
 _READY = re.compile(r"dashboard: (http://\S+/)")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def clean_env(**values: str) -> dict[str, str]:
@@ -104,3 +105,10 @@ def serving(
         yield served
     finally:
         served.stop()
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of a dashboard page's form."""
+    match = _CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

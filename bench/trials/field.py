@@ -15,16 +15,15 @@ import httpx
 import psycopg
 from psycopg import sql
 
+from bench.trials.crash import WALK_LATENCY_MS
+from bench.trials.harness import ScenarioResult, SourceKit, observe
+from bench.trials.measure import Tally
+from bench.trials.pgserver import RESTART_MODES, RestartableServer
+from bench.trials.serving import serving
 from possync.db.connection import Database
 from possync.jobs.queue import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator
 from possync.sources.registry import tables_for
-from tests.conftest import make_settings
-from tests.reliability.crash import WALK_LATENCY_MS
-from tests.reliability.harness import ScenarioResult, SourceKit, observe
-from tests.reliability.measure import Tally
-from tests.reliability.pgserver import RESTART_MODES, RestartableServer
-from tests.web.serving import serving
 
 # The first is long enough (small pages, latency) to be mid-run when a restart lands; it is
 # queued before each restart, the others in turn after it.
@@ -60,7 +59,7 @@ def serve_restart_trials(
         POSSYNC_JOB_RETRY_BASE_SECONDS="1",
         POSSYNC_JOB_MAX_ATTEMPTS="20",
     )
-    settings = make_settings(db, work_dir, **kit.setting_values(sim))
+    settings = kit.settings(db, work_dir, sim)
     queue = JobQueue(settings, db)
     entities = ENTITIES[kit.name]
     jobs: list[int] = []

@@ -30,16 +30,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from bench.trials.endpoints import SLACK_TOKEN, SMTP_PASSWORD, AlertEndpoints, alert_endpoints
+from bench.trials.harness import LIGHTSPEED, SQUARE, ScenarioResult, child_environment
+from bench.trials.serving import csrf_from, free_port
 from possync.config.settings import Settings, load_settings
 from possync.db.connection import Database
 from possync.engine.run import SyncRequest, run_sync
 from possync.notify import after_sync, send_test_message
 from possync.simulator import running_simulator
 from possync.web import create_app
-from tests.notify.conftest import SLACK_TOKEN, SMTP_PASSWORD, free_port
-from tests.reliability.endpoints import AlertEndpoints, alert_endpoints
-from tests.reliability.harness import LIGHTSPEED, SQUARE, ScenarioResult, child_environment
-from tests.web.conftest import csrf_from
 
 # Log records of the test's own servers (the SMTP server logs the AUTH exchange it receives).
 FOREIGN_LOGGERS = ("mail.log", "aiosmtpd", "asyncio")

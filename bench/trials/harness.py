@@ -19,12 +19,12 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 from psycopg import sql
 
+from bench.trials.measure import Tally
 from possync.config.settings import Settings, load_settings
 from possync.db.connection import Database
 from possync.simulator import RunningSimulator, SimulatorConfig
 from possync.sources.base import Source
 from possync.sources.http import RetryPolicy
-from tests.reliability.measure import Tally
 
 # Retries for in-process runs: the same logic, without seconds of backoff.
 FAST_RETRY = RetryPolicy(max_attempts=15, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
@@ -77,10 +77,9 @@ class SourceKit:
     def settings(
         self, db: Database, data_dir: Path, sim: RunningSimulator, **overrides: Any
     ) -> Settings:
-        values: dict[str, Any] = {"database_url": db.url, "data_dir": data_dir, "_env_file": None}
-        values.update(self.setting_values(sim, overrides.pop("page_size", None)))
+        values = self.setting_values(sim, overrides.pop("page_size", None))
         values.update(overrides)
-        return load_settings(**values)
+        return trial_settings(db, data_dir, **values)
 
     def open_source(self, settings: Settings) -> Source:
         """The source with fast retries, for in-process runs."""
@@ -128,6 +127,11 @@ class ScenarioResult:
             f"mismatched {self.tally.mismatched}; {self.tally.details[:5]} {self.problems[:5]}"
             + (f"; notes: {self.notes}" if self.notes else "")
         )
+
+
+def trial_settings(db: Database, data_dir: Path, **values: Any) -> Settings:
+    """Settings for a trial: only what it passes, nothing from the developer's environment."""
+    return load_settings(database_url=db.url, data_dir=data_dir, _env_file=None, **values)
 
 
 def server_log(server: Database) -> Path | None:
