@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from possync.db.connection import Database
-from possync.tables import tables_for
+from possync.sources.registry import tables_for
 from possync.tables.spec import TableSpec
 
 SOURCES = ("lightspeed", "square")
