@@ -3,6 +3,8 @@ domain-prefix path), each with its own data, truth, faults and rate-limit budget
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +15,7 @@ from possync.simulator import RunningSimulator, SimulatorConfig, running_simulat
 from tests.simulator.ls_support import walk
 
 TOKEN = "possync-demo-token"
+RUN_CLI = "from possync.cli.main import main; main()"
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +182,34 @@ def test_corrupt_targets_one_store() -> None:
         assert len(corrupted) == 2
         assert sim.simulator.truth(2)["lightspeed"]["malformed"]["customers"] == sorted(corrupted)
         assert sim.simulator.truth(1)["lightspeed"]["malformed"]["customers"] == []
+
+
+def test_cli_serves_many_stores_and_takes_the_oauth_secret() -> None:
+    command = [sys.executable, "-c", RUN_CLI, "simulator", "--port", "0", "--no-square"]
+    command += ["--stores", "3", "--oauth-client-secret", "cli-secret"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(6)]
+        base = lines[1].split("=", 1)[1]
+        assert f"# stores 1..3: tokens {TOKEN}-1 .. {TOKEN}-3" in lines
+        third = httpx.get(base + "/outlets", headers={"Authorization": f"Bearer {TOKEN}-3"})
+        assert third.status_code == 200 and third.json()["data"]
+        root = base.removesuffix("/api/2.0")
+        form = {"client_id": "x", "grant_type": "authorization_code", "code": "nope"}
+        wrong = httpx.post(root + "/api/1.0/token", data={**form, "client_secret": "no"})
+        assert wrong.status_code == 401
+        right = httpx.post(root + "/api/1.0/token", data={**form, "client_secret": "cli-secret"})
+        assert right.status_code == 400 and right.json()["error"] == "invalid_grant"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    refused = subprocess.run(
+        [sys.executable, "-c", RUN_CLI, "simulator", "--port", "0", "--stores", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 2 and "Invalid value" in refused.stderr
