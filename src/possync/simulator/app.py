@@ -59,7 +59,8 @@ class ApiSimulation(Protocol):
         ...
 
     def error_response(self, status: int, kind: str) -> Response:
-        """The API's own error body for kind unauthorized/server_error/rate_limited/not_found."""
+        """The API's own error body for kind unauthorized/token_expired/token_revoked/
+        server_error/rate_limited/not_found."""
         ...
 
     def advance(self, minutes: int) -> dict[str, int]:

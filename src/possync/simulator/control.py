@@ -7,15 +7,31 @@ simulator); `advance` is global; `POST /faults` without `store` sets every store
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 from werkzeug.wrappers import Request, Response
 
+from possync.simulator.clock import SimClock
 from possync.simulator.faults import FaultConfig
+from possync.simulator.oauth import OAuthAuthority
+from possync.simulator.stores import SimulatedStore, StoreSet
 
-if TYPE_CHECKING:
-    from possync.simulator.app import Simulator
+
+class Simulator(Protocol):
+    """What the control endpoints drive (`possync.simulator.app.Simulator`)."""
+
+    clock: SimClock
+    stores: StoreSet
+    oauth_authority: OAuthAuthority
+
+    def advance(self, minutes: int) -> dict[str, Any]: ...
+    def truth(self, store: int = 1) -> dict[str, Any]: ...
+    def set_faults(self, config: FaultConfig, store: int | None = None) -> None: ...
+    def store(self, number: int) -> SimulatedStore: ...
+    def stats(self, store: int | None = None) -> dict[str, int]: ...
+    def corrupt(self, api: str, entity: str, count: int, store: int = 1) -> list[str]: ...
+    def describe_stores(self) -> list[dict[str, Any]]: ...
 
 
 def json_response(body: Any, status: int = 200) -> Response:
