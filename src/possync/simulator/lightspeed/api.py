@@ -47,6 +47,8 @@ SINGLE_ENDPOINTS = frozenset(
 )
 ERRORS = {
     "unauthorized": {"error": "Access token is not valid"},
+    "token_expired": {"error": "Access token has expired"},
+    "token_revoked": {"error": "Access token has been revoked"},
     "server_error": {"error": "Internal Server Error", "message": "Something went wrong"},
     "rate_limited": {"error": "Too Many Requests", "message": "Rate limiting enforced"},
     "not_found": {"error": "Not Found", "message": "The requested resource was not found"},

@@ -48,6 +48,8 @@ class ScalePlan:
 
 
 SCALE_PLANS = {
+    # "tiny" only serves extra stores of a many-store simulator (`--stores`), to keep N=200 small.
+    "tiny": ScalePlan(1, 1, 3, 4, 3, 3, 60, 80, 300, 30, 4),
     "small": ScalePlan(2, 2, 6, 10, 5, 4, 200, 300, 1_500, 60, 12),
     "medium": ScalePlan(3, 2, 12, 40, 15, 6, 2_000, 5_000, 40_000, 180, 40),
     "large": ScalePlan(5, 2, 25, 100, 30, 8, 10_000, 50_000, 400_000, 365, 100),

@@ -18,6 +18,8 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
+    # "tiny" only serves extra stores of a many-store simulator (`--stores`), to keep N=200 small.
+    "tiny": Scale(locations=2, categories=4, items=40, customers=80, orders=300, days=30),
     "small": Scale(locations=12, categories=10, items=150, customers=300, orders=2_000, days=60),
     "medium": Scale(
         locations=24, categories=24, items=1_200, customers=6_000, orders=40_000, days=180

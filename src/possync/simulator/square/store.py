@@ -58,6 +58,12 @@ FAULT_ERRORS: dict[str, tuple[int, str, str, str]] = {
         401, "AUTHENTICATION_ERROR", "UNAUTHORIZED",
         "This request could not be authorized. Send `Authorization: Bearer ACCESS_TOKEN`.",
     ),
+    "token_expired": (
+        401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED", "The access token has expired.",
+    ),
+    "token_revoked": (
+        401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED", "The access token has been revoked.",
+    ),
     "rate_limited": (429, "RATE_LIMIT_ERROR", "RATE_LIMITED", "Too many requests; back off."),
     "server_error": (500, "API_ERROR", "INTERNAL_SERVER_ERROR", "An internal error occurred."),
     "not_found": (404, "INVALID_REQUEST_ERROR", "NOT_FOUND", "Resource not found."),
@@ -78,6 +84,11 @@ class SquareStore:
     def data(self) -> SquareData:
         """The served records (for tests and benchmarks; not synchronized)."""
         return self._world.data
+
+    @property
+    def merchant_id(self) -> str:
+        """The seller's merchant id (its locations carry it; OAuth tokens name it)."""
+        return self._world.merchant_id
 
     def handle(self, request: Request, path: str, faults: FaultInjector) -> Response:
         """Answer one request below /v2."""
