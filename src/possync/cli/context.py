@@ -14,7 +14,7 @@ import psycopg
 
 from possync.config.settings import Settings, load_settings
 from possync.db.connection import Database, open_database
-from possync.health.thresholds import publish_health_thresholds
+from possync.db.published_settings import publish_health_thresholds
 
 
 class AppContext:

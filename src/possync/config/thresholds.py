@@ -87,6 +87,15 @@ def per_entity_overrides(spec: str) -> dict[str, Thresholds]:
     return resolved
 
 
+def per_entity_hours(spec: str) -> dict[str, list[float]]:
+    """ "source/entity" → [green_hours, yellow_hours], sorted: what the SQL function
+    `sync_health_at` takes and what possync_settings.health_thresholds holds for the view."""
+    return {
+        key: [value.green_hours, value.yellow_hours]
+        for key, value in sorted(per_entity_overrides(spec).items())
+    }
+
+
 def checked_thresholds(value: str) -> str:
     """The setting's value once it parses (validator of POSSYNC_HEALTH_THRESHOLDS)."""
     parse_thresholds(value)

@@ -20,8 +20,8 @@ from possync.db.connection import Database
 from possync.db.grant import grant_runtime_role, granted_roles, revoke_from_api_role
 from possync.db.jobs_schema import ensure_job_queue_schema
 from possync.db.migration_files import Migration, available_migrations
+from possync.db.published_settings import publish_health_thresholds
 from possync.db.queries import query, template
-from possync.health.thresholds import publish_health_thresholds
 
 MIGRATION_LOCK_KEY = 0x706F7373_6D696772  # "possmigr": one migrator at a time
 SUPABASE_API_ROLES = ("anon", "authenticated")

@@ -4,21 +4,18 @@ POSSYNC_HEALTH_THRESHOLDS (parsed in `possync.config.thresholds`).
 The cards, `possync status` and the alerts pass these thresholds (`per_entity_thresholds`) to
 the SQL function `sync_health_at`, which colours each entity; the `sync_health` view passes the
 same values, read from `possync_settings`, which every possync process refreshes when it opens
-the database (`publish_health_thresholds`), so a changed setting needs no `possync migrate`.
+the database (`possync.db.published_settings`), so a changed setting needs no `possync migrate`.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import psycopg
-
 from possync.config.settings import Settings
-from possync.config.thresholds import Thresholds, parse_thresholds, per_entity_overrides
-from possync.db.queries import query
-
-THRESHOLDS_KEY = "health_thresholds"
+from possync.config.thresholds import (
+    Thresholds,
+    parse_thresholds,
+    per_entity_hours,
+    per_entity_overrides,
+)
 
 
 def thresholds_for(settings: Settings, source: str, entity: str) -> Thresholds:
@@ -38,22 +35,4 @@ def resolved_overrides(settings: Settings) -> dict[str, Thresholds]:
 def per_entity_thresholds(settings: Settings) -> dict[str, list[float]]:
     """ "source/entity" → [green_hours, yellow_hours]: what `sync_health_at` takes (and what
     possync_settings.health_thresholds holds for the view)."""
-    return {
-        key: [value.green_hours, value.yellow_hours]
-        for key, value in sorted(resolved_overrides(settings).items())
-    }
-
-
-def publish_health_thresholds(conn: psycopg.Connection[Any], settings: Settings) -> None:
-    """Write the thresholds the `sync_health` view reads; a no-op when they are unchanged."""
-    # Skipped before `possync migrate` and for a role that may not write the table (a
-    # read-only or not yet granted runtime role: the view keeps the thresholds it has).
-    row = conn.execute(query("settings_writable")).fetchone()
-    if not row or not row[0]:
-        return
-    for key, value in (
-        ("health_green_hours", str(settings.health_green_hours)),
-        ("health_yellow_hours", str(settings.health_yellow_hours)),
-        (THRESHOLDS_KEY, json.dumps(per_entity_thresholds(settings), sort_keys=True)),
-    ):
-        conn.execute(query("publish_setting"), (key, value))
+    return per_entity_hours(settings.health_thresholds)
