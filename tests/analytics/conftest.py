@@ -18,6 +18,7 @@ from possync.simulator import RunningSimulator, SimulatorConfig, running_simulat
 from possync.simulator.lightspeed.state import LightspeedState
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed import LightspeedSource
+from possync.sources.square import SquareSource
 from possync.web import create_app
 from tests.conftest import make_settings
 from tests.web.conftest import PASSWORD, log_in
@@ -76,3 +77,32 @@ def client(analytics_app: Flask) -> FlaskClient:
 def analytics_app_client(analytics_app: Flask) -> FlaskClient:
     """A client that has not logged in."""
     return analytics_app.test_client()
+
+
+@pytest.fixture
+def square_sim() -> Iterator[RunningSimulator]:
+    with running_simulator(SimulatorConfig(seed=5, scale="small", lightspeed=False)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def square_client(db: Database, tmp_path: Path, square_sim: RunningSimulator) -> Iterator[Any]:
+    settings = make_settings(
+        db,
+        tmp_path,
+        square_url=square_sim.square_url,
+        square_token=square_sim.token,
+        dashboard_password=PASSWORD,
+        secret_key="test-secret-key",
+    )
+    source = SquareSource(settings, retry=FAST_RETRY)
+    try:
+        report = run_sync(settings, db, SyncRequest("square"), source=source)
+    finally:
+        source.close()
+    assert report.ok, [r.error for r in report.failed]
+    app = create_app(settings, db)
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    yield client
+    app.extensions["possync"].job_queue.close()

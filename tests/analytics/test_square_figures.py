@@ -5,55 +5,17 @@ money converted exactly from minor units and dates in each location's time zone.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from flask.testing import FlaskClient
 
 from possync.db.connection import Database
-from possync.engine.run import SyncRequest, run_sync
-from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
-from possync.sources.square import SquareSource
-from possync.web import create_app
-from tests.analytics.conftest import FAST_RETRY
-from tests.conftest import make_settings
-from tests.web.conftest import PASSWORD, log_in
+from possync.simulator import RunningSimulator
 
 MONEY = ("gross_sales", "returns", "discounts", "net_sales", "tax", "tips", "total_collected")
-
-
-@pytest.fixture
-def square_sim() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(seed=5, scale="small", lightspeed=False)) as sim:
-        yield sim
-
-
-@pytest.fixture
-def square_client(db: Database, tmp_path: Path, square_sim: RunningSimulator) -> Iterator[Any]:
-    settings = make_settings(
-        db,
-        tmp_path,
-        square_url=square_sim.square_url,
-        square_token=square_sim.token,
-        dashboard_password=PASSWORD,
-        secret_key="test-secret-key",
-    )
-    source = SquareSource(settings, retry=FAST_RETRY)
-    try:
-        report = run_sync(settings, db, SyncRequest("square"), source=source)
-    finally:
-        source.close()
-    assert report.ok, [r.error for r in report.failed]
-    app = create_app(settings, db)
-    client = app.test_client()
-    assert log_in(client).status_code == 302
-    yield client
-    app.extensions["possync"].job_queue.close()
 
 
 def _amount(document: dict[str, Any], *path: str) -> int:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from possync.simulator.lightspeed.state import LightspeedState
 from possync.simulator.lightspeed.values import round_line_units_to_cents
 
@@ -127,3 +129,37 @@ def product_truth(
 
 def rounded_cents(units: int) -> Decimal:
     return cents(round_line_units_to_cents(units))
+
+
+def square_product_truth(sim: Any, *, returns: bool = True) -> dict[str, dict[str, Decimal]]:
+    """Square's products ("name · variation") → units and net sales in cents over completed
+    orders: items sold (gross − discount) less items returned (gross returned − discount
+    given back), read from the simulator's own orders."""
+    store: Any = sim.simulator.apis["square"]  # the in-process SquareStore
+    data = store.data
+    products: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for order in data.orders.values():
+        if order.state != "COMPLETED" or order.id in data.malformed["orders"]:
+            continue
+        document = orjson.loads(order.json)
+        for line in document.get("line_items") or []:
+            entry = products[_square_label(line)]
+            entry[0] += Decimal(line["quantity"])
+            entry[1] += _minor(line, "gross_sales_money") - _minor(line, "total_discount_money")
+        for returned in document.get("returns") or [] if returns else []:
+            for line in returned.get("return_line_items") or []:
+                entry = products[_square_label(line)]
+                entry[0] -= Decimal(line["quantity"])
+                entry[1] -= _minor(line, "gross_return_money") - _minor(
+                    line, "total_discount_money"
+                )
+    return {label: {"units": u, "net_sales": net} for label, (u, net) in products.items()}
+
+
+def _square_label(line: dict[str, Any]) -> str:
+    variation = line.get("variation_name")
+    return f"{line['name']} · {variation}" if variation else str(line["name"])
+
+
+def _minor(line: dict[str, Any], field: str) -> int:
+    return int((line.get(field) or {}).get("amount") or 0)

@@ -13,7 +13,6 @@ from possync.web.analytics.periods import Period
 from possync.web.analytics.products_data import read_products, read_unsold, roll_up_categories
 from possync.web.analytics.sales_data import (
     BREAKDOWN_TITLES,
-    read_breakdown,
     read_daily_sales,
     read_sales_page,
     total_of,
@@ -34,7 +33,7 @@ TOP_N = 10
 BREAKDOWN_DEFINITIONS = {
     "hour": "Sales rung up in each hour of the day (local time); net sales.",
     "payment": "Payments taken on those sales, tax and tips included; refunds negative.",
-    "user": "The user who rang each sale up; net sales.",
+    "user": "The user (team member) who rang each sale up; net sales.",
 }
 
 
@@ -63,7 +62,6 @@ def sales(
 ) -> tuple[dict[str, Any], list[Table]]:
     """Totals (and the previous period's), the chart, and the tables of the Sales page."""
     rows, breakdowns = read_sales_page(conn, source, period)
-    breakdowns["payment"] = read_breakdown(conn, source, "payment", period)
     previous_period = period.previous()
     previous_rows = read_daily_sales(conn, source, previous_period)
     totals, previous = total_of(rows), total_of(previous_rows)

@@ -13,50 +13,46 @@ import psycopg
 
 from possync.money import minor_to_units
 from possync.web.analytics.periods import Period
-from possync.web.analytics.sales_data import query_params
 
-# Lines are summed per product first, then named: naming 80,000 lines one by one costs more
-# than the sums.
+# The range's rollup rows are summed per product first, then named.
 _LIGHTSPEED_PRODUCTS = """
 WITH sold AS (
-    SELECT product_id, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
-           count(*) FILTER (WHERE units > 0) AS sold_lines
-    FROM lightspeed_line_facts
-    WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
-      AND business_date BETWEEN %(start)s AND %(end)s
-    GROUP BY product_id
+    SELECT product_key, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
+           sum(sold_lines) AS sold_lines
+    FROM analytics_product_rollup
+    WHERE source = 'lightspeed' AND business_date BETWEEN %(start)s AND %(end)s
+    GROUP BY product_key
 )
-SELECT s.product_id, COALESCE(p.name, s.product_id, 'No product'), p.sku,
+SELECT s.product_key, COALESCE(p.name, s.product_key, 'No product'), p.sku,
        COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text,
        s.sold_lines
 FROM sold s
-LEFT JOIN lightspeed_products p ON p.id = s.product_id
+LEFT JOIN lightspeed_products p ON p.id = s.product_key
 LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
 
+# Square: returned items are subtracted (negative units and money on the return's date).
 _SQUARE_PRODUCTS = """
-SELECT COALESCE(li.catalog_object_id, li.name),
-       max(li.name || COALESCE(' · ' || li.variation_name, '')),
-       max(v.sku), COALESCE(max(c.name), 'Uncategorised'),
-       sum(li.quantity),
-       sum(COALESCE(li.gross_sales_money, 0) - COALESCE(li.total_discount_money, 0)),
-       NULL::numeric, max(f.currency), count(*) FILTER (WHERE li.quantity > 0)
-FROM square_order_facts f
-JOIN square_order_line_items li ON li.order_id = f.order_id AND li.deleted_at IS NULL
-LEFT JOIN square_catalog_item_variations v ON v.id = li.catalog_object_id
+WITH sold AS (
+    SELECT product_key, max(product_name) AS name, sum(units) AS units,
+           sum(net_sales) AS net_sales, max(currency) AS currency, sum(sold_lines) AS sold_lines
+    FROM analytics_product_rollup
+    WHERE source = 'square' AND business_date BETWEEN %(start)s AND %(end)s
+    GROUP BY product_key
+)
+SELECT s.product_key, s.name, v.sku, COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales,
+       NULL::numeric, s.currency, s.sold_lines
+FROM sold s
+LEFT JOIN square_catalog_item_variations v ON v.id = s.product_key
 LEFT JOIN square_catalog_items i ON i.id = v.item_id
-LEFT JOIN square_categories c ON c.id = i.category_id
-WHERE f.created_at >= %(lo)s AND f.created_at < %(hi)s
-  AND f.business_date BETWEEN %(start)s AND %(end)s
-GROUP BY 1"""
+LEFT JOIN square_categories c ON c.id = i.category_id"""
 
 # Active stock-tracked products with stock on hand that sold nothing in the window, oldest
 # last sale first; {not_sold} says how a product is known not to have sold.
 _LIGHTSPEED_UNSOLD_TEMPLATE = """
 SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
-       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
-          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
-         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
-           AND f.business_date <= %(end)s) AS last_sold
+       (SELECT max(r.business_date) FROM analytics_product_rollup r
+         WHERE r.source = 'lightspeed' AND r.product_key = p.id AND r.sold_lines > 0
+           AND r.business_date <= %(end)s) AS last_sold
 FROM lightspeed_products p
 JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
 WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
@@ -65,14 +61,11 @@ GROUP BY p.id, p.name, p.sku
 HAVING sum(GREATEST(i.current_amount, 0)) > 0
 ORDER BY last_sold NULLS FIRST, p.name
 LIMIT %(limit)s"""
-# NOT EXISTS stops at a product's first sale in the window (measured faster than gathering
-# every product sold in the window first).
 _LIGHTSPEED_UNSOLD = _LIGHTSPEED_UNSOLD_TEMPLATE.format(
     not_sold="""NOT EXISTS (
-      SELECT 1 FROM lightspeed_line_facts l
-      WHERE l.product_id = p.id AND l.units > 0
-        AND l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
-        AND l.business_date BETWEEN %(start)s AND %(end)s)"""
+      SELECT 1 FROM analytics_product_rollup r
+      WHERE r.source = 'lightspeed' AND r.product_key = p.id AND r.sold_lines > 0
+        AND r.business_date BETWEEN %(start)s AND %(end)s)"""
 )
 # The same when the window is the page's range: the products sold in it are already known.
 _LIGHTSPEED_UNSOLD_AMONG = _LIGHTSPEED_UNSOLD_TEMPLATE.format(not_sold="NOT (p.id = ANY(%(sold)s))")
@@ -119,7 +112,7 @@ def read_products(
     query = _LIGHTSPEED_PRODUCTS if source == "lightspeed" else _SQUARE_PRODUCTS
     products = []
     for key, name, sku, category, units, net, cost, currency, sold_lines in conn.execute(
-        query, query_params(period)
+        query, {"start": period.start, "end": period.end}
     ):
         if source == "square":
             net = minor_to_units(int(net), currency)
@@ -175,7 +168,7 @@ def read_unsold(
     if source != "lightspeed":
         return []
     window = Period(period.end - timedelta(days=days - 1), period.end)
-    params: dict[str, Any] = {**query_params(window), "limit": limit}
+    params: dict[str, Any] = {"start": window.start, "end": window.end, "limit": limit}
     query = _LIGHTSPEED_UNSOLD
     if sold_in_range is not None and window == period:
         query = _LIGHTSPEED_UNSOLD_AMONG

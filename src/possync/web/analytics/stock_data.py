@@ -11,16 +11,14 @@ from typing import Any
 import psycopg
 
 from possync.web.analytics.periods import Period
-from possync.web.analytics.sales_data import query_params
 
 RATE_DAYS = 28
 
 _STOCK = """
 WITH recent AS (
-    SELECT product_id, outlet_id, sum(units) AS units
-    FROM lightspeed_line_facts
-    WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
-      AND business_date BETWEEN %(start)s AND %(end)s
+    SELECT product_key AS product_id, location_id AS outlet_id, sum(units) AS units
+    FROM analytics_product_rollup
+    WHERE source = 'lightspeed' AND business_date BETWEEN %(start)s AND %(end)s
     GROUP BY 1, 2
 ), stock AS (
     SELECT i.product_id, p.name, p.sku, i.outlet_id, o.name AS outlet_name,
@@ -86,7 +84,7 @@ class StockTotals:
 
 def _params(period: Period) -> dict[str, Any]:
     window = Period(period.end - timedelta(days=RATE_DAYS - 1), period.end)
-    return query_params(window)
+    return {"start": window.start, "end": window.end}
 
 
 def read_stock_totals(conn: psycopg.Connection[Any], source: str, period: Period) -> StockTotals:

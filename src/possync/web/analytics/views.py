@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from possync.db.rollups import any_stale, refresh_rollups
 from possync.web.analytics import page_data
 from possync.web.analytics.money import money_text
 from possync.web.analytics.periods import (
@@ -90,10 +91,23 @@ def reading() -> Iterator[psycopg.Connection[Any]]:
     """The request's connection inside one read-only transaction, so a page's figures come
     from one snapshot; its settings are LOCAL, so a pooled connection keeps none of them."""
     conn = connection()
+    _refresh_stale_days(conn)
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         conn.execute("SET LOCAL work_mem = '64MB'")  # product sums stay in memory, not on disk
         yield conn
+
+
+def _refresh_stale_days(conn: psycopg.Connection[Any]) -> None:
+    """Bring the rollups up to date when a sync left days stale (it stopped before its
+    refresh). A role that may only read leaves them as they are: the next sync refreshes."""
+    if not any_stale(conn):
+        return
+    try:
+        with conn.transaction():
+            refresh_rollups(conn)
+    except psycopg.errors.InsufficientPrivilege:
+        pass
 
 
 def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
