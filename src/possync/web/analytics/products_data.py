@@ -14,37 +14,63 @@ import psycopg
 from possync.money import minor_to_units
 from possync.web.analytics.periods import Period
 
-# The range's rollup rows are summed per product first, then named.
-_LIGHTSPEED_PRODUCTS = """
-WITH sold AS (
-    SELECT product_key, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
-           sum(sold_lines) AS sold_lines
+# The range's whole months come from the monthly rollup, the days around them from the daily
+# one; summed per product first, then named.
+_SOLD = """
+WITH parts AS (
+    SELECT product_key, product_name, currency, units, net_sales, cost, sold_lines
+    FROM analytics_product_month_rollup
+    WHERE source = %(source)s AND month = ANY(%(months)s)
+    UNION ALL
+    SELECT product_key, product_name, currency, units, net_sales, cost, sold_lines
     FROM analytics_product_rollup
-    WHERE source = 'lightspeed' AND business_date BETWEEN %(start)s AND %(end)s
-    GROUP BY product_key
+    WHERE source = %(source)s AND (business_date BETWEEN %(start1)s AND %(end1)s
+                                   OR business_date BETWEEN %(start2)s AND %(end2)s)
+), sold AS (
+    SELECT product_key, max(product_name) AS name, max(currency) AS currency,
+           sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
+           sum(sold_lines) AS sold_lines
+    FROM parts GROUP BY product_key
 )
+"""
+_LIGHTSPEED_PRODUCTS = (
+    _SOLD
+    + """
 SELECT s.product_key, COALESCE(p.name, s.product_key, 'No product'), p.sku,
        COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text,
        s.sold_lines
 FROM sold s
 LEFT JOIN lightspeed_products p ON p.id = s.product_key
 LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
+)
 
 # Square: returned items are subtracted (negative units and money on the return's date).
-_SQUARE_PRODUCTS = """
-WITH sold AS (
-    SELECT product_key, max(product_name) AS name, sum(units) AS units,
-           sum(net_sales) AS net_sales, max(currency) AS currency, sum(sold_lines) AS sold_lines
-    FROM analytics_product_rollup
-    WHERE source = 'square' AND business_date BETWEEN %(start)s AND %(end)s
-    GROUP BY product_key
-)
+_SQUARE_PRODUCTS = (
+    _SOLD
+    + """
 SELECT s.product_key, s.name, v.sku, COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales,
        NULL::numeric, s.currency, s.sold_lines
 FROM sold s
 LEFT JOIN square_catalog_item_variations v ON v.id = s.product_key
 LEFT JOIN square_catalog_items i ON i.id = v.item_id
 LEFT JOIN square_categories c ON c.id = i.category_id"""
+)
+
+
+def _sold_params(source: str, period: Period) -> dict[str, Any]:
+    """The range as whole months and up to two runs of days (an empty run: end before start)."""
+    months, edges = period.whole_months()
+    nothing = Period(period.end, period.start - timedelta(days=1))
+    runs = [*edges, nothing, nothing][:2]
+    return {
+        "source": source,
+        "months": months,
+        "start1": runs[0].start,
+        "end1": runs[0].end,
+        "start2": runs[1].start,
+        "end2": runs[1].end,
+    }
+
 
 # Active stock-tracked products with stock on hand that sold nothing in the window, oldest
 # last sale first; {not_sold} says how a product is known not to have sold.
@@ -112,7 +138,7 @@ def read_products(
     query = _LIGHTSPEED_PRODUCTS if source == "lightspeed" else _SQUARE_PRODUCTS
     products = []
     for key, name, sku, category, units, net, cost, currency, sold_lines in conn.execute(
-        query, {"start": period.start, "end": period.end}
+        query, _sold_params(source, period)
     ):
         if source == "square":
             net = minor_to_units(int(net), currency)

@@ -72,6 +72,22 @@ CREATE INDEX idx_analytics_product_rollup ON analytics_product_rollup (source, b
 CREATE INDEX idx_analytics_product_rollup_product
     ON analytics_product_rollup (source, product_key, business_date);
 
+-- The same per calendar month of business dates and product, all locations together: a
+-- quarter's or a year's Products page adds up a few rows per product instead of one per day.
+CREATE TABLE analytics_product_month_rollup (
+    source       TEXT NOT NULL,
+    month        DATE NOT NULL,
+    product_key  TEXT,
+    product_name TEXT,
+    currency     TEXT,
+    units        NUMERIC NOT NULL,
+    net_sales    NUMERIC NOT NULL,
+    cost         NUMERIC,
+    sold_lines   BIGINT NOT NULL
+);
+CREATE INDEX idx_analytics_product_month_rollup
+    ON analytics_product_month_rollup (source, month);
+
 -- Square's lines of completed orders with returns subtracted: a return order's returned
 -- items (in its `returns[].return_line_items`) count as negative units and negative money, at
 -- their base price less the discount given back, as Square's Sales Summary nets them out.
@@ -120,10 +136,10 @@ FROM square_orders o;
 -- Recompute the rollups of the stale days of one source (NULL: every source); returns how
 -- many days. Stale days are taken with DELETE … RETURNING, so two refreshers never do the
 -- same day twice, and a page committed meanwhile marks its days stale again. Days are
--- handled in runs of nearby days: each run reads its own range of sales through the
--- timestamp index (two days either side of its business dates is always enough).
+-- handled in runs of consecutive days, each read through the timestamp index (two days
+-- either side of its business dates is always enough).
 CREATE FUNCTION analytics_refresh(p_source TEXT DEFAULT NULL) RETURNS INTEGER
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET work_mem = '64MB' AS $$
 DECLARE
     days_done INTEGER := 0;
     src TEXT;
@@ -140,31 +156,46 @@ BEGIN
         SELECT array_agg(business_date ORDER BY business_date) INTO days FROM taken;
         CONTINUE WHEN days IS NULL;
         days_done := days_done + cardinality(days);
-        DELETE FROM analytics_daily_rollup WHERE source = src AND business_date = ANY(days);
-        DELETE FROM analytics_breakdown_rollup WHERE source = src AND business_date = ANY(days);
-        DELETE FROM analytics_product_rollup WHERE source = src AND business_date = ANY(days);
-        -- Runs of days less than 6 days apart: their padded ranges of timestamps never overlap.
+        -- Runs of consecutive days: each reads its own range of sales through the timestamp
+        -- index and keeps exactly its own business dates (no day is in two runs).
         FOR island IN
             SELECT min(d) AS lo, max(d) AS hi FROM (
-                SELECT d, sum(gap) OVER (ORDER BY d) AS grp FROM (
-                    SELECT d, CASE WHEN d - lag(d) OVER (ORDER BY d) < 6 THEN 0 ELSE 1 END AS gap
-                    FROM unnest(days) AS d
-                ) gaps
-            ) grouped GROUP BY grp
+                SELECT d, d - (row_number() OVER (ORDER BY d))::int AS grp
+                FROM unnest(days) AS d
+            ) runs GROUP BY grp
         LOOP
             t_lo := (island.lo - 2)::timestamp AT TIME ZONE 'UTC';
             t_hi := (island.hi + 3)::timestamp AT TIME ZONE 'UTC';
+            DELETE FROM analytics_daily_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            DELETE FROM analytics_breakdown_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            DELETE FROM analytics_product_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
             IF src = 'lightspeed' THEN
-                PERFORM analytics_refresh_lightspeed(days, t_lo, t_hi);
+                PERFORM analytics_refresh_lightspeed(island.lo, island.hi, t_lo, t_hi);
             ELSE
-                PERFORM analytics_refresh_square(days, t_lo, t_hi);
+                PERFORM analytics_refresh_square(island.lo, island.hi, t_lo, t_hi);
             END IF;
         END LOOP;
+        -- The months of those days, from the daily product rows just written.
+        DELETE FROM analytics_product_month_rollup m
+        WHERE m.source = src
+          AND m.month IN (SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
+        INSERT INTO analytics_product_month_rollup
+        SELECT src, date_trunc('month', r.business_date)::date, r.product_key,
+               max(r.product_name), max(r.currency), sum(r.units), sum(r.net_sales),
+               sum(r.cost), sum(r.sold_lines)
+        FROM analytics_product_rollup r
+        JOIN (SELECT DISTINCT date_trunc('month', d)::date AS month FROM unnest(days) AS d) m
+          ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
+        WHERE r.source = src
+        GROUP BY 2, 3;
     END LOOP;
     RETURN days_done;
 END $$;
 
-CREATE FUNCTION analytics_refresh_lightspeed(days DATE[], t_lo TIMESTAMPTZ, t_hi TIMESTAMPTZ)
+CREATE FUNCTION analytics_refresh_lightspeed(lo DATE, hi DATE, t_lo TIMESTAMPTZ, t_hi TIMESTAMPTZ)
 RETURNS VOID LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO analytics_daily_rollup
@@ -174,7 +205,7 @@ BEGIN
            sum(tax), NULL, sum(net_sales + tax),
            COALESCE(sum(net_sales) FILTER (WHERE NOT is_return), 0)
     FROM lightspeed_sale_facts
-    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date = ANY(days)
+    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, outlet_id;
 
     INSERT INTO analytics_breakdown_rollup
@@ -183,7 +214,7 @@ BEGIN
            CASE WHEN GROUPING(local_hour) = 0 THEN lpad(local_hour::text, 2, '0') ELSE user_id END,
            max(currency), count(*) FILTER (WHERE NOT is_return), sum(net_sales)
     FROM lightspeed_sale_facts
-    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date = ANY(days)
+    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY GROUPING SETS ((business_date, outlet_id, local_hour),
                             (business_date, outlet_id, user_id));
 
@@ -192,18 +223,18 @@ BEGIN
            max(f.currency), count(*), sum(p.amount)
     FROM lightspeed_sale_facts f
     JOIN lightspeed_sale_payments p ON p.sale_id = f.sale_id AND p.deleted_at IS NULL
-    WHERE f.sale_date >= t_lo AND f.sale_date < t_hi AND f.business_date = ANY(days)
+    WHERE f.sale_date >= t_lo AND f.sale_date < t_hi AND f.business_date BETWEEN lo AND hi
     GROUP BY f.business_date, f.outlet_id, COALESCE(p.name, 'Unnamed');
 
     INSERT INTO analytics_product_rollup
     SELECT 'lightspeed', business_date, outlet_id, product_id, NULL, NULL,
            sum(units), sum(net_sales), sum(cost), count(*) FILTER (WHERE units > 0)
     FROM lightspeed_line_facts
-    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date = ANY(days)
+    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, outlet_id, product_id;
 END $$;
 
-CREATE FUNCTION analytics_refresh_square(days DATE[], t_lo TIMESTAMPTZ, t_hi TIMESTAMPTZ)
+CREATE FUNCTION analytics_refresh_square(lo DATE, hi DATE, t_lo TIMESTAMPTZ, t_hi TIMESTAMPTZ)
 RETURNS VOID LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO analytics_daily_rollup
@@ -216,7 +247,7 @@ BEGIN
                + service_charges_money),
            COALESCE(sum(gross_sales_money - discounts_money) FILTER (WHERE NOT is_return), 0)
     FROM square_order_facts
-    WHERE created_at >= t_lo AND created_at < t_hi AND business_date = ANY(days)
+    WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, location_id, currency;
 
     -- Hours and team members: net sales of each order (returns negative), as on Lightspeed.
@@ -229,7 +260,7 @@ BEGIN
            sum(f.gross_sales_money - f.returns_money - f.discounts_money)
     FROM square_order_facts f
     JOIN square_order_team_members t ON t.order_id = f.order_id
-    WHERE f.created_at >= t_lo AND f.created_at < t_hi AND f.business_date = ANY(days)
+    WHERE f.created_at >= t_lo AND f.created_at < t_hi AND f.business_date BETWEEN lo AND hi
     GROUP BY GROUPING SETS ((f.business_date, f.location_id, f.local_hour),
                             (f.business_date, f.location_id, t.team_member_id));
 
@@ -242,7 +273,7 @@ BEGIN
     LEFT JOIN square_locations l ON l.id = p.location_id
     WHERE p.status = 'COMPLETED' AND p.deleted_at IS NULL
       AND p.created_at >= t_lo AND p.created_at < t_hi
-      AND (p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'))::date = ANY(days)
+      AND (p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'))::date BETWEEN lo AND hi
     GROUP BY 2, 3, 5;
 
     INSERT INTO analytics_product_rollup
@@ -251,7 +282,7 @@ BEGIN
            sum(units), sum(gross_sales_money - discounts_money), NULL,
            count(*) FILTER (WHERE units > 0)
     FROM square_line_facts
-    WHERE created_at >= t_lo AND created_at < t_hi AND business_date = ANY(days)
+    WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, location_id, product_key;
 END $$;
 
