@@ -59,6 +59,13 @@ SQUARE_PAIRS = (
            FROM square_daily_sales""",
     ),
     (
+        "team member",
+        """SELECT business_date, location_id, label, item_count, amount
+           FROM analytics_breakdown_rollup WHERE source = 'square' AND kind = 'user'""",
+        "SELECT business_date, location_id, team_member_id, sales_count, net_sales_money "
+        "FROM square_team_member_sales",
+    ),
+    (
         "payment",
         """SELECT business_date, location_id, label, item_count, amount
            FROM analytics_breakdown_rollup WHERE source = 'square' AND kind = 'payment'""",

@@ -163,3 +163,37 @@ def _square_label(line: dict[str, Any]) -> str:
 
 def _minor(line: dict[str, Any], field: str) -> int:
     return int((line.get(field) or {}).get("amount") or 0)
+
+
+def square_team_member_truth(sim: Any) -> dict[str, tuple[int, int]]:
+    """Square team member id ("No user" when none) → (sales, net sales in cents) over
+    completed orders. An order's team member is the one on its first completed payment (as
+    stored: malformed payments are quarantined), a return order's the one on its refund."""
+    store: Any = sim.simulator.apis["square"]  # the in-process SquareStore
+    data = store.data
+    first_payer: dict[str, tuple[str, str, str]] = {}
+    for kind, records in (("payment", data.payments), ("refund", data.refunds)):
+        for record in records.values():
+            if record.id in data.malformed.get(f"{kind}s", {}):
+                continue
+            doc = orjson.loads(record.json)
+            if kind == "payment" and doc["status"] != "COMPLETED":
+                continue
+            key = (doc["created_at"], doc["id"], doc.get("team_member_id") or "No user")
+            order_id = doc.get("order_id")
+            if order_id and (order_id not in first_payer or key < first_payer[order_id]):
+                first_payer[order_id] = key
+    members: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for order in data.orders.values():
+        if order.state != "COMPLETED" or order.id in data.malformed["orders"]:
+            continue
+        doc = orjson.loads(order.json)
+        member = members[first_payer.get(order.id, ("", "", "No user"))[2]]
+        returned = doc.get("return_amounts")
+        if returned:
+            member[1] -= _minor(returned, "total_money") - _minor(returned, "tax_money")
+        else:
+            member[0] += 1
+            member[1] += _minor(doc, "total_money") - _minor(doc, "total_tax_money")
+            member[1] -= _minor(doc, "total_tip_money") + _minor(doc, "total_service_charge_money")
+    return {label: (count, cents) for label, (count, cents) in members.items()}

@@ -125,13 +125,28 @@ SELECT catalog_object_id, max(name) AS product_name, max(variation_name) AS vari
 FROM square_line_facts
 GROUP BY catalog_object_id, business_date, currency;
 
--- Square orders carry the team member on their tenders when the POS records it
--- (`tenders[].team_member_id`; the first one counts), or `team_member_id` on the order.
+-- Square's team member of an order: Square records it on the payment (`team_member_id`), so
+-- an order's is that of its first completed payment; a return order's, that of its refund.
 CREATE VIEW square_order_team_members AS
 SELECT o.id AS order_id,
-       COALESCE(o.raw ->> 'team_member_id', o.raw #>> '{tenders,0,team_member_id}')
-           AS team_member_id
+       COALESCE(
+           (SELECT p.raw ->> 'team_member_id' FROM square_payments p
+             WHERE p.order_id = o.id AND p.status = 'COMPLETED' AND p.deleted_at IS NULL
+             ORDER BY p.created_at, p.id LIMIT 1),
+           (SELECT r.raw ->> 'team_member_id' FROM square_refunds r
+             WHERE r.order_id = o.id AND r.deleted_at IS NULL
+             ORDER BY r.created_at, r.id LIMIT 1)) AS team_member_id
 FROM square_orders o;
+
+-- Square's sales per location, business date and team member: completed orders that are not
+-- returns, and net sales (returns negative), minor units.
+CREATE VIEW square_team_member_sales AS
+SELECT f.location_id, f.business_date, t.team_member_id,
+       count(*) FILTER (WHERE NOT f.is_return) AS sales_count,
+       sum(f.gross_sales_money - f.returns_money - f.discounts_money)::bigint AS net_sales_money
+FROM square_order_facts f
+JOIN square_order_team_members t ON t.order_id = f.order_id
+GROUP BY f.location_id, f.business_date, t.team_member_id;
 
 -- Recompute the rollups of the stale days of one source (NULL: every source); returns how
 -- many days. Stale days are taken with DELETE … RETURNING, so two refreshers never do the
