@@ -86,7 +86,8 @@ def square_sim() -> Iterator[RunningSimulator]:
 
 
 @pytest.fixture
-def square_client(db: Database, tmp_path: Path, square_sim: RunningSimulator) -> Iterator[Any]:
+def square_app(db: Database, tmp_path: Path, square_sim: RunningSimulator) -> Iterator[Flask]:
+    """The dashboard on a database holding the Square simulator's store after a full import."""
     settings = make_settings(
         db,
         tmp_path,
@@ -102,7 +103,12 @@ def square_client(db: Database, tmp_path: Path, square_sim: RunningSimulator) ->
         source.close()
     assert report.ok, [r.error for r in report.failed]
     app = create_app(settings, db)
-    client = app.test_client()
-    assert log_in(client).status_code == 302
-    yield client
+    yield app
     app.extensions["possync"].job_queue.close()
+
+
+@pytest.fixture
+def square_client(square_app: Flask) -> FlaskClient:
+    client = square_app.test_client()
+    assert log_in(client).status_code == 302
+    return client
