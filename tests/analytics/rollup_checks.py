@@ -41,7 +41,8 @@ LIGHTSPEED_PAIRS = (
     ),
     (
         "product",
-        """SELECT business_date, product_key, sum(units), sum(net_sales), sum(cost)
+        """SELECT business_date, product_key, sum(units_e5) / 100000, sum(net_sales_e5) / 100000,
+                  sum(cost_e5) / 100000
            FROM analytics_product_rollup WHERE source = 'lightspeed' GROUP BY 1, 2""",
         "SELECT business_date, product_id, units, net_sales, cost FROM lightspeed_product_sales",
     ),
@@ -74,7 +75,7 @@ SQUARE_PAIRS = (
     ),
     (
         "product",
-        """SELECT business_date, product_key, sum(units), sum(net_sales)
+        """SELECT business_date, product_key, sum(units_e5) / 100000, sum(net_sales_e5) / 100000
            FROM analytics_product_rollup WHERE source = 'square' GROUP BY 1, 2""",
         """SELECT business_date, catalog_object_id, units, net_sales_money
            FROM square_product_sales""",

