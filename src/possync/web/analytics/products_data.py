@@ -24,8 +24,11 @@ WITH parts AS (
     UNION ALL
     SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
     FROM analytics_product_rollup
-    WHERE source = %(source)s AND (business_date BETWEEN %(start1)s AND %(end1)s
-                                   OR business_date BETWEEN %(start2)s AND %(end2)s)
+    WHERE source = %(source)s AND business_date BETWEEN %(start1)s AND %(end1)s
+    UNION ALL  -- two branches, not an OR: each is an index range
+    SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
+    FROM analytics_product_rollup
+    WHERE source = %(source)s AND business_date BETWEEN %(start2)s AND %(end2)s
 ), sold AS (
     SELECT product_key, {name_sums} sum(units_e5) AS units, sum(net_sales_e5) AS net_sales,
            sum(cost_e5) AS cost, sum(sold_lines) AS sold_lines
@@ -97,7 +100,11 @@ _LIGHTSPEED_UNSOLD = _LIGHTSPEED_UNSOLD_TEMPLATE.format(
         AND r.business_date BETWEEN %(start)s AND %(end)s)"""
 )
 # The same when the window is the page's range: the products sold in it are already known.
-_LIGHTSPEED_UNSOLD_AMONG = _LIGHTSPEED_UNSOLD_TEMPLATE.format(not_sold="NOT (p.id = ANY(%(sold)s))")
+# (An anti-join on the list, hashed: `NOT (p.id = ANY(list))` compares every product with every
+# sold one.)
+_LIGHTSPEED_UNSOLD_AMONG = _LIGHTSPEED_UNSOLD_TEMPLATE.format(
+    not_sold="NOT EXISTS (SELECT 1 FROM unnest(%(sold)s::text[]) AS sold (id) WHERE sold.id = p.id)"
+)
 
 
 @dataclass(frozen=True)
