@@ -81,10 +81,15 @@ def sales(
 
 
 def products(
-    conn: psycopg.Connection[Any], source: str, period: Period, unsold_days: int | None
+    conn: psycopg.Connection[Any],
+    source: str,
+    period: Period,
+    unsold_days: int | None,
+    page_rows: int | None = None,
 ) -> tuple[dict[str, Any], list[Table]]:
     """Top and bottom products, categories, and products not sold for `unsold_days` (None:
-    in the range itself)."""
+    in the range itself). `page_rows`: the page shows only that many of every product sold
+    (thousands on a big store), so only those are formatted; None: all (CSV, JSON)."""
     figures = read_products(conn, source, period)
     categories = roll_up_categories(figures)
     sold = [p for p in figures if p.units > 0]
@@ -105,7 +110,7 @@ def products(
         product_table("top", f"Top {TOP_N} products by net sales", figures[:TOP_N]),
         product_table("bottom", f"Bottom {TOP_N} products that sold", bottom),
         category_table(categories),
-        product_table("all", "Every product sold", figures),
+        product_table("all", "Every product sold", figures[:page_rows], len(figures)),
         unsold_table(unsold_days, unsold),
     ]
     return summary, tables

@@ -84,6 +84,7 @@ def bad_parameter(exc: BadParameter) -> tuple[Response | str, int]:
 
 
 PAGE_ROWS = 100  # the page shows this many reorder lines; the CSV and JSON have them all
+PRODUCT_PAGE_ROWS = 50  # and this many rows of each product table (products.html)
 
 
 @contextmanager
@@ -115,7 +116,13 @@ def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, An
         if page == "sales":
             return page_data.sales(conn, query.source, query.period)
         if page == "products":
-            return page_data.products(conn, query.source, query.period, query.unsold_days)
+            return page_data.products(
+                conn,
+                query.source,
+                query.period,
+                query.unsold_days,
+                None if full else PRODUCT_PAGE_ROWS,
+            )
         return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
 
 
