@@ -58,7 +58,8 @@ CREATE INDEX idx_analytics_breakdown_rollup
 -- (positive quantity). Returns are subtracted. Square's product name is kept from its lines.
 -- Units and money are integers of 1e-5 (`_e5`: Lightspeed's five decimals; Square's minor
 -- units × 100,000): a page sums thousands of products, and bigint sums are twice as fast as
--- numeric ones, exactly.
+-- numeric ones. Exact as long as amounts and quantities have at most five decimals, as both
+-- APIs give them (a sixth would be rounded here; `test_rollups` compares with the views).
 CREATE TABLE analytics_product_rollup (
     source        TEXT NOT NULL,
     business_date DATE NOT NULL,
