@@ -121,3 +121,25 @@ def test_square_rollups_equal_views_and_products_net_of_returns(
         Decimal(body["summary"]["net_sales"])
         == sum((t["net_sales"] for t in expected.values()), Decimal(0)) / 100
     )
+
+
+def test_the_dashboard_leaves_an_import_under_way_to_the_sync(
+    client: FlaskClient, db: Database, simulator: RunningSimulator
+) -> None:
+    # More than a month of stale days: an import is under way; a page request does not take
+    # its days (the sync's commits would wait for it), the sync's own refresh will.
+    with db.connect() as conn:
+        conn.execute(
+            """INSERT INTO analytics_stale_days
+               SELECT 'lightspeed', d::date
+               FROM generate_series('2026-09-01'::date, '2026-10-10', '1 day') AS d"""
+        )
+        conn.commit()
+    args = {"source": "lightspeed", "from": "2026-09-01", "to": "2026-10-10"}
+    assert client.get("/api/analytics/daily-sales", query_string=args).status_code == 200
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM analytics_stale_days").fetchone() == (40,)
+        conn.execute("DELETE FROM analytics_stale_days WHERE business_date > '2026-09-30'")
+        conn.commit()
+    assert client.get("/api/analytics/daily-sales", query_string=args).status_code == 200
+    assert_rollups_equal_views(db, LIGHTSPEED_PAIRS)  # 30 stale days: the page refreshed them

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-_ANY_STALE = "SELECT EXISTS (SELECT 1 FROM analytics_stale_days)"
+_STALE_COUNT = "SELECT count(*) FROM (SELECT 1 FROM analytics_stale_days LIMIT %s) AS stale"
 
 
 def refresh_rollups(conn: psycopg.Connection[Any], source: str | None = None) -> int:
@@ -21,6 +21,7 @@ def refresh_rollups(conn: psycopg.Connection[Any], source: str | None = None) ->
     return int(row[0]) if row else 0
 
 
-def any_stale(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute(_ANY_STALE).fetchone()
-    return bool(row and row[0])
+def stale_days(conn: psycopg.Connection[Any], up_to: int) -> int:
+    """How many days are stale, counted up to `up_to` (an index read, however many there are)."""
+    row = conn.execute(_STALE_COUNT, [up_to]).fetchone()
+    return int(row[0]) if row else 0

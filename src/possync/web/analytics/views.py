@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from possync.db.rollups import any_stale, refresh_rollups
+from possync.db.rollups import refresh_rollups, stale_days
 from possync.web.analytics import page_data
 from possync.web.analytics.money import money_text
 from possync.web.analytics.periods import (
@@ -99,10 +99,16 @@ def reading() -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
+WEB_REFRESH_MAX_DAYS = 31
+
+
 def _refresh_stale_days(conn: psycopg.Connection[Any]) -> None:
-    """Bring the rollups up to date when a sync left days stale (it stopped before its
-    refresh). A role that may only read leaves them as they are: the next sync refreshes."""
-    if not any_stale(conn):
+    """Bring the rollups up to date when a sync left a few days stale (it stopped before its
+    refresh, or it is running now). More than a month of stale days is an import under way:
+    its own refresh at the end does them, rather than a page request holding up its commits.
+    A role that may only read leaves them as they are: the next sync refreshes."""
+    count = stale_days(conn, WEB_REFRESH_MAX_DAYS + 1)
+    if count == 0 or count > WEB_REFRESH_MAX_DAYS:
         return
     try:
         with conn.transaction():
