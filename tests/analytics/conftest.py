@@ -17,6 +17,7 @@ from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator
 from possync.simulator.lightspeed.state import LightspeedState
 from possync.sources.lightspeed import LightspeedSource
+from possync.sources.square import SquareSource
 from possync.web import create_app
 from tests.conftest import make_settings
 from tests.support.retry import FAST_RETRY
@@ -71,3 +72,35 @@ def client(analytics_app: Flask) -> FlaskClient:
 def analytics_app_client(analytics_app: Flask) -> FlaskClient:
     """A client that has not logged in."""
     return analytics_app.test_client()
+
+
+square_sim = simulator_fixture(seed=5, lightspeed=False)
+
+
+@pytest.fixture
+def square_app(db: Database, tmp_path: Path, square_sim: RunningSimulator) -> Iterator[Flask]:
+    """The dashboard on a database holding the Square simulator's store after a full import."""
+    settings = make_settings(
+        db,
+        tmp_path,
+        square_url=square_sim.square_url,
+        square_token=square_sim.token,
+        dashboard_password=PASSWORD,
+        secret_key="test-secret-key",
+    )
+    source = SquareSource(settings, retry=FAST_RETRY)
+    try:
+        report = run_sync(settings, db, SyncRequest("square"), source=source)
+    finally:
+        source.close()
+    assert report.ok, [r.error for r in report.failed]
+    app = create_app(settings, db)
+    yield app
+    app.extensions["possync"].job_queue.close()
+
+
+@pytest.fixture
+def square_client(square_app: Flask) -> FlaskClient:
+    client = square_app.test_client()
+    assert log_in(client).status_code == 302
+    return client

@@ -15,7 +15,12 @@ from werkzeug.serving import make_server
 
 from possync.simulator import RunningSimulator
 from tests.analytics.conftest import lightspeed_state
-from tests.analytics.truth import counted_sales, local_time, product_truth
+from tests.analytics.truth import (
+    counted_sales,
+    local_time,
+    product_truth,
+    square_team_member_truth,
+)
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
@@ -117,3 +122,36 @@ def product_truth_for_october(simulator: RunningSimulator) -> dict[str, dict[str
     ]
     october = [s for s in october if local_time(state, s).date().isoformat() <= "2026-10-31"]
     return product_truth(state, october)
+
+
+@pytest.fixture
+def served_square(square_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, square_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    thread.join()
+
+
+def test_square_sales_by_team_member_on_a_phone(
+    chromium: Browser, served_square: str, square_sim: RunningSimulator
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    expected = square_team_member_truth(square_sim)
+    best = max(expected.items(), key=lambda item: item[1][1])
+    page = chromium.new_page(viewport={"width": 390, "height": 900}, is_mobile=True)
+    _log_in(page, served_square)
+    # The whole of the simulated store's trading (it ends on 1 November 2026).
+    page.goto(served_square + "sales?source=square&from=2026-01-01&to=2026-11-30")
+    expect(page).to_have_title("Sales · possync")
+    members = page.locator('[data-table="user"]')
+    expect(members.locator("h2")).to_have_text("By user (team member)")
+    first_row = members.locator("tbody tr").first
+    expect(first_row.locator("td").first).to_have_text(best[0])
+    count, cents = best[1]
+    expect(first_row.locator("td").nth(1)).to_have_text(f"{count:,}")
+    expect(first_row.locator("td").nth(2)).to_have_text(f"{Decimal(cents) / 100:,.2f}")
+    _no_overflow(page, "Square sales")
+    members.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "analytics-square-team-members-390.png"))

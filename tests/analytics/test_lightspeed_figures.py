@@ -105,6 +105,10 @@ def test_products_equal_truth(client: FlaskClient, simulator: RunningSimulator) 
         assert Decimal(row["Net sales"]) == truth["net_sales"], pid
         assert Decimal(row["Cost"]) == truth["cost"], pid
         assert Decimal(row["Margin"]) == truth["net_sales"] - truth["cost"], pid
+    # The page lists the first 50 of every product sold and says how many there are.
+    assert len(expected) > 50
+    html = client.get("/products", query_string=_full_range(simulator)).get_data(as_text=True)
+    assert f"Showing 50 of {len(expected)}; the CSV has them all." in html
     # The top table is the ten best by net sales.
     top = client.get("/api/analytics/products", query_string=_full_range(simulator)).get_json()
     best = sorted(expected.values(), key=lambda t: -t["net_sales"])[:10]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -46,3 +46,24 @@ def test_minor_units_convert_exactly() -> None:
     assert minor_to_units(1234, "JPY") == Decimal(1234)
     assert minor_to_units(1234, "KWD") == Decimal("1.234")
     assert minor_to_units(99_999_999_999_999, "USD") == Decimal("999999999999.99")
+
+
+def test_whole_months_and_the_days_around_them() -> None:
+    year = Period(date(2025, 11, 2), date(2026, 11, 1))
+    months, edges = year.whole_months()
+    assert months == [date(2025, 12, 1)] + [date(2026, m, 1) for m in range(1, 11)]
+    assert edges == [
+        Period(date(2025, 11, 2), date(2025, 11, 30)),
+        Period(date(2026, 11, 1), date(2026, 11, 1)),
+    ]
+    # Every day of the range is in exactly one month or edge.
+    covered = sum(p.days for p in edges) + sum(
+        Period(m, (m.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).days
+        for m in months
+    )
+    assert covered == year.days
+    assert Period(date(2026, 10, 1), date(2026, 10, 31)).whole_months() == ([date(2026, 10, 1)], [])
+    assert Period(date(2024, 2, 1), date(2024, 2, 29)).whole_months() == ([date(2024, 2, 1)], [])
+    short = Period(date(2026, 10, 3), date(2026, 11, 1))
+    assert short.whole_months() == ([], [short])
+    assert Period(date(2026, 10, 1), date(2026, 10, 30)).whole_months()[0] == []

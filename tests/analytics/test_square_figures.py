@@ -4,54 +4,21 @@ money converted exactly from minor units and dates in each location's time zone.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from flask.testing import FlaskClient
 
 from possync.db.connection import Database
-from possync.engine.run import SyncRequest, run_sync
 from possync.simulator import RunningSimulator
-from possync.sources.square import SquareSource
-from possync.web import create_app
-from tests.conftest import make_settings
-from tests.support.retry import FAST_RETRY
-from tests.support.simulators import simulator_fixture
-from tests.web.conftest import PASSWORD, log_in
+from tests.analytics.truth import square_team_member_truth
 
 MONEY = ("gross_sales", "returns", "discounts", "net_sales", "tax", "tips", "total_collected")
-
-
-square_sim = simulator_fixture(seed=5, lightspeed=False)
-
-
-@pytest.fixture
-def square_client(db: Database, tmp_path: Path, square_sim: RunningSimulator) -> Iterator[Any]:
-    settings = make_settings(
-        db,
-        tmp_path,
-        square_url=square_sim.square_url,
-        square_token=square_sim.token,
-        dashboard_password=PASSWORD,
-        secret_key="test-secret-key",
-    )
-    source = SquareSource(settings, retry=FAST_RETRY)
-    try:
-        report = run_sync(settings, db, SyncRequest("square"), source=source)
-    finally:
-        source.close()
-    assert report.ok, [r.error for r in report.failed]
-    app = create_app(settings, db)
-    client = app.test_client()
-    assert log_in(client).status_code == 302
-    yield client
-    app.extensions["possync"].job_queue.close()
 
 
 def _amount(document: dict[str, Any], *path: str) -> int:
@@ -132,7 +99,7 @@ def test_square_pages_show_the_same_totals(
     html = page.get_data(as_text=True)
     assert f"{Decimal(net) / 100:,.2f}" in html
     assert "<dt>Tips</dt>" in html and f"{Decimal(tips) / 100:,.2f}" in html
-    assert 'data-table="user"' not in html  # Square orders carry no team member here
+    assert 'data-table="user"' in html  # Square's payments name their team member
     products = square_client.get("/api/analytics/products", query_string=args).get_json()
     assert products["tables"]["top"], "Square's items sold should be listed"
     stock = square_client.get("/stock", query_string=args).get_data(as_text=True)
@@ -157,3 +124,17 @@ def test_square_daily_sales_view_equals_truth(
         want = (truth.get("sales_count", 0), truth.get("return_count", 0))
         want += tuple(truth.get(field, 0) for field in fields)
         assert stored[key] == want, key  # minor units (cents), as Square stores them
+
+
+def test_square_sales_by_team_member_equal_truth(
+    square_client: FlaskClient, square_sim: RunningSimulator
+) -> None:
+    expected = square_team_member_truth(square_sim)
+    assert len([label for label in expected if label != "No user"]) >= 2
+    dates = sorted(day for day, _ in square_daily_truth(square_sim))
+    args = {"source": "square", "from": dates[0], "to": dates[-1]}
+    response = square_client.get("/analytics/sales/user.csv", query_string=args)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    got = {r["Label"]: (int(r["Count"]), Decimal(r["Amount"])) for r in rows}
+    assert got == {label: (n, Decimal(cents) / 100) for label, (n, cents) in expected.items()}

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from possync.simulator.lightspeed.state import LightspeedState
 from possync.simulator.lightspeed.values import round_line_units_to_cents
 
@@ -127,3 +129,71 @@ def product_truth(
 
 def rounded_cents(units: int) -> Decimal:
     return cents(round_line_units_to_cents(units))
+
+
+def square_product_truth(sim: Any, *, returns: bool = True) -> dict[str, dict[str, Decimal]]:
+    """Square's products ("name · variation") → units and net sales in cents over completed
+    orders: items sold (gross − discount) less items returned (gross returned − discount
+    given back), read from the simulator's own orders."""
+    store: Any = sim.simulator.apis["square"]  # the in-process SquareStore
+    data = store.data
+    products: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for order in data.orders.values():
+        if order.state != "COMPLETED" or order.id in data.malformed["orders"]:
+            continue
+        document = orjson.loads(order.json)
+        for line in document.get("line_items") or []:
+            entry = products[_square_label(line)]
+            entry[0] += Decimal(line["quantity"])
+            entry[1] += _minor(line, "gross_sales_money") - _minor(line, "total_discount_money")
+        for returned in document.get("returns") or [] if returns else []:
+            for line in returned.get("return_line_items") or []:
+                entry = products[_square_label(line)]
+                entry[0] -= Decimal(line["quantity"])
+                entry[1] -= _minor(line, "gross_return_money") - _minor(
+                    line, "total_discount_money"
+                )
+    return {label: {"units": u, "net_sales": net} for label, (u, net) in products.items()}
+
+
+def _square_label(line: dict[str, Any]) -> str:
+    variation = line.get("variation_name")
+    return f"{line['name']} · {variation}" if variation else str(line["name"])
+
+
+def _minor(line: dict[str, Any], field: str) -> int:
+    return int((line.get(field) or {}).get("amount") or 0)
+
+
+def square_team_member_truth(sim: Any) -> dict[str, tuple[int, int]]:
+    """Square team member id ("No user" when none) → (sales, net sales in cents) over
+    completed orders. An order's team member is the one on its first completed payment (as
+    stored: malformed payments are quarantined), a return order's the one on its refund."""
+    store: Any = sim.simulator.apis["square"]  # the in-process SquareStore
+    data = store.data
+    first_payer: dict[str, tuple[str, str, str]] = {}
+    for kind, records in (("payment", data.payments), ("refund", data.refunds)):
+        for record in records.values():
+            if record.id in data.malformed.get(f"{kind}s", {}):
+                continue
+            doc = orjson.loads(record.json)
+            if kind == "payment" and doc["status"] != "COMPLETED":
+                continue
+            key = (doc["created_at"], doc["id"], doc.get("team_member_id") or "No user")
+            order_id = doc.get("order_id")
+            if order_id and (order_id not in first_payer or key < first_payer[order_id]):
+                first_payer[order_id] = key
+    members: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for order in data.orders.values():
+        if order.state != "COMPLETED" or order.id in data.malformed["orders"]:
+            continue
+        doc = orjson.loads(order.json)
+        member = members[first_payer.get(order.id, ("", "", "No user"))[2]]
+        returned = doc.get("return_amounts")
+        if returned:
+            member[1] -= _minor(returned, "total_money") - _minor(returned, "tax_money")
+        else:
+            member[0] += 1
+            member[1] += _minor(doc, "total_money") - _minor(doc, "total_tax_money")
+            member[1] -= _minor(doc, "total_tip_money") + _minor(doc, "total_service_charge_money")
+    return {label: (count, cents) for label, (count, cents) in members.items()}

@@ -25,6 +25,7 @@ from possync.config.settings import Settings
 from possync.db.access import ensure_schema_exists
 from possync.db.connection import Database, translate_database_error
 from possync.db.locks import try_lock_entity, unlock_entity
+from possync.db.rollups import refresh_rollups
 from possync.db.state import (
     RunCounters,
     begin_run,
@@ -175,6 +176,9 @@ def run_sync(
                     report.results.append(result)
                     if result.status == "failed" and result.error and _is_critical(result):
                         break
+                if not request.dry_run:
+                    refresh_rollups(conn, request.source)  # the business pages' days touched
+                    conn.commit()
             except psycopg.Error as exc:
                 raise translate_database_error(db.url, exc) from None
     finally:

@@ -4,6 +4,229 @@
 -- procrastinate's own objects are left out (its schema is its own); the row level security
 -- that possync enables on its tables is kept.
 
+-- FUNCTION: analytics_mark_days(text, date[])
+CREATE FUNCTION analytics_mark_days(src text, utc_days date[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO analytics_stale_days (source, business_date)
+    SELECT DISTINCT src, day + shift
+    FROM unnest(utc_days) AS day CROSS JOIN (VALUES (-1), (0), (1)) AS shifts (shift)
+    ON CONFLICT DO NOTHING;
+$$;
+
+-- FUNCTION: analytics_mark_lightspeed_sales()
+CREATE FUNCTION analytics_mark_lightspeed_sales() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM analytics_mark_days('lightspeed', ARRAY(
+            SELECT DISTINCT (sale_date AT TIME ZONE 'UTC')::date FROM new_rows));
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM analytics_mark_days('lightspeed', ARRAY(
+            SELECT DISTINCT (sale_date AT TIME ZONE 'UTC')::date FROM old_rows));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- FUNCTION: analytics_mark_square()
+CREATE FUNCTION analytics_mark_square() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM new_rows));
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM old_rows));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- FUNCTION: analytics_refresh(text)
+CREATE FUNCTION analytics_refresh(p_source text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql
+    SET work_mem TO '64MB'
+    AS $$
+DECLARE
+    days_done INTEGER := 0;
+    src TEXT;
+    days DATE[];
+    island RECORD;
+    t_lo TIMESTAMPTZ;
+    t_hi TIMESTAMPTZ;
+BEGIN
+    FOR src IN SELECT unnest(ARRAY['lightspeed', 'square']) LOOP
+        CONTINUE WHEN p_source IS NOT NULL AND p_source <> src;
+        WITH taken AS (
+            DELETE FROM analytics_stale_days WHERE source = src RETURNING business_date
+        )
+        SELECT array_agg(business_date ORDER BY business_date) INTO days FROM taken;
+        CONTINUE WHEN days IS NULL;
+        days_done := days_done + cardinality(days);
+        -- Runs of consecutive days: each reads its own range of sales through the timestamp
+        -- index and keeps exactly its own business dates (no day is in two runs).
+        FOR island IN
+            SELECT min(d) AS lo, max(d) AS hi FROM (
+                SELECT d, d - (row_number() OVER (ORDER BY d))::int AS grp
+                FROM unnest(days) AS d
+            ) runs GROUP BY grp
+        LOOP
+            t_lo := (island.lo - 2)::timestamp AT TIME ZONE 'UTC';
+            t_hi := (island.hi + 3)::timestamp AT TIME ZONE 'UTC';
+            DELETE FROM analytics_daily_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            DELETE FROM analytics_breakdown_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            DELETE FROM analytics_product_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            IF src = 'lightspeed' THEN
+                PERFORM analytics_refresh_lightspeed(island.lo, island.hi, t_lo, t_hi);
+            ELSE
+                PERFORM analytics_refresh_square(island.lo, island.hi, t_lo, t_hi);
+            END IF;
+        END LOOP;
+        -- The months of those days, from the daily product rows just written.
+        DELETE FROM analytics_product_month_rollup m
+        WHERE m.source = src
+          AND m.month IN (SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
+        INSERT INTO analytics_product_month_rollup
+        SELECT src, date_trunc('month', r.business_date)::date, r.product_key,
+               max(r.product_name), max(r.currency), sum(r.units_e5), sum(r.net_sales_e5),
+               sum(r.cost_e5), sum(r.sold_lines)
+        FROM analytics_product_rollup r
+        JOIN (SELECT DISTINCT date_trunc('month', d)::date AS month FROM unnest(days) AS d) m
+          ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
+        WHERE r.source = src
+        GROUP BY 2, 3;
+    END LOOP;
+    RETURN days_done;
+END $$;
+
+-- FUNCTION: analytics_refresh_lightspeed(date, date, timestamp with time zone, timestamp with time zone)
+CREATE FUNCTION analytics_refresh_lightspeed(lo date, hi date, t_lo timestamp with time zone, t_hi timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO analytics_daily_rollup
+    SELECT 'lightspeed', business_date, outlet_id, max(currency),
+           count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
+           sum(net_sales + discounts + returns), sum(discounts), sum(returns), sum(net_sales),
+           sum(tax), NULL, sum(net_sales + tax),
+           COALESCE(sum(net_sales) FILTER (WHERE NOT is_return), 0)
+    FROM lightspeed_sale_facts
+    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
+    GROUP BY business_date, outlet_id;
+
+    INSERT INTO analytics_breakdown_rollup
+    SELECT 'lightspeed', business_date, outlet_id,
+           CASE WHEN GROUPING(local_hour) = 0 THEN 'hour' ELSE 'user' END,
+           CASE WHEN GROUPING(local_hour) = 0 THEN lpad(local_hour::text, 2, '0') ELSE user_id END,
+           max(currency), count(*) FILTER (WHERE NOT is_return), sum(net_sales)
+    FROM lightspeed_sale_facts
+    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
+    GROUP BY GROUPING SETS ((business_date, outlet_id, local_hour),
+                            (business_date, outlet_id, user_id));
+
+    INSERT INTO analytics_breakdown_rollup
+    SELECT 'lightspeed', f.business_date, f.outlet_id, 'payment', COALESCE(p.name, 'Unnamed'),
+           max(f.currency), count(*), sum(p.amount)
+    FROM lightspeed_sale_facts f
+    JOIN lightspeed_sale_payments p ON p.sale_id = f.sale_id AND p.deleted_at IS NULL
+    WHERE f.sale_date >= t_lo AND f.sale_date < t_hi AND f.business_date BETWEEN lo AND hi
+    GROUP BY f.business_date, f.outlet_id, COALESCE(p.name, 'Unnamed');
+
+    INSERT INTO analytics_product_rollup
+    SELECT 'lightspeed', business_date, outlet_id, product_id, NULL, NULL,
+           (sum(units) * 100000)::bigint, (sum(net_sales) * 100000)::bigint,
+           (sum(cost) * 100000)::bigint, count(*) FILTER (WHERE units > 0)
+    FROM lightspeed_line_facts
+    WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
+    GROUP BY business_date, outlet_id, product_id;
+END $$;
+
+-- FUNCTION: analytics_refresh_square(date, date, timestamp with time zone, timestamp with time zone)
+CREATE FUNCTION analytics_refresh_square(lo date, hi date, t_lo timestamp with time zone, t_hi timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO analytics_daily_rollup
+    SELECT 'square', business_date, location_id, currency,
+           count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
+           sum(gross_sales_money), sum(discounts_money), sum(returns_money),
+           sum(gross_sales_money - returns_money - discounts_money), sum(tax_money),
+           sum(tips_money),
+           sum(gross_sales_money - returns_money - discounts_money + tax_money + tips_money
+               + service_charges_money),
+           COALESCE(sum(gross_sales_money - discounts_money) FILTER (WHERE NOT is_return), 0)
+    FROM square_order_facts
+    WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
+    GROUP BY business_date, location_id, currency;
+
+    -- Hours and team members: net sales of each order (returns negative), as on Lightspeed.
+    INSERT INTO analytics_breakdown_rollup
+    SELECT 'square', f.business_date, f.location_id,
+           CASE WHEN GROUPING(f.local_hour) = 0 THEN 'hour' ELSE 'user' END,
+           CASE WHEN GROUPING(f.local_hour) = 0 THEN lpad(f.local_hour::text, 2, '0')
+                ELSE t.team_member_id END,
+           max(f.currency), count(*) FILTER (WHERE NOT f.is_return),
+           sum(f.gross_sales_money - f.returns_money - f.discounts_money)
+    FROM square_order_facts f
+    JOIN square_order_team_members t ON t.order_id = f.order_id
+    WHERE f.created_at >= t_lo AND f.created_at < t_hi AND f.business_date BETWEEN lo AND hi
+    GROUP BY GROUPING SETS ((f.business_date, f.location_id, f.local_hour),
+                            (f.business_date, f.location_id, t.team_member_id));
+
+    INSERT INTO analytics_breakdown_rollup
+    SELECT 'square', (p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'))::date,
+           p.location_id, 'payment', COALESCE(p.card_brand, p.source_type, 'OTHER'),
+           max(p.currency), count(*),
+           sum(COALESCE(p.total_money, p.amount_money + COALESCE(p.tip_money, 0)))
+    FROM square_payments p
+    LEFT JOIN square_locations l ON l.id = p.location_id
+    WHERE p.status = 'COMPLETED' AND p.deleted_at IS NULL
+      AND p.created_at >= t_lo AND p.created_at < t_hi
+      AND (p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'))::date BETWEEN lo AND hi
+    GROUP BY 2, 3, 5;
+
+    INSERT INTO analytics_product_rollup
+    SELECT 'square', business_date, location_id, product_key,
+           max(name || COALESCE(' · ' || variation_name, '')), max(currency),
+           (sum(units) * 100000)::bigint, sum(gross_sales_money - discounts_money) * 100000,
+           NULL, count(*) FILTER (WHERE units > 0)
+    FROM square_line_facts
+    WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
+    GROUP BY business_date, location_id, product_key;
+END $$;
+
+-- FUNCTION: sync_health_at(timestamp with time zone, numeric, numeric, jsonb)
+CREATE FUNCTION sync_health_at(as_of timestamp with time zone, default_green_hours numeric, default_yellow_hours numeric, per_entity jsonb) RETURNS TABLE(source text, entity_type text, status text, last_sync_time timestamp with time zone, last_attempt_time timestamp with time zone, error_message text, last_version bigint, watermark timestamp with time zone, records_total bigint, created_at timestamp with time zone, age interval, health text, green_hours numeric, yellow_hours numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT
+        e.source, e.entity_type, e.status, e.last_sync_time, e.last_attempt_time,
+        e.error_message, e.last_version, e.watermark, e.records_total, e.created_at,
+        as_of - e.last_sync_time,
+        CASE
+            WHEN e.status = 'failed' OR e.last_sync_time IS NULL THEN 'red'
+            WHEN e.last_sync_time < as_of - make_interval(secs => e.yellow * 3600) THEN 'red'
+            WHEN e.last_sync_time < as_of - make_interval(secs => e.green * 3600) THEN 'yellow'
+            ELSE 'green'
+        END,
+        e.green, e.yellow
+    FROM (
+        SELECT s.*,
+               coalesce((per_entity -> (s.source || '/' || s.entity_type) ->> 0)::numeric,
+                        default_green_hours) AS green,
+               coalesce((per_entity -> (s.source || '/' || s.entity_type) ->> 1)::numeric,
+                        default_yellow_hours) AS yellow
+        FROM sync_state s
+    ) e
+$$;
+
 -- TABLE: alert_incident_entities
 CREATE TABLE alert_incident_entities (
     incident_id bigint NOT NULL,
@@ -67,6 +290,69 @@ CREATE SEQUENCE alert_messages_id_seq
 
 -- SEQUENCE OWNED BY: alert_messages_id_seq
 ALTER SEQUENCE alert_messages_id_seq OWNED BY alert_messages.id;
+
+-- TABLE: analytics_breakdown_rollup
+CREATE TABLE analytics_breakdown_rollup (
+    source text NOT NULL,
+    business_date date NOT NULL,
+    location_id text,
+    kind text NOT NULL,
+    label text,
+    currency text,
+    item_count bigint NOT NULL,
+    amount numeric NOT NULL
+);
+
+-- TABLE: analytics_daily_rollup
+CREATE TABLE analytics_daily_rollup (
+    source text NOT NULL,
+    business_date date NOT NULL,
+    location_id text,
+    currency text,
+    sales_count bigint NOT NULL,
+    return_count bigint NOT NULL,
+    gross_sales numeric NOT NULL,
+    discounts numeric NOT NULL,
+    returns numeric NOT NULL,
+    net_sales numeric NOT NULL,
+    tax numeric NOT NULL,
+    tips numeric,
+    total_collected numeric NOT NULL,
+    basket_total numeric NOT NULL
+);
+
+-- TABLE: analytics_product_month_rollup
+CREATE TABLE analytics_product_month_rollup (
+    source text NOT NULL,
+    month date NOT NULL,
+    product_key text,
+    product_name text,
+    currency text,
+    units_e5 bigint NOT NULL,
+    net_sales_e5 bigint NOT NULL,
+    cost_e5 bigint,
+    sold_lines bigint NOT NULL
+);
+
+-- TABLE: analytics_product_rollup
+CREATE TABLE analytics_product_rollup (
+    source text NOT NULL,
+    business_date date NOT NULL,
+    location_id text,
+    product_key text,
+    product_name text,
+    currency text,
+    units_e5 bigint NOT NULL,
+    net_sales_e5 bigint NOT NULL,
+    cost_e5 bigint,
+    sold_lines bigint NOT NULL
+);
+
+-- TABLE: analytics_stale_days
+CREATE TABLE analytics_stale_days (
+    source text NOT NULL,
+    business_date date NOT NULL
+);
 
 -- TABLE: lightspeed_outlets
 CREATE TABLE lightspeed_outlets (
@@ -772,6 +1058,41 @@ CREATE TABLE square_order_line_items (
     synced_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+-- VIEW: square_line_facts
+CREATE VIEW square_line_facts WITH (security_invoker='true') AS
+ SELECT f.order_id,
+    f.location_id,
+    f.created_at,
+    f.business_date,
+    f.currency,
+    COALESCE(li.catalog_object_id, li.name) AS product_key,
+    li.catalog_object_id,
+    li.name,
+    li.variation_name,
+    li.quantity AS units,
+    COALESCE(li.gross_sales_money, (0)::bigint) AS gross_sales_money,
+    COALESCE(li.total_discount_money, (0)::bigint) AS discounts_money
+   FROM (square_order_facts f
+     JOIN square_order_line_items li ON (((li.order_id = f.order_id) AND (li.deleted_at IS NULL))))
+UNION ALL
+ SELECT f.order_id,
+    f.location_id,
+    f.created_at,
+    f.business_date,
+    f.currency,
+    COALESCE((r.value ->> 'catalog_object_id'::text), (r.value ->> 'name'::text)) AS product_key,
+    (r.value ->> 'catalog_object_id'::text) AS catalog_object_id,
+    (r.value ->> 'name'::text) AS name,
+    (r.value ->> 'variation_name'::text) AS variation_name,
+    (- ((r.value ->> 'quantity'::text))::numeric) AS units,
+    (- COALESCE(((r.value #>> '{gross_return_money,amount}'::text[]))::bigint, (0)::bigint)) AS gross_sales_money,
+    (- COALESCE(((r.value #>> '{total_discount_money,amount}'::text[]))::bigint, (0)::bigint)) AS discounts_money
+   FROM (((square_order_facts f
+     JOIN square_orders o ON ((o.id = f.order_id)))
+     CROSS JOIN LATERAL jsonb_array_elements(COALESCE((o.raw -> 'returns'::text), '[]'::jsonb)) ret(value))
+     CROSS JOIN LATERAL jsonb_array_elements(COALESCE((ret.value -> 'return_line_items'::text), '[]'::jsonb)) r(value))
+  WHERE f.is_return;
+
 -- TABLE: square_payments
 CREATE TABLE square_payments (
     id text NOT NULL,
@@ -798,34 +1119,6 @@ CREATE TABLE square_payments (
     synced_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
--- VIEW: square_payment_sales
-CREATE VIEW square_payment_sales WITH (security_invoker='true') AS
- SELECT p.location_id,
-    ((p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'::text)))::date AS business_date,
-    COALESCE(p.card_brand, p.source_type, 'OTHER'::text) AS payment_method,
-    p.currency,
-    count(*) AS payment_count,
-    (sum(COALESCE(p.total_money, (p.amount_money + COALESCE(p.tip_money, (0)::bigint)))))::bigint AS amount_money
-   FROM (square_payments p
-     LEFT JOIN square_locations l ON ((l.id = p.location_id)))
-  WHERE ((p.status = 'COMPLETED'::text) AND (p.deleted_at IS NULL))
-  GROUP BY p.location_id, (((p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'::text)))::date), COALESCE(p.card_brand, p.source_type, 'OTHER'::text), p.currency;
-
--- VIEW: square_product_sales
-CREATE VIEW square_product_sales WITH (security_invoker='true') AS
- SELECT li.catalog_object_id,
-    max(li.name) AS product_name,
-    max(li.variation_name) AS variation_name,
-    f.business_date,
-    f.currency,
-    sum(li.quantity) AS units,
-    (sum(COALESCE(li.gross_sales_money, (0)::bigint)))::bigint AS gross_sales_money,
-    (sum(COALESCE(li.total_discount_money, (0)::bigint)))::bigint AS discounts_money,
-    (sum((COALESCE(li.gross_sales_money, (0)::bigint) - COALESCE(li.total_discount_money, (0)::bigint))))::bigint AS net_sales_money
-   FROM (square_order_facts f
-     JOIN square_order_line_items li ON (((li.order_id = f.order_id) AND (li.deleted_at IS NULL))))
-  GROUP BY li.catalog_object_id, f.business_date, f.currency;
-
 -- TABLE: square_refunds
 CREATE TABLE square_refunds (
     id text NOT NULL,
@@ -845,24 +1138,57 @@ CREATE TABLE square_refunds (
     synced_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
--- TABLE: sync_state
-CREATE TABLE sync_state (
-    source text NOT NULL,
-    entity_type text NOT NULL,
-    last_sync_time timestamp with time zone,
-    status text DEFAULT 'never_synced'::text NOT NULL,
-    error_message text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_version bigint,
-    watermark timestamp with time zone,
-    lookback_seconds integer,
-    run_cursor jsonb,
-    last_run_id uuid,
-    last_attempt_time timestamp with time zone,
-    records_total bigint DEFAULT 0 NOT NULL,
-    CONSTRAINT sync_state_status_check CHECK ((status = ANY (ARRAY['never_synced'::text, 'pending'::text, 'running'::text, 'success'::text, 'failed'::text])))
-);
+-- VIEW: square_order_team_members
+CREATE VIEW square_order_team_members WITH (security_invoker='true') AS
+ SELECT id AS order_id,
+    COALESCE(( SELECT (p.raw ->> 'team_member_id'::text)
+           FROM square_payments p
+          WHERE ((p.order_id = o.id) AND (p.status = 'COMPLETED'::text) AND (p.deleted_at IS NULL))
+          ORDER BY p.created_at, p.id
+         LIMIT 1), ( SELECT (r.raw ->> 'team_member_id'::text)
+           FROM square_refunds r
+          WHERE ((r.order_id = o.id) AND (r.deleted_at IS NULL))
+          ORDER BY r.created_at, r.id
+         LIMIT 1)) AS team_member_id
+   FROM square_orders o;
+
+-- VIEW: square_payment_sales
+CREATE VIEW square_payment_sales WITH (security_invoker='true') AS
+ SELECT p.location_id,
+    ((p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'::text)))::date AS business_date,
+    COALESCE(p.card_brand, p.source_type, 'OTHER'::text) AS payment_method,
+    p.currency,
+    count(*) AS payment_count,
+    (sum(COALESCE(p.total_money, (p.amount_money + COALESCE(p.tip_money, (0)::bigint)))))::bigint AS amount_money
+   FROM (square_payments p
+     LEFT JOIN square_locations l ON ((l.id = p.location_id)))
+  WHERE ((p.status = 'COMPLETED'::text) AND (p.deleted_at IS NULL))
+  GROUP BY p.location_id, (((p.created_at AT TIME ZONE COALESCE(l.timezone, 'UTC'::text)))::date), COALESCE(p.card_brand, p.source_type, 'OTHER'::text), p.currency;
+
+-- VIEW: square_product_sales
+CREATE VIEW square_product_sales WITH (security_invoker='true') AS
+ SELECT catalog_object_id,
+    max(name) AS product_name,
+    max(variation_name) AS variation_name,
+    business_date,
+    currency,
+    sum(units) AS units,
+    (sum(gross_sales_money))::bigint AS gross_sales_money,
+    (sum(discounts_money))::bigint AS discounts_money,
+    (sum((gross_sales_money - discounts_money)))::bigint AS net_sales_money
+   FROM square_line_facts
+  GROUP BY catalog_object_id, business_date, currency;
+
+-- VIEW: square_team_member_sales
+CREATE VIEW square_team_member_sales WITH (security_invoker='true') AS
+ SELECT f.location_id,
+    f.business_date,
+    t.team_member_id,
+    count(*) FILTER (WHERE (NOT f.is_return)) AS sales_count,
+    (sum(((f.gross_sales_money - f.returns_money) - f.discounts_money)))::bigint AS net_sales_money
+   FROM (square_order_facts f
+     JOIN square_order_team_members t ON ((t.order_id = f.order_id)))
+  GROUP BY f.location_id, f.business_date, t.team_member_id;
 
 -- VIEW: sync_health
 CREATE VIEW sync_health WITH (security_invoker='true') AS
@@ -871,43 +1197,20 @@ CREATE VIEW sync_health WITH (security_invoker='true') AS
             max((possync_settings.value)::numeric) FILTER (WHERE (possync_settings.key = 'health_yellow_hours'::text)) AS yellow_hours,
             max(possync_settings.value) FILTER (WHERE (possync_settings.key = 'health_thresholds'::text)) AS per_entity
            FROM possync_settings
-        ), entity_thresholds AS (
-         SELECT s.source,
-            s.entity_type,
-            s.last_sync_time,
-            s.status,
-            s.error_message,
-            s.created_at,
-            s.updated_at,
-            s.last_version,
-            s.watermark,
-            s.lookback_seconds,
-            s.run_cursor,
-            s.last_run_id,
-            s.last_attempt_time,
-            s.records_total,
-            COALESCE(((((t.per_entity)::jsonb -> ((s.source || '/'::text) || s.entity_type)) ->> 0))::numeric, t.green_hours) AS green_hours,
-            COALESCE(((((t.per_entity)::jsonb -> ((s.source || '/'::text) || s.entity_type)) ->> 1))::numeric, t.yellow_hours) AS yellow_hours
-           FROM (sync_state s
-             CROSS JOIN thresholds t)
         )
- SELECT source,
-    entity_type,
-    last_sync_time,
-    status,
-    error_message,
-    last_version,
-    watermark,
-    (now() - last_sync_time) AS age,
-        CASE
-            WHEN ((status = 'failed'::text) OR (last_sync_time IS NULL)) THEN 'red'::text
-            WHEN (last_sync_time < (now() - make_interval(secs => ((yellow_hours * (3600)::numeric))::double precision))) THEN 'red'::text
-            WHEN (last_sync_time < (now() - make_interval(secs => ((green_hours * (3600)::numeric))::double precision))) THEN 'yellow'::text
-            ELSE 'green'::text
-        END AS health,
-    green_hours,
-    yellow_hours
-   FROM entity_thresholds e;
+ SELECT h.source,
+    h.entity_type,
+    h.last_sync_time,
+    h.status,
+    h.error_message,
+    h.last_version,
+    h.watermark,
+    h.age,
+    h.health,
+    h.green_hours,
+    h.yellow_hours
+   FROM (thresholds t
+     CROSS JOIN LATERAL sync_health_at(now(), t.green_hours, t.yellow_hours, (COALESCE(t.per_entity, '{}'::text))::jsonb) h(source, entity_type, status, last_sync_time, last_attempt_time, error_message, last_version, watermark, records_total, created_at, age, health, green_hours, yellow_hours));
 
 -- TABLE: sync_job_outcomes
 CREATE TABLE sync_job_outcomes (
@@ -968,6 +1271,25 @@ CREATE TABLE sync_quarantine (
     raw_exact boolean DEFAULT true NOT NULL
 );
 
+-- TABLE: sync_state
+CREATE TABLE sync_state (
+    source text NOT NULL,
+    entity_type text NOT NULL,
+    last_sync_time timestamp with time zone,
+    status text DEFAULT 'never_synced'::text NOT NULL,
+    error_message text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_version bigint,
+    watermark timestamp with time zone,
+    lookback_seconds integer,
+    run_cursor jsonb,
+    last_run_id uuid,
+    last_attempt_time timestamp with time zone,
+    records_total bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT sync_state_status_check CHECK ((status = ANY (ARRAY['never_synced'::text, 'pending'::text, 'running'::text, 'success'::text, 'failed'::text])))
+);
+
 -- DEFAULT: alert_incidents id
 ALTER TABLE ONLY alert_incidents ALTER COLUMN id SET DEFAULT nextval('alert_incidents_id_seq'::regclass);
 
@@ -992,6 +1314,10 @@ ALTER TABLE ONLY alert_messages
 -- CONSTRAINT: alert_messages alert_messages_pkey
 ALTER TABLE ONLY alert_messages
     ADD CONSTRAINT alert_messages_pkey PRIMARY KEY (id);
+
+-- CONSTRAINT: analytics_stale_days analytics_stale_days_pkey
+ALTER TABLE ONLY analytics_stale_days
+    ADD CONSTRAINT analytics_stale_days_pkey PRIMARY KEY (source, business_date);
 
 -- CONSTRAINT: dashboard_sessions dashboard_sessions_pkey
 ALTER TABLE ONLY dashboard_sessions
@@ -1140,6 +1466,21 @@ CREATE INDEX idx_alert_messages_incident ON alert_messages USING btree (incident
 
 -- INDEX: idx_alert_messages_sent
 CREATE INDEX idx_alert_messages_sent ON alert_messages USING btree (sent_at DESC);
+
+-- INDEX: idx_analytics_breakdown_rollup
+CREATE INDEX idx_analytics_breakdown_rollup ON analytics_breakdown_rollup USING btree (source, kind, business_date);
+
+-- INDEX: idx_analytics_daily_rollup
+CREATE INDEX idx_analytics_daily_rollup ON analytics_daily_rollup USING btree (source, business_date);
+
+-- INDEX: idx_analytics_product_month_rollup
+CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup USING btree (source, month) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines);
+
+-- INDEX: idx_analytics_product_rollup
+CREATE INDEX idx_analytics_product_rollup ON analytics_product_rollup USING btree (source, business_date) INCLUDE (product_key, location_id, units_e5, net_sales_e5, cost_e5, sold_lines);
+
+-- INDEX: idx_analytics_product_rollup_product
+CREATE INDEX idx_analytics_product_rollup_product ON analytics_product_rollup USING btree (source, product_key, business_date);
 
 -- INDEX: idx_dashboard_sessions_last_seen
 CREATE INDEX idx_dashboard_sessions_last_seen ON dashboard_sessions USING btree (last_seen_at);
@@ -1318,6 +1659,33 @@ CREATE INDEX idx_sync_log_timestamp ON sync_log USING btree ("timestamp" DESC);
 -- INDEX: idx_sync_quarantine_last_seen
 CREATE INDEX idx_sync_quarantine_last_seen ON sync_quarantine USING btree (last_seen DESC);
 
+-- TRIGGER: lightspeed_sales analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON lightspeed_sales REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_orders analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+
+-- TRIGGER: square_payments analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+
+-- TRIGGER: lightspeed_sales analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON lightspeed_sales REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_orders analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+
+-- TRIGGER: square_payments analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+
+-- TRIGGER: lightspeed_sales analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON lightspeed_sales REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_orders analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+
+-- TRIGGER: square_payments analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+
 -- FK CONSTRAINT: alert_incident_entities alert_incident_entities_incident_id_fkey
 ALTER TABLE ONLY alert_incident_entities
     ADD CONSTRAINT alert_incident_entities_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES alert_incidents(id) ON DELETE CASCADE;
@@ -1334,6 +1702,21 @@ ALTER TABLE alert_incidents ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: alert_messages
 ALTER TABLE alert_messages ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_breakdown_rollup
+ALTER TABLE analytics_breakdown_rollup ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_daily_rollup
+ALTER TABLE analytics_daily_rollup ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_product_month_rollup
+ALTER TABLE analytics_product_month_rollup ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_product_rollup
+ALTER TABLE analytics_product_rollup ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stale_days
+ALTER TABLE analytics_stale_days ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: dashboard_sessions
 ALTER TABLE dashboard_sessions ENABLE ROW LEVEL SECURITY;

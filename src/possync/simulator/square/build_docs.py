@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from typing import Any
 
 from possync.simulator.square.build_orders import PaymentPlan
@@ -153,6 +154,15 @@ def customer_doc(
     return doc
 
 
+# Team members who take payments, chosen from the payment's id (no draw from the seed's random
+# stream, so every other value of a seeded store stays as it was).
+TEAM_MEMBERS = ("TMa8Yx2Lq4RkWv", "TMb3Np7Vw9CsQe", "TMc6Hd1Zt5JmXo")
+
+
+def team_member_for(payment_id: str) -> str:
+    return TEAM_MEMBERS[zlib.crc32(payment_id.encode()) % len(TEAM_MEMBERS)]
+
+
 def payment_doc(
     rng: random.Random,
     order: dict[str, Any],
@@ -179,6 +189,7 @@ def payment_doc(
         "application_details": {"square_product": "SQUARE_POS", "application_id": APPLICATION_ID},
         "version_token": mixed_id(rng, 45),
         "is_offline_payment": offline_client_ms is not None,
+        "team_member_id": team_member_for(plan.payment_id),
     }
     if plan.tip:
         doc["tip_money"] = money(plan.tip)
@@ -247,6 +258,8 @@ def refund_doc(
         "created_at": format_ms(created_ms),
         "updated_at": format_ms(updated_ms),
     }
+    if payment.get("team_member_id"):
+        doc["team_member_id"] = payment["team_member_id"]  # who gave the money back
     if completed and payment["source_type"] == "CARD":
         doc["processing_fee"] = [
             {

@@ -13,7 +13,6 @@ from possync.web.analytics.periods import Period
 from possync.web.analytics.products_data import read_products, read_unsold, roll_up_categories
 from possync.web.analytics.sales_data import (
     BREAKDOWN_TITLES,
-    read_breakdown,
     read_daily_sales,
     read_sales_page,
     total_of,
@@ -34,7 +33,7 @@ TOP_N = 10
 BREAKDOWN_DEFINITIONS = {
     "hour": "Sales rung up in each hour of the day (local time); net sales.",
     "payment": "Payments taken on those sales, tax and tips included; refunds negative.",
-    "user": "The user who rang each sale up; net sales.",
+    "user": "The user (team member) who rang each sale up; net sales.",
 }
 
 
@@ -63,7 +62,6 @@ def sales(
 ) -> tuple[dict[str, Any], list[Table]]:
     """Totals (and the previous period's), the chart, and the tables of the Sales page."""
     rows, breakdowns = read_sales_page(conn, source, period)
-    breakdowns["payment"] = read_breakdown(conn, source, "payment", period)
     previous_period = period.previous()
     previous_rows = read_daily_sales(conn, source, previous_period)
     totals, previous = total_of(rows), total_of(previous_rows)
@@ -83,10 +81,15 @@ def sales(
 
 
 def products(
-    conn: psycopg.Connection[Any], source: str, period: Period, unsold_days: int | None
+    conn: psycopg.Connection[Any],
+    source: str,
+    period: Period,
+    unsold_days: int | None,
+    page_rows: int | None = None,
 ) -> tuple[dict[str, Any], list[Table]]:
     """Top and bottom products, categories, and products not sold for `unsold_days` (None:
-    in the range itself)."""
+    in the range itself). `page_rows`: the page shows only that many of every product sold
+    (thousands on a big store), so only those are formatted; None: all (CSV, JSON)."""
     figures = read_products(conn, source, period)
     categories = roll_up_categories(figures)
     sold = [p for p in figures if p.units > 0]
@@ -107,7 +110,7 @@ def products(
         product_table("top", f"Top {TOP_N} products by net sales", figures[:TOP_N]),
         product_table("bottom", f"Bottom {TOP_N} products that sold", bottom),
         category_table(categories),
-        product_table("all", "Every product sold", figures),
+        product_table("all", "Every product sold", figures[:page_rows], len(figures)),
         unsold_table(unsold_days, unsold),
     ]
     return summary, tables

@@ -33,6 +33,19 @@ class Period:
             return Period(last.replace(day=1), last)
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
+    def whole_months(self) -> tuple[list[date], list[Period]]:
+        """The calendar months wholly inside the range (their first days) and the days left
+        over before and after them, so sums can read a month's row instead of its days."""
+        first = self.start if self.start.day == 1 else _next_month(self.start)
+        months: list[date] = []
+        while (end := _next_month(first) - timedelta(days=1)) <= self.end:
+            months.append(first)
+            first = end + timedelta(days=1)
+        if not months:
+            return [], [self]
+        edges = [Period(self.start, months[0] - timedelta(days=1)), Period(first, self.end)]
+        return months, [edge for edge in edges if edge.start <= edge.end]
+
     def label(self) -> str:
         if self.start == self.end:
             return self.start.isoformat()
@@ -41,6 +54,11 @@ class Period:
 
 def _is_month_end(day: date) -> bool:
     return (day + timedelta(days=1)).day == 1
+
+
+def _next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def today_in(zone_name: str, now: datetime | None = None) -> date:

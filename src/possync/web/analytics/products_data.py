@@ -13,50 +13,78 @@ import psycopg
 
 from possync.money import minor_to_units
 from possync.web.analytics.periods import Period
-from possync.web.analytics.sales_data import query_params
 
-# Lines are summed per product first, then named: naming 80,000 lines one by one costs more
-# than the sums.
-_LIGHTSPEED_PRODUCTS = """
-WITH sold AS (
-    SELECT product_id, sum(units) AS units, sum(net_sales) AS net_sales, sum(cost) AS cost,
-           count(*) FILTER (WHERE units > 0) AS sold_lines
-    FROM lightspeed_line_facts
-    WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
-      AND business_date BETWEEN %(start)s AND %(end)s
-    GROUP BY product_id
+# The range's whole months come from the monthly rollup, the days around them from the daily
+# one; summed per product first, then named.
+_SOLD = """
+WITH parts AS (
+    SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
+    FROM analytics_product_month_rollup
+    WHERE source = %(source)s AND month = ANY(%(months)s)
+    UNION ALL
+    SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
+    FROM analytics_product_rollup
+    WHERE source = %(source)s AND business_date BETWEEN %(start1)s AND %(end1)s
+    UNION ALL  -- two branches, not an OR: each is an index range
+    SELECT product_key, {names} units_e5, net_sales_e5, cost_e5, sold_lines
+    FROM analytics_product_rollup
+    WHERE source = %(source)s AND business_date BETWEEN %(start2)s AND %(end2)s
+), sold AS (
+    SELECT product_key, {name_sums} sum(units_e5) AS units, sum(net_sales_e5) AS net_sales,
+           sum(cost_e5) AS cost, sum(sold_lines) AS sold_lines
+    FROM parts GROUP BY product_key
 )
-SELECT s.product_id, COALESCE(p.name, s.product_id, 'No product'), p.sku,
+"""
+# Lightspeed names its products from the catalog: no text to carry through the sums.
+_LIGHTSPEED_PRODUCTS = (
+    _SOLD.format(names="", name_sums="")
+    + """
+SELECT s.product_key, COALESCE(p.name, s.product_key, 'No product'), p.sku,
        COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales, s.cost, NULL::text,
        s.sold_lines
 FROM sold s
-LEFT JOIN lightspeed_products p ON p.id = s.product_id
+LEFT JOIN lightspeed_products p ON p.id = s.product_key
 LEFT JOIN lightspeed_product_categories c ON c.id = p.product_category_id"""
+)
 
-_SQUARE_PRODUCTS = """
-SELECT COALESCE(li.catalog_object_id, li.name),
-       max(li.name || COALESCE(' · ' || li.variation_name, '')),
-       max(v.sku), COALESCE(max(c.name), 'Uncategorised'),
-       sum(li.quantity),
-       sum(COALESCE(li.gross_sales_money, 0) - COALESCE(li.total_discount_money, 0)),
-       NULL::numeric, max(f.currency), count(*) FILTER (WHERE li.quantity > 0)
-FROM square_order_facts f
-JOIN square_order_line_items li ON li.order_id = f.order_id AND li.deleted_at IS NULL
-LEFT JOIN square_catalog_item_variations v ON v.id = li.catalog_object_id
+# Square: returned items are subtracted (negative units and money on the return's date).
+_SQUARE_PRODUCTS = (
+    _SOLD.format(
+        names="product_name, currency,",
+        name_sums="max(product_name) AS name, max(currency) AS currency,",
+    )
+    + """
+SELECT s.product_key, s.name, v.sku, COALESCE(c.name, 'Uncategorised'), s.units, s.net_sales,
+       NULL::numeric, s.currency, s.sold_lines
+FROM sold s
+LEFT JOIN square_catalog_item_variations v ON v.id = s.product_key
 LEFT JOIN square_catalog_items i ON i.id = v.item_id
-LEFT JOIN square_categories c ON c.id = i.category_id
-WHERE f.created_at >= %(lo)s AND f.created_at < %(hi)s
-  AND f.business_date BETWEEN %(start)s AND %(end)s
-GROUP BY 1"""
+LEFT JOIN square_categories c ON c.id = i.category_id"""
+)
+
+
+def _sold_params(source: str, period: Period) -> dict[str, Any]:
+    """The range as whole months and up to two runs of days (an empty run: end before start)."""
+    months, edges = period.whole_months()
+    nothing = Period(period.end, period.start - timedelta(days=1))
+    runs = [*edges, nothing, nothing][:2]
+    return {
+        "source": source,
+        "months": months,
+        "start1": runs[0].start,
+        "end1": runs[0].end,
+        "start2": runs[1].start,
+        "end2": runs[1].end,
+    }
+
 
 # Active stock-tracked products with stock on hand that sold nothing in the window, oldest
 # last sale first; {not_sold} says how a product is known not to have sold.
 _LIGHTSPEED_UNSOLD_TEMPLATE = """
 SELECT p.id, p.name, p.sku, sum(GREATEST(i.current_amount, 0)) AS on_hand,
-       (SELECT max(f.business_date) FROM lightspeed_sale_line_items li
-          JOIN lightspeed_sale_facts f ON f.sale_id = li.sale_id
-         WHERE li.product_id = p.id AND li.deleted_at IS NULL AND li.quantity > 0
-           AND f.business_date <= %(end)s) AS last_sold
+       (SELECT max(r.business_date) FROM analytics_product_rollup r
+         WHERE r.source = 'lightspeed' AND r.product_key = p.id AND r.sold_lines > 0
+           AND r.business_date <= %(end)s) AS last_sold
 FROM lightspeed_products p
 JOIN lightspeed_inventory i ON i.product_id = p.id AND i.deleted_at IS NULL
 WHERE p.deleted_at IS NULL AND COALESCE(p.active, true) AND COALESCE(p.has_inventory, true)
@@ -65,17 +93,18 @@ GROUP BY p.id, p.name, p.sku
 HAVING sum(GREATEST(i.current_amount, 0)) > 0
 ORDER BY last_sold NULLS FIRST, p.name
 LIMIT %(limit)s"""
-# NOT EXISTS stops at a product's first sale in the window (measured faster than gathering
-# every product sold in the window first).
 _LIGHTSPEED_UNSOLD = _LIGHTSPEED_UNSOLD_TEMPLATE.format(
     not_sold="""NOT EXISTS (
-      SELECT 1 FROM lightspeed_line_facts l
-      WHERE l.product_id = p.id AND l.units > 0
-        AND l.sale_date >= %(lo)s AND l.sale_date < %(hi)s
-        AND l.business_date BETWEEN %(start)s AND %(end)s)"""
+      SELECT 1 FROM analytics_product_rollup r
+      WHERE r.source = 'lightspeed' AND r.product_key = p.id AND r.sold_lines > 0
+        AND r.business_date BETWEEN %(start)s AND %(end)s)"""
 )
 # The same when the window is the page's range: the products sold in it are already known.
-_LIGHTSPEED_UNSOLD_AMONG = _LIGHTSPEED_UNSOLD_TEMPLATE.format(not_sold="NOT (p.id = ANY(%(sold)s))")
+# (An anti-join on the list, hashed: `NOT (p.id = ANY(list))` compares every product with every
+# sold one.)
+_LIGHTSPEED_UNSOLD_AMONG = _LIGHTSPEED_UNSOLD_TEMPLATE.format(
+    not_sold="NOT EXISTS (SELECT 1 FROM unnest(%(sold)s::text[]) AS sold (id) WHERE sold.id = p.id)"
+)
 
 
 @dataclass(frozen=True)
@@ -119,24 +148,30 @@ def read_products(
     query = _LIGHTSPEED_PRODUCTS if source == "lightspeed" else _SQUARE_PRODUCTS
     products = []
     for key, name, sku, category, units, net, cost, currency, sold_lines in conn.execute(
-        query, query_params(period)
+        query, _sold_params(source, period)
     ):
+        net = _from_e5(net)
         if source == "square":
-            net = minor_to_units(int(net), currency)
+            net = minor_to_units(int(net), currency)  # whole minor units
         products.append(
             ProductFigures(
                 key=str(key),
                 name=str(name),
                 sku=sku,
                 category=str(category),
-                units=Decimal(units),
-                net_sales=Decimal(net),
-                cost=None if cost is None else Decimal(cost),
+                units=_from_e5(units).normalize(),
+                net_sales=net,
+                cost=None if cost is None else _from_e5(cost),
                 sold_lines=int(sold_lines),
             )
         )
     products.sort(key=lambda p: (-p.net_sales, p.name))
     return products
+
+
+def _from_e5(value: Any) -> Decimal:
+    """A rollup's integer of 1e-5 as the exact decimal (Lightspeed's five decimals kept)."""
+    return Decimal(int(value)).scaleb(-5)
 
 
 def roll_up_categories(products: list[ProductFigures]) -> list[ProductFigures]:
@@ -175,7 +210,7 @@ def read_unsold(
     if source != "lightspeed":
         return []
     window = Period(period.end - timedelta(days=days - 1), period.end)
-    params: dict[str, Any] = {**query_params(window), "limit": limit}
+    params: dict[str, Any] = {"start": window.start, "end": window.end, "limit": limit}
     query = _LIGHTSPEED_UNSOLD
     if sold_in_range is not None and window == period:
         query = _LIGHTSPEED_UNSOLD_AMONG

@@ -1,14 +1,12 @@
-"""The Sales page's figures, read from the views of migration 0011 (docs/analytics.md).
-
-Each query narrows the UTC timestamp first (an index range: a business date is at most 14 hours
-away from UTC, two days either side is safe) and then keeps the exact business dates, so a big
-store's page reads only the sales of its range.
+"""The Sales page's figures, read from the daily rollups of migration 0012 (the views of 0011
+summed per business day and location; docs/analytics.md), so a page reads a few rows per day
+whatever the number of sales.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,70 +28,28 @@ MONEY_FIELDS = (
     "total_collected",
 )
 
-_LIGHTSPEED_DAILY = """
-SELECT business_date, outlet_id, outlet_name, max(currency),
-       count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
-       sum(net_sales + discounts + returns), sum(discounts), sum(returns), sum(net_sales),
-       sum(tax), NULL::numeric, sum(net_sales + tax),
-       sum(net_sales) FILTER (WHERE NOT is_return)
-FROM lightspeed_sale_facts
-WHERE sale_date >= %(lo)s AND sale_date < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
-GROUP BY 1, 2, 3 ORDER BY 1, 3, 2"""
+# Names are joined when the page is read, so a renamed outlet shows its new name everywhere.
+_LOCATIONS = {"lightspeed": "lightspeed_outlets", "square": "square_locations"}
 
-_SQUARE_DAILY = """
-SELECT business_date, location_id, location_name, currency,
-       count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
-       sum(gross_sales_money), sum(discounts_money), sum(returns_money),
-       sum(gross_sales_money - returns_money - discounts_money), sum(tax_money), sum(tips_money),
-       sum(gross_sales_money - returns_money - discounts_money + tax_money + tips_money
-           + service_charges_money),
-       sum(gross_sales_money - discounts_money) FILTER (WHERE NOT is_return)
-FROM square_order_facts
-WHERE created_at >= %(lo)s AND created_at < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
-GROUP BY 1, 2, 3, 4 ORDER BY 1, 3, 2"""
+_DAILY = """
+SELECT r.business_date, r.location_id, max(l.name), max(r.currency),
+       sum(r.sales_count), sum(r.return_count),
+       sum(r.gross_sales), sum(r.discounts), sum(r.returns), sum(r.net_sales), sum(r.tax),
+       sum(r.tips), sum(r.total_collected), sum(r.basket_total)
+FROM analytics_daily_rollup r
+LEFT JOIN {locations} l ON l.id = r.location_id
+WHERE r.source = %(source)s AND r.business_date BETWEEN %(start)s AND %(end)s
+GROUP BY 1, 2 ORDER BY 1, 3, 2"""
 
-# The Sales page reads days, hours and users in one pass over the range (GROUPING SETS):
-# the scan and the time-zone conversion of every sale are the cost, so they are paid once.
-_LIGHTSPEED_PAGE = """
-SELECT GROUPING(local_hour), GROUPING(user_id), business_date, outlet_id, max(outlet_name),
-       max(currency),
-       count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
-       sum(net_sales + discounts + returns), sum(discounts), sum(returns), sum(net_sales),
-       sum(tax), NULL::numeric, sum(net_sales + tax),
-       sum(net_sales) FILTER (WHERE NOT is_return),
-       local_hour, user_id
-FROM lightspeed_sale_facts
-WHERE sale_date >= %(lo)s AND sale_date < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
-GROUP BY GROUPING SETS ((business_date, outlet_id), (local_hour), (user_id))"""
+# Hours, users (team members) and payment methods in one read of the range's rollup rows.
+_BREAKDOWNS = """
+SELECT kind, label, sum(item_count), sum(amount), max(currency)
+FROM analytics_breakdown_rollup
+WHERE source = %(source)s AND business_date BETWEEN %(start)s AND %(end)s
+GROUP BY kind, label"""
 
-_SQUARE_PAGE = """
-SELECT GROUPING(local_hour), 1, business_date, location_id, max(location_name), max(currency),
-       count(*) FILTER (WHERE NOT is_return), count(*) FILTER (WHERE is_return),
-       sum(gross_sales_money), sum(discounts_money), sum(returns_money),
-       sum(gross_sales_money - returns_money - discounts_money), sum(tax_money), sum(tips_money),
-       sum(gross_sales_money - returns_money - discounts_money + tax_money + tips_money
-           + service_charges_money),
-       sum(gross_sales_money - discounts_money) FILTER (WHERE NOT is_return),
-       local_hour, NULL::text
-FROM square_order_facts
-WHERE created_at >= %(lo)s AND created_at < %(hi)s AND business_date BETWEEN %(start)s AND %(end)s
-GROUP BY GROUPING SETS ((business_date, location_id), (local_hour))"""
-
-_USER_NAMES = "SELECT id, COALESCE(display_name, username, id) FROM lightspeed_users"
-
-_BREAKDOWNS = {
-    ("lightspeed", "payment"): """
-        SELECT COALESCE(p.name, 'Unnamed'), count(*), sum(p.amount), max(f.currency)
-        FROM lightspeed_sale_facts f
-        JOIN lightspeed_sale_payments p ON p.sale_id = f.sale_id AND p.deleted_at IS NULL
-        WHERE f.sale_date >= %(lo)s AND f.sale_date < %(hi)s
-          AND f.business_date BETWEEN %(start)s AND %(end)s
-        GROUP BY 1 ORDER BY 3 DESC, 1""",
-    ("square", "payment"): """
-        SELECT payment_method, sum(payment_count), sum(amount_money), max(currency)
-        FROM square_payment_sales
-        WHERE business_date BETWEEN %(start)s AND %(end)s
-        GROUP BY 1 ORDER BY 3 DESC, 1""",
+_USER_NAMES = {
+    "lightspeed": "SELECT id, COALESCE(display_name, username, id) FROM lightspeed_users",
 }
 BREAKDOWN_TITLES = {
     "hour": "By hour of day",
@@ -109,12 +65,6 @@ class Breakdown:
     label: str
     count: int
     amount: Decimal | None
-
-
-def query_params(period: Period) -> dict[str, Any]:
-    lo = datetime.combine(period.start, time(), UTC) - timedelta(days=2)
-    hi = datetime.combine(period.end, time(), UTC) + timedelta(days=3)
-    return {"lo": lo, "hi": hi, "start": period.start, "end": period.end}
 
 
 # The newest sale's moment (both columns are indexed, so this reads one index entry).
@@ -142,37 +92,36 @@ def read_daily_sales(
 ) -> list[dict[str, Any]]:
     """One row per business date and location, money in currency units (Decimal).
     `_basket_total` (net sales of the non-return sales) is for averages, not for display."""
-    query = _LIGHTSPEED_DAILY if source == "lightspeed" else _SQUARE_DAILY
-    return [_daily_row(source, record) for record in conn.execute(query, query_params(period))]
+    query = _DAILY.format(locations=_LOCATIONS[source])
+    return [_daily_row(source, record) for record in conn.execute(query, _params(source, period))]
 
 
 def read_sales_page(
     conn: psycopg.Connection[Any], source: str, period: Period
 ) -> tuple[list[dict[str, Any]], dict[str, list[Breakdown]]]:
-    """The daily rows and the by-hour and by-user breakdowns, in one pass over the range."""
-    query = _LIGHTSPEED_PAGE if source == "lightspeed" else _SQUARE_PAGE
-    days: list[dict[str, Any]] = []
-    hours: list[Breakdown] = []
-    users: list[Breakdown] = []
+    """The daily rows and the by-hour, by-user and by-payment breakdowns. The user table is
+    there for Lightspeed, and for Square when its orders name a team member."""
+    days = read_daily_sales(conn, source, period)
     names: dict[str, str] = {}
-    if source == "lightspeed":
-        names = {str(uid): str(name) for uid, name in conn.execute(_USER_NAMES)}
-    for record in conn.execute(query, query_params(period)):
-        no_hour, no_user, rest = record[0], record[1], record[2:16]
-        hour, user_id = record[16], record[17]
-        row = _daily_row(source, rest)
-        if no_hour and no_user:
-            days.append(row)
-        elif not no_hour:
-            hours.append(Breakdown(f"{hour:02d}:00", row["sales_count"], row["net_sales"]))
-        else:
-            label = names.get(user_id, user_id) if user_id else "No user"
-            users.append(Breakdown(label, row["sales_count"], row["net_sales"]))
-    days.sort(key=lambda r: (r["date"], r["location_name"] or "", r["location_id"]))
-    hours.sort(key=lambda b: b.label)
-    users.sort(key=lambda b: (-(b.amount or 0), b.label))
-    breakdowns = {"hour": hours, "user": users} if source == "lightspeed" else {"hour": hours}
-    return days, breakdowns
+    if source in _USER_NAMES:
+        names = {str(uid): str(name) for uid, name in conn.execute(_USER_NAMES[source])}
+    tables: dict[str, list[Breakdown]] = {"hour": [], "user": [], "payment": []}
+    for kind, label, count, amount, currency in conn.execute(_BREAKDOWNS, _params(source, period)):
+        if kind == "hour":
+            label = f"{label}:00"
+        elif kind == "user":
+            label = names.get(label, label) if label else "No user"
+        tables[kind].append(Breakdown(str(label), int(count), _units(source, amount, currency)))
+    tables["hour"].sort(key=lambda b: b.label)
+    tables["user"].sort(key=lambda b: (-(b.amount or 0), b.label))
+    tables["payment"].sort(key=lambda b: (-(b.amount or 0), b.label))
+    if source != "lightspeed" and all(b.label == "No user" for b in tables["user"]):
+        del tables["user"]  # Square orders without a team member: no such table
+    return days, tables
+
+
+def _params(source: str, period: Period) -> dict[str, Any]:
+    return {"source": source, "start": period.start, "end": period.end}
 
 
 def _daily_row(source: str, record: Any) -> dict[str, Any]:
@@ -190,19 +139,6 @@ def _daily_row(source: str, record: Any) -> dict[str, Any]:
         "average_sale": _average(basket_total, int(count)),
         "_basket_total": basket_total or Decimal(0),
     }
-
-
-def read_breakdown(
-    conn: psycopg.Connection[Any], source: str, kind: str, period: Period
-) -> list[Breakdown]:
-    """Sales by hour, payment method or user; empty where the source has no such data."""
-    query = _BREAKDOWNS.get((source, kind))
-    if query is None:
-        return []
-    return [
-        Breakdown(str(label), int(count or 0), _units(source, amount, currency))
-        for label, count, amount, currency in conn.execute(query, query_params(period))
-    ]
 
 
 def total_of(rows: list[dict[str, Any]]) -> dict[str, Any]:

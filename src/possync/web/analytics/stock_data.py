@@ -11,28 +11,20 @@ from typing import Any
 import psycopg
 
 from possync.web.analytics.periods import Period
-from possync.web.analytics.sales_data import query_params
 
 RATE_DAYS = 28
 
+# Stock lines of active, stock-tracked products (not deleted), valued at cost.
 _STOCK = """
-WITH recent AS (
-    SELECT product_id, outlet_id, sum(units) AS units
-    FROM lightspeed_line_facts
-    WHERE sale_date >= %(lo)s AND sale_date < %(hi)s
-      AND business_date BETWEEN %(start)s AND %(end)s
-    GROUP BY 1, 2
-), stock AS (
+WITH stock AS (
     SELECT i.product_id, p.name, p.sku, i.outlet_id, o.name AS outlet_name,
            i.current_amount, i.reorder_point, i.reorder_amount,
            round(GREATEST(i.current_amount, 0)
                  * COALESCE(i.average_cost, p.supply_price, 0), 2) AS stock_value,
-           COALESCE(r.units, 0) AS units_sold,
            i.reorder_point IS NOT NULL AND i.current_amount <= i.reorder_point AS needs_reorder
     FROM lightspeed_inventory i
     JOIN lightspeed_products p ON p.id = i.product_id
     LEFT JOIN lightspeed_outlets o ON o.id = i.outlet_id
-    LEFT JOIN recent r ON r.product_id = i.product_id AND r.outlet_id = i.outlet_id
     WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL
       AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true)
 )
@@ -43,14 +35,26 @@ _TOTALS = (
 SELECT COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder), count(*),
        sum(GREATEST(current_amount, 0)) FROM stock"""
 )
+# The sales rate only of the lines to reorder: the window's rollup rows of their products.
 _REORDER = (
     _STOCK
-    + """
-SELECT product_id, name, sku, outlet_name, current_amount, reorder_point, reorder_amount,
-       stock_value, units_sold
-FROM stock WHERE needs_reorder
-ORDER BY CASE WHEN units_sold > 0 THEN GREATEST(current_amount, 0) / units_sold END NULLS LAST,
-         current_amount, name
+    + """, low AS (
+    SELECT * FROM stock WHERE needs_reorder
+), recent AS (
+    SELECT product_key AS product_id, location_id AS outlet_id,
+           sum(units_e5)::numeric / 100000 AS units
+    FROM analytics_product_rollup
+    WHERE source = 'lightspeed' AND business_date BETWEEN %(start)s AND %(end)s
+      AND product_key IN (SELECT product_id FROM low)
+    GROUP BY 1, 2
+)
+SELECT l.product_id, l.name, l.sku, l.outlet_name, l.current_amount, l.reorder_point,
+       l.reorder_amount, l.stock_value, COALESCE(r.units, 0) AS units_sold
+FROM low l
+LEFT JOIN recent r ON r.product_id = l.product_id AND r.outlet_id = l.outlet_id
+ORDER BY CASE WHEN COALESCE(r.units, 0) > 0
+              THEN GREATEST(l.current_amount, 0) / r.units END NULLS LAST,
+         l.current_amount, l.name
 LIMIT %(limit)s"""
 )
 
@@ -84,16 +88,16 @@ class StockTotals:
     units_on_hand: Decimal
 
 
-def _params(period: Period) -> dict[str, Any]:
+def _window(period: Period) -> dict[str, Any]:
     window = Period(period.end - timedelta(days=RATE_DAYS - 1), period.end)
-    return query_params(window)
+    return {"start": window.start, "end": window.end}
 
 
 def read_stock_totals(conn: psycopg.Connection[Any], source: str, period: Period) -> StockTotals:
     """Stock value at cost and how many product-outlet lines need reordering (Lightspeed)."""
     if source != "lightspeed":
         return StockTotals(Decimal(0), 0, 0, Decimal(0))
-    row = conn.execute(_TOTALS, _params(period)).fetchone()
+    row = conn.execute(_TOTALS).fetchone()
     assert row is not None  # an aggregate always answers one row
     return StockTotals(Decimal(row[0]), int(row[1]), int(row[2]), Decimal(row[3] or 0))
 
@@ -104,7 +108,7 @@ def read_reorder(
     """Stock at or under its reorder point, the ones that run out soonest first."""
     if source != "lightspeed":
         return []
-    params = {**_params(period), "limit": limit}
+    params = {**_window(period), "limit": limit}
     return [
         StockLine(
             str(row[0]),

@@ -31,6 +31,11 @@ class Table:
     definition: str
     columns: tuple[Column, ...]
     rows: list[list[Any]]
+    total: int | None = None  # rows in the full table, when `rows` holds only the page's first
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.total is None else self.total
 
     def csv_text(self) -> str:
         out = io.StringIO()
@@ -150,7 +155,9 @@ PRODUCT_COLUMNS = (
 )
 
 
-def product_table(name: str, title: str, products: list[ProductFigures]) -> Table:
+def product_table(
+    name: str, title: str, products: list[ProductFigures], total: int | None = None
+) -> Table:
     return Table(
         name,
         title,
@@ -161,6 +168,7 @@ def product_table(name: str, title: str, products: list[ProductFigures]) -> Tabl
             [p.name, p.sku, p.category, p.units, p.net_sales, p.cost, p.margin, p.margin_percent]
             for p in products
         ],
+        total,
     )
 
 

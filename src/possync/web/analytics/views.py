@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from possync.db.rollups import refresh_rollups, stale_days
 from possync.web.analytics import page_data
 from possync.web.analytics.money import money_text
 from possync.web.analytics.periods import (
@@ -83,6 +84,7 @@ def bad_parameter(exc: BadParameter) -> tuple[Response | str, int]:
 
 
 PAGE_ROWS = 100  # the page shows this many reorder lines; the CSV and JSON have them all
+PRODUCT_PAGE_ROWS = 50  # and this many rows of each product table (products.html)
 
 
 @contextmanager
@@ -90,10 +92,29 @@ def reading() -> Iterator[psycopg.Connection[Any]]:
     """The request's connection inside one read-only transaction, so a page's figures come
     from one snapshot; its settings are LOCAL, so a pooled connection keeps none of them."""
     conn = connection()
+    _refresh_stale_days(conn)
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         conn.execute("SET LOCAL work_mem = '64MB'")  # product sums stay in memory, not on disk
         yield conn
+
+
+WEB_REFRESH_MAX_DAYS = 31
+
+
+def _refresh_stale_days(conn: psycopg.Connection[Any]) -> None:
+    """Bring the rollups up to date when a sync left a few days stale (it stopped before its
+    refresh, or it is running now). More than a month of stale days is an import under way:
+    its own refresh at the end does them, rather than a page request holding up its commits.
+    A role that may only read leaves them as they are: the next sync refreshes."""
+    count = stale_days(conn, WEB_REFRESH_MAX_DAYS + 1)
+    if count == 0 or count > WEB_REFRESH_MAX_DAYS:
+        return
+    try:
+        with conn.transaction():
+            refresh_rollups(conn)
+    except psycopg.errors.InsufficientPrivilege:
+        pass
 
 
 def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
@@ -101,7 +122,13 @@ def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, An
         if page == "sales":
             return page_data.sales(conn, query.source, query.period)
         if page == "products":
-            return page_data.products(conn, query.source, query.period, query.unsold_days)
+            return page_data.products(
+                conn,
+                query.source,
+                query.period,
+                query.unsold_days,
+                None if full else PRODUCT_PAGE_ROWS,
+            )
         return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
 
 
