@@ -6,7 +6,7 @@ registered in this process only, as in tests/notify/conftest.py)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -116,16 +116,15 @@ class AlertEndpoints:
 
 
 @contextmanager
-def alert_endpoints() -> Iterator[AlertEndpoints]:
-    """Start the SMTP server and the webhook receiver; stop both at the end."""
-    smtp = SmtpInbox(port=free_port())
-    controller = start_smtp(smtp)
-    webhook = WebhookInbox()
+def local_slack_webhook(on_post: Callable[[str, bytes], None]) -> Iterator[int]:
+    """A webhook receiver on loopback that hands every POST (path, body) to `on_post`, and
+    apprise's Slack plugin registered as `slacklocal://` (this process only) to post there.
+    Yields the receiver's port; stops both at the end."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
-            webhook.bodies.append((self.path, self.rfile.read(length).decode("utf-8", "replace")))
+            on_post(self.path, self.rfile.read(length))
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"ok")
@@ -134,22 +133,40 @@ def alert_endpoints() -> Iterator[AlertEndpoints]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    webhook.port = server.server_address[1]
+    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
     class LocalSlack(NotifySlack):
         secure_protocol = "slacklocal"
-        webhook_url = f"http://127.0.0.1:{webhook.port}/services"
+        webhook_url = f"http://127.0.0.1:{port}/services"
         request_rate_per_sec = 0
 
     manager = apprise.NotificationManager()
-    manager.add(LocalSlack, schemas="slacklocal")
+    if not manager.add(LocalSlack, schemas="slacklocal"):
+        raise RuntimeError("could not register apprise's slacklocal:// plugin")
     try:
-        yield AlertEndpoints(smtp, webhook)
+        yield port
     finally:
         manager.remove("slacklocal")
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def alert_endpoints() -> Iterator[AlertEndpoints]:
+    """Start the SMTP server and the webhook receiver; stop both at the end."""
+    smtp = SmtpInbox(port=free_port())
+    controller = start_smtp(smtp)
+    webhook = WebhookInbox()
+
+    def keep(path: str, body: bytes) -> None:
+        webhook.bodies.append((path, body.decode("utf-8", "replace")))
+
+    try:
+        with local_slack_webhook(keep) as port:
+            webhook.port = port
+            yield AlertEndpoints(smtp, webhook)
+    finally:
         controller.stop()

@@ -8,19 +8,15 @@ the local receiver, so the bytes that arrive are exactly what Slack would get.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import apprise
 import psycopg
 import pytest
-from apprise.plugins.slack import NotifySlack
 
 # The loopback SMTP server is shared with the secret scan (bench/trials); the alerts tests
 # import it from here.
@@ -28,6 +24,7 @@ from bench.trials.endpoints import SLACK_TOKEN as SLACK_TOKEN
 from bench.trials.endpoints import SLACK_URL as SLACK_URL
 from bench.trials.endpoints import SMTP_PASSWORD as SMTP_PASSWORD
 from bench.trials.endpoints import SmtpInbox as SmtpInbox
+from bench.trials.endpoints import local_slack_webhook
 from bench.trials.endpoints import mailto_url as mailto_url
 from bench.trials.endpoints import start_smtp as start_smtp
 from bench.trials.serving import free_port as free_port
@@ -67,34 +64,12 @@ def smtp_inbox() -> Iterator[SmtpInbox]:
 def slack_receiver() -> Iterator[SlackReceiver]:
     receiver = SlackReceiver(port=0)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            receiver.posts.append((self.path, json.loads(self.rfile.read(length))))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def keep(path: str, body: bytes) -> None:
+        receiver.posts.append((path, json.loads(body)))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    class LocalSlack(NotifySlack):
-        secure_protocol = "slacklocal"
-        webhook_url = f"http://127.0.0.1:{receiver.port}/services"
-        request_rate_per_sec = 0
-
-    manager = apprise.NotificationManager()
-    assert manager.add(LocalSlack, schemas="slacklocal")
-    yield receiver
-    manager.remove("slacklocal")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with local_slack_webhook(keep) as port:
+        receiver.port = port
+        yield receiver
 
 
 @pytest.fixture

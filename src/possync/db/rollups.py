@@ -11,17 +11,17 @@ from typing import Any
 
 import psycopg
 
-_STALE_COUNT = "SELECT count(*) FROM (SELECT 1 FROM analytics_stale_days LIMIT %s) AS stale"
+from possync.db.queries import query
 
 
 def refresh_rollups(conn: psycopg.Connection[Any], source: str | None = None) -> int:
     """Recompute the stale days of `source` (None: every source); returns how many. The
     caller commits (or runs in autocommit)."""
-    row = conn.execute("SELECT analytics_refresh(%s)", [source]).fetchone()
+    row = conn.execute(query("refresh_rollups"), [source]).fetchone()
     return int(row[0]) if row else 0
 
 
 def stale_days(conn: psycopg.Connection[Any], up_to: int) -> int:
     """How many days are stale, counted up to `up_to` (an index read, however many there are)."""
-    row = conn.execute(_STALE_COUNT, [up_to]).fetchone()
+    row = conn.execute(query("count_stale_days"), [up_to]).fetchone()
     return int(row[0]) if row else 0
