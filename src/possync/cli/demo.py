@@ -22,6 +22,7 @@ from possync.cli.progress import ProgressPrinter
 from possync.config.settings import Settings
 from possync.db.connection import Database, open_database, stop_embedded_server
 from possync.db.migrate import migrate
+from possync.db.queries import query, template
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 
 
@@ -52,12 +53,12 @@ def reset_demo_database(db: Database) -> bool:
     an earlier demo's cursors (after time travel: in the simulator's future) must go. Only
     the demo's own embedded database is touched. Returns whether there was anything."""
     with db.connect(autocommit=True) as conn:
-        found = conn.execute("SELECT to_regclass('sync_state') IS NOT NULL").fetchone()
+        found = conn.execute(query("sync_tables_exist")).fetchone()
         if not found or not found[0]:
             return False
         schema = sql.Identifier(db.schema)
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+        conn.execute(template("drop_schema").format(schema=schema))
+        conn.execute(template("create_schema").format(schema=schema))
     return True
 
 

@@ -22,6 +22,7 @@ import psycopg
 
 from possync.config.settings import Settings
 from possync.db.locks import try_lock_entity, unlock_entity
+from possync.db.queries import query
 from possync.db.state import RunCounters
 from possync.errors import PossyncError
 from possync.load.loader import quarantine_records, release_from_quarantine, upsert_page
@@ -96,10 +97,7 @@ def _retry_entity(conn: psycopg.Connection[Any], result: RetryResult) -> None:
     after = ""
     while True:
         rows = conn.execute(
-            """SELECT record_id, raw FROM sync_quarantine
-               WHERE source = %s AND entity_type = %s AND raw_exact AND raw IS NOT NULL
-                 AND record_id > %s
-               ORDER BY record_id LIMIT %s""",
+            query("quarantined_payloads"),
             (result.source, result.entity, after, RETRY_BATCH),
         ).fetchall()
         if not rows:

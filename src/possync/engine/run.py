@@ -20,11 +20,13 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from possync.config.settings import Settings
 from possync.db.access import ensure_schema_exists
 from possync.db.connection import Database, translate_database_error
 from possync.db.locks import try_lock_entity, unlock_entity
+from possync.db.queries import template
 from possync.db.rollups import refresh_rollups
 from possync.db.state import (
     RunCounters,
@@ -326,9 +328,7 @@ def _store_totals(conn: psycopg.Connection[Any], source: str, entity: str, spec:
 
 
 def _count(conn: psycopg.Connection[Any], table: str) -> int:
-    from psycopg import sql
-
-    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    row = conn.execute(template("count_rows").format(table=sql.Identifier(table))).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -17,6 +17,7 @@ from procrastinate.exceptions import JobAborted
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
+from possync.db.queries import query
 from possync.errors import DatabaseError, PossyncError, SyncLockedError
 from possync.jobs.names import EVERY_ENTITY, QUEUE, SYNC_TASK
 
@@ -143,15 +144,7 @@ def _write_outcome(
 ) -> None:
     with db.connect() as conn:
         conn.execute(
-            """INSERT INTO sync_job_outcomes
-                   (job_id, source, entity_type, attempt, ok, records, failed, skipped, error,
-                    run_ids, worker, finished_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
-               ON CONFLICT (job_id) DO UPDATE SET
-                   attempt = EXCLUDED.attempt, ok = EXCLUDED.ok, records = EXCLUDED.records,
-                   failed = EXCLUDED.failed, skipped = EXCLUDED.skipped,
-                   error = EXCLUDED.error, run_ids = EXCLUDED.run_ids,
-                   worker = EXCLUDED.worker, finished_at = EXCLUDED.finished_at""",
+            query("record_job_outcome"),
             (
                 job_id,
                 source,

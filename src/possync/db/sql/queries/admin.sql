@@ -145,3 +145,10 @@ WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname
 -- snapshot_constraints --
 SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
 FROM pg_constraint WHERE connamespace = %s::regnamespace ORDER BY 1, 2
+
+-- sync_tables_exist --
+-- Whether possync's tables are in the search path's first schema.
+SELECT to_regclass('sync_state') IS NOT NULL
+
+-- drop_schema --
+DROP SCHEMA {schema} CASCADE

@@ -23,3 +23,15 @@ SELECT role,
        count(*) FILTER (WHERE last_beat > now() - make_interval(secs => %(within)s)),
        extract(epoch FROM now() - max(last_beat))::float8
 FROM possync_heartbeats GROUP BY role
+
+-- record_job_outcome --
+-- What a sync job did, by attempt: the last attempt's row wins.
+INSERT INTO sync_job_outcomes
+    (job_id, source, entity_type, attempt, ok, records, failed, skipped, error,
+     run_ids, worker, finished_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+ON CONFLICT (job_id) DO UPDATE SET
+    attempt = EXCLUDED.attempt, ok = EXCLUDED.ok, records = EXCLUDED.records,
+    failed = EXCLUDED.failed, skipped = EXCLUDED.skipped,
+    error = EXCLUDED.error, run_ids = EXCLUDED.run_ids,
+    worker = EXCLUDED.worker, finished_at = EXCLUDED.finished_at
