@@ -143,3 +143,37 @@ def test_the_dashboard_leaves_an_import_under_way_to_the_sync(
         conn.commit()
     assert client.get("/api/analytics/daily-sales", query_string=args).status_code == 200
     assert_rollups_equal_views(db, LIGHTSPEED_PAIRS)  # 30 stale days: the page refreshed them
+
+
+def test_a_refresh_that_fails_keeps_the_runs_report_and_its_days_stale(
+    synced_settings: Settings, db: Database, simulator: RunningSimulator
+) -> None:
+    # A rollup that refuses every row: the refresh after the run fails in the database.
+    with db.connect() as conn:
+        conn.execute(
+            "ALTER TABLE analytics_daily_rollup ADD CONSTRAINT refuse CHECK (false) NOT VALID"
+        )
+        conn.commit()
+    changes = simulator.simulator.advance(120)["lightspeed"]
+    assert changes["new_sales"] > 0
+    source = LightspeedSource(synced_settings, retry=FAST_RETRY)
+    try:
+        report = run_sync(synced_settings, db, SyncRequest("lightspeed"), source=source)
+    finally:
+        source.close()
+    assert report.ok, [r.error for r in report.failed]
+    assert report.rollup_error is not None and "refuse" in report.rollup_error
+    assert next(r for r in report.results if r.entity == "sales").records > 0
+    with db.connect() as conn:
+        stale = conn.execute("SELECT count(*) FROM analytics_stale_days").fetchone()
+        assert stale is not None and stale[0] > 0  # left for the next refresh, not lost
+        conn.execute("ALTER TABLE analytics_daily_rollup DROP CONSTRAINT refuse")
+        conn.commit()
+    source = LightspeedSource(synced_settings, retry=FAST_RETRY)
+    try:
+        again = run_sync(synced_settings, db, SyncRequest("lightspeed"), source=source)
+    finally:
+        source.close()
+    assert again.ok and again.rollup_error is None
+    assert_rollups_equal_views(db, LIGHTSPEED_PAIRS)
+    _assert_daily_rollup_equals_truth(db, simulator)

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from possync.simulator.lightspeed.state import LightspeedState
-from possync.simulator.lightspeed.values import round_line_units_to_cents
 
 FINISHED = {
     "CLOSED",
@@ -125,10 +124,6 @@ def product_truth(
         pid: {"units": Decimal(u), "net_sales": line_units(n), "cost": line_units(c)}
         for pid, (u, n, c) in products.items()
     }
-
-
-def rounded_cents(units: int) -> Decimal:
-    return cents(round_line_units_to_cents(units))
 
 
 def square_product_truth(sim: Any, *, returns: bool = True) -> dict[str, dict[str, Decimal]]:

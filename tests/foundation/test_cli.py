@@ -147,6 +147,25 @@ def test_status_without_tables_says_to_migrate(
     assert "possync migrate" in result.stderr
 
 
+def test_status_on_a_database_not_migrated_since_an_upgrade_says_to_migrate(
+    possync_cli: RunPossync, db: Database, tmp_path: Path
+) -> None:
+    # A database left at migration 0013: the tables are there, 0014's function is not.
+    with db.connect() as conn:
+        conn.execute("DROP FUNCTION sync_health_at CASCADE")
+        conn.execute("DELETE FROM possync_migrations WHERE version >= 14")
+        conn.commit()
+    result = possync_cli("status", env=environment_for(db, tmp_path))
+    assert result.returncode == 1, result.explain()
+    assert_one_line_error(result)
+    assert "older than this possync" in result.stderr
+    assert "run `possync migrate`" in result.stderr
+    migrated = possync_cli("migrate", env=environment_for(db, tmp_path))
+    assert "applied 0014_health_in_one_place" in migrated.stdout, migrated.explain()
+    after = possync_cli("status", "--json", env=environment_for(db, tmp_path))
+    assert after.returncode == 0, after.explain()
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("POSSYNC_HEALTH_GREEN_HOURS", "soon"), ("POSSYNC_SCHEMA", "my-shop")],

@@ -58,8 +58,6 @@ def _as_possync_error(exc: Exception, app: AppContext | None) -> PossyncError:
         return exc
     if isinstance(exc, psycopg.Error) and app is not None and app._database is not None:
         return translate_database_error(app._database.url, exc)
-    if isinstance(exc, KeyboardInterrupt):
-        return PossyncError("interrupted")
     if isinstance(exc, OSError) and exc.filename is not None:
         return _file_error(exc, app)
     return PossyncError(f"unexpected {type(exc).__name__}; run again with --debug for details")

@@ -140,17 +140,11 @@ def _backfill_sources(asked: tuple[str, ...], chosen: tuple[str, ...]) -> tuple[
 
 
 def _after_sync(app: AppContext, report: SyncReport) -> None:
-    """Alerts after a run, if the alerts module is there; a failing notifier never fails a
-    sync."""
+    """Alerts after a run; a failing notifier never fails a sync."""
     if report.dry_run:
         return
-    try:
-        from possync import notify
-    except ImportError:
-        return
-    after_sync = getattr(notify, "after_sync", None)
-    if after_sync is None:
-        return
+    from possync.notify import after_sync
+
     try:
         after_sync(app.settings, app.database, report)
     except Exception as exc:  # alerts must never turn a good sync into a failure
@@ -162,6 +156,7 @@ def _report_json(report: SyncReport) -> dict[str, Any]:
         "source": report.source,
         "dry_run": report.dry_run,
         "ok": report.ok,
+        "rollup_error": report.rollup_error,
         "entities": [
             {
                 "entity": r.entity,
@@ -197,6 +192,12 @@ def _print_summary(report: SyncReport) -> None:
     total = sum(r.records for r in report.results)
     seconds = sum(r.duration_seconds for r in report.results)
     click.echo(f"  {total} records in {seconds:.1f}s")
+    if report.rollup_error:
+        click.echo(
+            f"warning: the business pages' figures were not refreshed ({report.rollup_error}); "
+            "the data is stored, and the next sync or page view refreshes them",
+            err=True,
+        )
 
 
 NO_SOURCE_DETAIL = (

@@ -150,9 +150,9 @@ class Settings(BaseSettings):
     )
     writer_process: bool = Field(
         default=True,
-        description="Write the pages of bulk runs (a historical import, `--full`, a backfill) "
-        "from a second process, so validation and PostgreSQL writes use two cores; off keeps "
-        "every run in one process.",
+        description="Write the pages of bulk runs (the first import of a versioned entity, "
+        "`--full`, a backfill) from a second process and connection, so validation and "
+        "PostgreSQL writes use two cores; off keeps every run in one process.",
     )
 
     # --- Square ---

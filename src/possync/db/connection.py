@@ -224,4 +224,10 @@ def translate_database_error(url: str, exc: psycopg.Error) -> DatabaseError:
             f"a possync table is missing ({_scrub(str(exc).splitlines()[0], url)}): "
             "run `possync migrate`"
         )
+    if isinstance(exc, psycopg.errors.UndefinedFunction | psycopg.errors.UndefinedColumn):
+        # A newer possync against a database not migrated since the upgrade.
+        return SchemaMissingError(
+            f"the database is older than this possync "
+            f"({_scrub(str(exc).splitlines()[0], url)}): run `possync migrate`"
+        )
     return DatabaseError(f"database error: {_scrub(str(exc).splitlines()[0], url)}")

@@ -135,6 +135,9 @@ class SyncReport:
     source: str
     dry_run: bool
     results: list[EntityResult] = field(default_factory=list)
+    # The business pages' rollups could not be refreshed after the run (its data committed;
+    # the days stay marked stale, so the next sync or page view refreshes them).
+    rollup_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -179,8 +182,7 @@ def run_sync(
                     if result.status == "failed" and result.error and _is_critical(result):
                         break
                 if not request.dry_run:
-                    refresh_rollups(conn, request.source)  # the business pages' days touched
-                    conn.commit()
+                    report.rollup_error = _refresh_rollups(conn, request.source)
             except psycopg.Error as exc:
                 raise translate_database_error(db.url, exc) from None
     finally:
@@ -188,6 +190,21 @@ def run_sync(
         if own_source:
             active_source.close()
     return report
+
+
+def _refresh_rollups(conn: psycopg.Connection[Any], source: str) -> str | None:
+    """Refresh the days the run touched; a failure is reported, and never undoes the run."""
+    try:
+        refresh_rollups(conn, source)
+        conn.commit()
+    except psycopg.OperationalError:
+        raise  # the database is gone: the run's failure, said as such
+    except psycopg.Error as exc:
+        _rollback_quietly(conn)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("the business pages' rollups were not refreshed: %s", reason)
+        return reason
+    return None
 
 
 def _is_critical(result: EntityResult) -> bool:

@@ -5,7 +5,7 @@ In one process a writer thread needs the lock back after every round trip to Pos
 while validation holds it; measured on a 192,114-row import the thread writer spent 6.6 s on
 what takes 3.9 s alone. A writer process has its own interpreter and its own connection.
 
-The engine chooses it when an entity's run starts (see `writer.open_writer`) and keeps one
+The engine chooses it when an entity's run starts (see `writer.Writers.open`) and keeps one
 process for the whole sync: it starts with the first page to write and serves each entity
 run in turn (`BeginRun`, its pages, `EndRun`). Each page is still one transaction holding its
 rows, cursor and counters (`page_commit`), committed in the order sent. The process dies with

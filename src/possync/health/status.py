@@ -20,7 +20,7 @@ from possync.config.settings import Settings
 from possync.db.queries import query
 from possync.health.thresholds import per_entity_thresholds
 
-GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
+GREEN, YELLOW, RED = "green", "yellow", "red"
 
 
 @dataclass(frozen=True)

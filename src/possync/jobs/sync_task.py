@@ -163,12 +163,9 @@ def _write_outcome(
 
 
 def _notify(settings: Settings, db: Database, report: SyncReport) -> None:
-    """Alerts after a run, when the alerts module offers them; they never fail the job."""
-    from possync import notify
+    """Alerts after a run; they never fail the job."""
+    from possync.notify import after_sync
 
-    after_sync = getattr(notify, "after_sync", None)
-    if after_sync is None:
-        return
     try:
         after_sync(settings, db, report)
     except Exception:

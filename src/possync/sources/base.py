@@ -81,12 +81,6 @@ class Source(Protocol):
     def check(self) -> str: ...
 
 
-class StreamReader(Protocol):
-    """A source's reader for one entity stream."""
-
-    def read_pages(self, state: StreamState, options: ReadOptions) -> Iterator[Page]: ...
-
-
 @dataclass(frozen=True)
 class LocationWindow:
     location_id: str

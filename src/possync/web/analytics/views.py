@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from possync.web.state import connection, web_state
 blueprint = Blueprint("analytics", __name__)
 
 PAGES = ("sales", "products", "stock")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,14 @@ def _refresh_stale_days(conn: psycopg.Connection[Any]) -> None:
             refresh_rollups(conn)
     except psycopg.errors.InsufficientPrivilege:
         pass
+    except psycopg.Error as exc:  # read-only mode, a full disk: show the rollups as they are
+        if isinstance(exc, psycopg.OperationalError):
+            raise
+        log.warning(
+            "could not refresh %d stale days of the rollups: %s",
+            count,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
 
 
 def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
