@@ -18,6 +18,7 @@ LAYERS = (
     ("engine",),
     ("notify",),
     ("health",),
+    ("shops",),
     ("db",),
     ("sources",),
     ("load", "config"),

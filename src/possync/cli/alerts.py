@@ -8,6 +8,7 @@ import sys
 import click
 
 from possync.cli.context import AppContext, pass_app
+from possync.cli.options import shop_option
 from possync.db.access import ensure_schema_exists
 from possync.notify.delivery import describe_channels
 from possync.notify.model import AlertOutcome
@@ -21,6 +22,7 @@ def alerts_command() -> None:
 
 @alerts_command.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print what was found and sent as JSON.")
+@shop_option
 @pass_app
 def check(app: AppContext, as_json: bool) -> None:
     """Evaluate sync health now and send the alerts that are due.
@@ -41,6 +43,7 @@ def check(app: AppContext, as_json: bool) -> None:
 
 @alerts_command.command("test")
 @click.option("--json", "as_json", is_flag=True, help="Print each channel's result as JSON.")
+@shop_option
 @pass_app
 def test(app: AppContext, as_json: bool) -> None:
     """Send a test message to every configured URL. Exits 1 if any channel failed."""
@@ -61,6 +64,7 @@ def test(app: AppContext, as_json: bool) -> None:
 @alerts_command.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--limit", default=10, show_default=True, help="How many recent messages to show.")
+@shop_option
 @pass_app
 def status(app: AppContext, as_json: bool, limit: int) -> None:
     """Show the configured channels, open incidents and the latest messages."""

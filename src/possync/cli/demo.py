@@ -106,7 +106,7 @@ def _run_demo(app: AppContext, scale: str, seed: int, host: str, port: int, no_s
     from possync.simulator import SimulatorConfig, running_simulator
 
     with running_simulator(SimulatorConfig(seed=seed, scale=scale)) as sim:
-        settings = demo_settings(app.settings, sim.lightspeed_url, sim.square_url, sim.token)
+        settings = demo_settings(app.base_settings, sim.lightspeed_url, sim.square_url, sim.token)
         db = open_database(settings)
         try:
             _import_and_serve(settings, db, sim.base_url, sim.token, host, port, no_serve)

@@ -56,8 +56,9 @@ UNHEALTHY_EXIT = 3  # `possync status`: it worked, and some entity is red
 def _as_possync_error(exc: Exception, app: AppContext | None) -> PossyncError:
     if isinstance(exc, PossyncError):
         return exc
-    if isinstance(exc, psycopg.Error) and app is not None and app._database is not None:
-        return translate_database_error(app._database.url, exc)
+    database = (app._database or app._control) if app is not None else None
+    if isinstance(exc, psycopg.Error) and database is not None:
+        return translate_database_error(database.url, exc)
     if isinstance(exc, OSError) and exc.filename is not None:
         return _file_error(exc, app)
     return PossyncError(f"unexpected {type(exc).__name__}; run again with --debug for details")
@@ -67,7 +68,7 @@ def _file_error(exc: OSError, app: AppContext | None) -> PossyncError:
     """A file or directory possync could not use, naming the setting behind it."""
     reason = exc.strerror or type(exc).__name__
     message = f"{exc.filename}: {reason}"
-    settings = app._settings if app is not None else None
+    settings = (app._settings or app._base_settings) if app is not None else None
     if settings is not None:
         data_dir = settings.resolved_data_dir
         path = Path(str(exc.filename))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from possync.cli.context import AppContext, pass_app
+from possync.cli.options import shop_option
 from possync.db.access import ensure_schema_exists
 from possync.errors import PossyncError
 
 
 @click.command("grant")
 @click.argument("role", required=False)
+@shop_option
 @pass_app
 def grant_command(app: AppContext, role: str | None) -> None:
     """Let ROLE, a database role that does not own possync's tables, run possync: sync, serve,

@@ -59,6 +59,9 @@ def _register_commands() -> None:
     from possync.cli.grant import grant_command
 
     main.add_command(grant_command)
+    from possync.cli.shops import shops_command
+
+    main.add_command(shops_command)
 
 
 _register_commands()

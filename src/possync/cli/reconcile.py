@@ -12,7 +12,7 @@ import click
 import psycopg
 
 from possync.cli.context import AppContext, pass_app
-from possync.cli.options import parse_date_option
+from possync.cli.options import parse_date_option, shop_option
 from possync.engine.reconcile import (
     ReconcileReport,
     alert_on_report,
@@ -41,6 +41,7 @@ from possync.sources.registry import SOURCES, configured_sources
 )
 @click.option("--until", callback=parse_date_option, help="Last day to compare (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@shop_option
 @pass_app
 def reconcile_command(
     app: AppContext, sources: tuple[str, ...], days: int, until: date | None, as_json: bool

@@ -36,8 +36,8 @@ def serve_command(app: AppContext, host: str, port: int, no_worker: bool) -> Non
         click.echo(f"dashboard: {url}{extra}; press Ctrl-C to stop", err=True)
 
     serve_dashboard(
-        app.settings,
-        app.database,
+        app.base_settings,
+        app.control_database,
         host=host,
         port=port,
         worker=not no_worker,
@@ -69,19 +69,21 @@ def worker_command(app: AppContext, concurrency: int | None, schedules: bool) ->
 
     if not app.debug:
         one_line_job_logs()
-    settings = app.settings
+    settings = app.base_settings
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     wait_for_database(
-        app.database, settings.database_wait_seconds, say=lambda line: click.echo(line, err=True)
+        app.control_database,
+        settings.database_wait_seconds,
+        say=lambda line: click.echo(line, err=True),
     )
-    with app.database.connect() as conn:
-        ensure_schema_exists(conn, app.database.schema)
+    with app.control_database.connect() as conn:
+        ensure_schema_exists(conn, app.control_database.schema)
         if not job_queue_schema_exists(conn):
             raise SchemaMissingError("the job queue's tables are missing: run `possync migrate`")
     click.echo(
-        f"worker: {settings.worker_concurrency} job(s) at a time on {app.database.display}"
+        f"worker: {settings.worker_concurrency} job(s) at a time on {app.control_database.display}"
         f"{', with schedules' if schedules else ''}; press Ctrl-C to stop",
         err=True,
     )
-    run_worker(settings, app.database, schedules=schedules)
+    run_worker(settings, app.control_database, schedules=schedules)

@@ -10,6 +10,7 @@ import click
 
 from possync.cli.context import AppContext, pass_app
 from possync.cli.errors import UNHEALTHY_EXIT
+from possync.cli.options import shop_option
 from possync.db.access import ensure_schema_exists
 
 
@@ -17,23 +18,38 @@ from possync.db.access import ensure_schema_exists
 @click.option("--json", "as_json", is_flag=True, help="Print the applied migrations as JSON.")
 @pass_app
 def migrate_command(app: AppContext, as_json: bool) -> None:
-    """Create or upgrade possync's tables and views. Safe to run any number of times."""
-    from possync.db.migrate import migrate as run_migrations
+    """Create or upgrade possync's tables and views, and every shop's. Safe to run any number
+    of times."""
+    from possync.shops.schemas import migrate_everything
 
-    applied = run_migrations(app.database, app.settings)
+    database = app.control_database
+    by_schema = migrate_everything(database, app.base_settings)
+    applied = [m for migrations in by_schema.values() for m in migrations]
     if as_json:
-        click.echo(json.dumps({"applied": [f"{m.version:04d}_{m.name}" for m in applied]}))
+        answer: dict[str, Any] = {
+            "applied": [f"{m.version:04d}_{m.name}" for m in by_schema[database.schema]]
+        }
+        shops = {schema: found for schema, found in by_schema.items() if schema != database.schema}
+        if shops:  # each shop's schema, when shops are registered
+            answer["shops"] = {
+                schema: [f"{m.version:04d}_{m.name}" for m in found]
+                for schema, found in shops.items()
+            }
+        click.echo(json.dumps(answer))
     elif applied:
-        for migration in applied:
-            click.echo(f"applied {migration.version:04d}_{migration.name}")
-        click.echo(f"database {app.database.display} is up to date")
+        for schema, migrations in by_schema.items():
+            where = "" if schema == database.schema else f" to {schema}"
+            for migration in migrations:
+                click.echo(f"applied {migration.version:04d}_{migration.name}{where}")
+        click.echo(f"database {database.display} is up to date")
     else:
-        click.echo(f"nothing to do: database {app.database.display} is up to date")
+        click.echo(f"nothing to do: database {database.display} is up to date")
 
 
 @click.command("status")
 @click.option("--source", help="Only this source (lightspeed or square).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@shop_option
 @pass_app
 def status_command(app: AppContext, source: str | None, as_json: bool) -> None:
     """Show each synced entity: last success, status and health colour.

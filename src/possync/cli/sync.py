@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from possync.cli.context import AppContext, pass_app
-from possync.cli.options import parse_date_option
+from possync.cli.options import parse_date_option, shop_option
 from possync.cli.progress import ProgressPrinter
 from possync.db.access import ensure_schema_exists
 from possync.engine.quarantine import retry_quarantined
@@ -57,6 +57,7 @@ from possync.sources.registry import SOURCES, configured_sources, open_source, r
     "payloads); load and release those that now pass.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@shop_option
 @pass_app
 def sync_command(
     app: AppContext,
@@ -209,6 +210,7 @@ NO_SOURCE_DETAIL = (
 
 @click.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@shop_option
 @pass_app
 def check_command(app: AppContext, as_json: bool) -> None:
     """Verify the database and each configured source's token; say what is wrong."""

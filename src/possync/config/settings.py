@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         default=None,
         description="Signs dashboard sessions. Unset: a random key per process (logins reset).",
     )
+    encryption_key: OptionalSecret = Field(
+        default=None,
+        description="Fernet keys that encrypt the shops' tokens and alert URLs at rest, "
+        "newest first, separated by commas (`possync shops generate-key` makes one; add a new "
+        "key in front, run `possync shops rotate-key`, then drop the old one). Needed only "
+        "for shops added with `possync shops add`.",
+    )
     # Secret: apprise URLs carry SMTP passwords and Slack/Teams webhook tokens.
     notify_urls: SecretStr = Field(
         default=SecretStr(""),

@@ -34,8 +34,13 @@ def applied_versions(conn: psycopg.Connection[Any]) -> set[int]:
     return {row[0] for row in conn.execute(query("applied_migrations"))}
 
 
-def migrate(db: Database, settings: Settings, *, target: int | None = None) -> list[Migration]:
-    """Apply the missing migrations (up to `target`); return the ones applied."""
+def migrate(
+    db: Database, settings: Settings, *, target: int | None = None, control: bool = True
+) -> list[Migration]:
+    """Apply the missing migrations (up to `target`); return the ones applied.
+
+    `control` is the schema of POSSYNC_SCHEMA, which also holds the job queue and the shops
+    registry; a shop's own schema (`control=False`) gets every other migration."""
     applied: list[Migration] = []
     with db.connect(autocommit=True) as conn:
         conn.execute(query("lock_migrations"), (MIGRATION_LOCK_KEY,))
@@ -47,12 +52,15 @@ def migrate(db: Database, settings: Settings, *, target: int | None = None) -> l
             for migration in available_migrations():
                 if migration.version in done or (target is not None and migration.version > target):
                     continue
+                if migration.control_only and not control:
+                    continue
                 with conn.transaction():
                     conn.execute(migration.sql_text.encode())
                     conn.execute(query("record_migration"), (migration.version, migration.name))
                 applied.append(migration)
             with conn.transaction():
-                ensure_job_queue_schema(conn)  # procrastinate's own schema.sql, once
+                if control:
+                    ensure_job_queue_schema(conn)  # procrastinate's own schema.sql, once
                 write_health_thresholds(conn, settings)
                 secure_schema(conn, db.schema)
         finally:

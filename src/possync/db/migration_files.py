@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# A migration whose first line is this creates possync's own tables (the shops registry):
+# applied to the control schema only, never to a shop's schema.
+CONTROL_ONLY_MARK = "-- possync: control schema only"
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,10 @@ class Migration:
     version: int
     name: str
     sql_text: str
+
+    @property
+    def control_only(self) -> bool:
+        return self.sql_text.startswith(CONTROL_ONLY_MARK)
 
 
 def available_migrations() -> list[Migration]:

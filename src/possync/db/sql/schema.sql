@@ -824,6 +824,41 @@ CREATE TABLE possync_settings (
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+-- TABLE: possync_shop_connections
+CREATE TABLE possync_shop_connections (
+    shop_name text NOT NULL,
+    source text NOT NULL,
+    api_url text NOT NULL,
+    domain_prefix text,
+    auth text DEFAULT 'token'::text NOT NULL,
+    access_token bytea NOT NULL,
+    refresh_token bytea,
+    expires_at timestamp with time zone,
+    refreshed_at timestamp with time zone,
+    status text DEFAULT 'ok'::text NOT NULL,
+    status_detail text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT possync_shop_connections_auth_check CHECK ((auth = ANY (ARRAY['token'::text, 'oauth'::text]))),
+    CONSTRAINT possync_shop_connections_source_check CHECK ((source = ANY (ARRAY['lightspeed'::text, 'square'::text]))),
+    CONSTRAINT possync_shop_connections_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'revoked'::text, 'failed'::text])))
+);
+
+-- TABLE: possync_shops
+CREATE TABLE possync_shops (
+    name text NOT NULL,
+    schema_name text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    notify_urls bytea,
+    health_thresholds text DEFAULT ''::text NOT NULL,
+    schedule_incremental text,
+    schedule_deep text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT possync_shops_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9-]{0,39}$'::text))
+);
+
 -- TABLE: square_catalog_item_variations
 CREATE TABLE square_catalog_item_variations (
     id text NOT NULL,
@@ -1395,6 +1430,18 @@ ALTER TABLE ONLY possync_migrations
 ALTER TABLE ONLY possync_settings
     ADD CONSTRAINT possync_settings_pkey PRIMARY KEY (key);
 
+-- CONSTRAINT: possync_shop_connections possync_shop_connections_pkey
+ALTER TABLE ONLY possync_shop_connections
+    ADD CONSTRAINT possync_shop_connections_pkey PRIMARY KEY (shop_name, source);
+
+-- CONSTRAINT: possync_shops possync_shops_pkey
+ALTER TABLE ONLY possync_shops
+    ADD CONSTRAINT possync_shops_pkey PRIMARY KEY (name);
+
+-- CONSTRAINT: possync_shops possync_shops_schema_name_key
+ALTER TABLE ONLY possync_shops
+    ADD CONSTRAINT possync_shops_schema_name_key UNIQUE (schema_name);
+
 -- CONSTRAINT: square_catalog_item_variations square_catalog_item_variations_pkey
 ALTER TABLE ONLY square_catalog_item_variations
     ADD CONSTRAINT square_catalog_item_variations_pkey PRIMARY KEY (id);
@@ -1694,6 +1741,10 @@ ALTER TABLE ONLY alert_incident_entities
 ALTER TABLE ONLY alert_messages
     ADD CONSTRAINT alert_messages_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES alert_incidents(id) ON DELETE CASCADE;
 
+-- FK CONSTRAINT: possync_shop_connections possync_shop_connections_shop_name_fkey
+ALTER TABLE ONLY possync_shop_connections
+    ADD CONSTRAINT possync_shop_connections_shop_name_fkey FOREIGN KEY (shop_name) REFERENCES possync_shops(name) ON DELETE CASCADE;
+
 -- ROW SECURITY: alert_incident_entities
 ALTER TABLE alert_incident_entities ENABLE ROW LEVEL SECURITY;
 
@@ -1774,6 +1825,12 @@ ALTER TABLE possync_migrations ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: possync_settings
 ALTER TABLE possync_settings ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: possync_shop_connections
+ALTER TABLE possync_shop_connections ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: possync_shops
+ALTER TABLE possync_shops ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: procrastinate_events
 ALTER TABLE procrastinate_events ENABLE ROW LEVEL SECURITY;

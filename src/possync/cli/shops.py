@@ -1,0 +1,283 @@
+"""`possync shops …`: add, list, pause, resume and remove shops; make and rotate the key that
+encrypts their tokens. A token is read from a file or standard input, never the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import SecretStr
+
+from possync.cli.context import AppContext, pass_app
+from possync.config.parsing import (
+    SQUARE_PRODUCTION_URL,
+    cron_schedule,
+    http_url,
+    store_subdomain,
+    time_zone_name,
+)
+from possync.config.thresholds import checked_thresholds
+from possync.errors import ConfigError
+from possync.shops import registry
+from possync.shops.model import Connection, Shop, check_shop_name, schema_for
+from possync.shops.resolve import all_shops, cipher_for
+from possync.shops.schemas import drop_shop_schema, migrate_shop
+from possync.shops.secrets import NO_KEY, generate_key
+
+
+@click.group("shops")
+def shops_command() -> None:
+    """Many shops in one deployment: each with its own schema, tokens and schedules."""
+
+
+def _read_token(path: str | None, option: str) -> SecretStr | None:
+    if path is None:
+        return None
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{option}: cannot read {path}: {exc.strerror}") from None
+    token = text.strip()
+    if not token or len(token.split()) != 1:
+        where = "standard input" if path == "-" else path
+        raise ConfigError(f"{option}: {where} must hold exactly one token")
+    return SecretStr(token)
+
+
+def _setting(check: Any, value: str, option: str) -> str:
+    try:
+        return str(check(value))
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
+def _lightspeed(url: str | None, prefix: str | None, token_file: str | None) -> Connection | None:
+    if url and prefix:
+        raise ConfigError("give --lightspeed-url or --lightspeed-domain-prefix, not both")
+    token = _read_token(token_file, "--lightspeed-token-file")
+    if token is None and (url or prefix):
+        raise ConfigError(
+            "--lightspeed-token-file is needed with a Lightspeed store (`-` reads it from "
+            "standard input)"
+        )
+    if token is None:
+        return None
+    if prefix:
+        prefix = _setting(store_subdomain, prefix, "--lightspeed-domain-prefix")
+        url = f"https://{prefix}.retail.lightspeed.app/api/2.0"
+    if not url:
+        raise ConfigError("a Lightspeed token needs --lightspeed-url or --lightspeed-domain-prefix")
+    api_url = _setting(http_url, url, "--lightspeed-url")
+    return Connection("lightspeed", api_url, token, domain_prefix=prefix)
+
+
+def _square(url: str | None, token_file: str | None) -> Connection | None:
+    token = _read_token(token_file, "--square-token-file")
+    if token is None:
+        if url:
+            raise ConfigError("--square-token-file is needed with --square-url")
+        return None
+    api_url = _setting(http_url, url, "--square-url") if url else SQUARE_PRODUCTION_URL
+    return Connection("square", api_url, token)
+
+
+@shops_command.command("add")
+@click.argument("name")
+@click.option("--lightspeed-url", metavar="URL", help="Lightspeed API base (…/api/2.0).")
+@click.option("--lightspeed-domain-prefix", metavar="P", help="Or the store's subdomain.")
+@click.option("--lightspeed-token-file", metavar="F", help="File holding the token; - is stdin.")
+@click.option("--square-url", metavar="URL", help="Square API base (default: production).")
+@click.option("--square-token-file", metavar="F", help="File holding the token; - is stdin.")
+@click.option("--timezone", default="UTC", show_default=True, help="The shop's IANA time zone.")
+@click.option(
+    "--notify-url",
+    "notify_urls",
+    multiple=True,
+    help="Apprise URL for this shop's alerts, besides POSSYNC_NOTIFY_URLS (repeatable).",
+)
+@click.option("--health-thresholds", default="", help="Like POSSYNC_HEALTH_THRESHOLDS.")
+@click.option(
+    "--schedule-incremental",
+    default=None,
+    help="Cron (shop's time zone); default POSSYNC_SCHEDULE_INCREMENTAL.",
+)
+@click.option("--schedule-deep", default=None, help="Cron; default POSSYNC_SCHEDULE_DEEP.")
+@pass_app
+def add_command(
+    app: AppContext,
+    name: str,
+    lightspeed_url: str | None,
+    lightspeed_domain_prefix: str | None,
+    lightspeed_token_file: str | None,
+    square_url: str | None,
+    square_token_file: str | None,
+    timezone: str,
+    notify_urls: tuple[str, ...],
+    health_thresholds: str,
+    schedule_incremental: str | None,
+    schedule_deep: str | None,
+) -> None:
+    """Register a shop, create its schema and tables; workers start syncing it."""
+    check_shop_name(name)
+    if name == "default":
+        raise ConfigError("'default' names the shop the environment configures: pick another")
+    if lightspeed_token_file == "-" and square_token_file == "-":
+        raise ConfigError("only one token can come from standard input")
+    connections = {
+        c.source: c
+        for c in (
+            _lightspeed(lightspeed_url, lightspeed_domain_prefix, lightspeed_token_file),
+            _square(square_url, square_token_file),
+        )
+        if c is not None
+    }
+    shop = Shop(
+        name=name,
+        schema_name=schema_for(name),
+        timezone=_setting(time_zone_name, timezone, "--timezone"),
+        notify_urls=notify_urls,
+        health_thresholds=_setting(checked_thresholds, health_thresholds, "--health-thresholds"),
+        schedule_incremental=_cron(schedule_incremental, "--schedule-incremental"),
+        schedule_deep=_cron(schedule_deep, "--schedule-deep"),
+        connections=connections,
+    )
+    cipher = cipher_for(app.base_settings)
+    if cipher is None and (connections or notify_urls):
+        raise ConfigError(NO_KEY)
+    control = app.control_database
+    with control.connect() as conn:
+        if not registry.registry_exists(conn):
+            raise ConfigError("the database has no shops registry yet: run `possync migrate`")
+        with conn.transaction():
+            registry.insert_shop(conn, shop, cipher)
+    try:
+        migrate_shop(control, app.base_settings, shop)
+    except BaseException:
+        with control.connect() as conn, conn.transaction():
+            registry.delete_shop(conn, name)
+        raise
+    sources = ", ".join(shop.sources) or "none yet"
+    click.echo(f"added shop {name}: schema {shop.schema_name}, sources {sources}")
+
+
+def _cron(value: str | None, option: str) -> str | None:
+    return None if value is None else _setting(cron_schedule, value, option)
+
+
+@shops_command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the shops as JSON.")
+@pass_app
+def list_command(app: AppContext, as_json: bool) -> None:
+    """Every shop: name, schema, sources, time zone, paused or not."""
+    with app.control_database.connect() as conn:
+        shops = all_shops(conn, app.base_settings)
+    rows = [_shop_json(shop) for shop in shops]
+    if as_json:
+        click.echo(json.dumps({"shops": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("no shops yet: `possync shops add NAME …` (see `possync shops add --help`)")
+        return
+    click.echo(f"{'NAME':<24} {'SCHEMA':<28} {'SOURCES':<18} {'TIME ZONE':<20} STATE")
+    for row in rows:
+        state = "paused" if row["paused"] else "active"
+        if not row["registered"]:
+            state += " (environment)"
+        sources = ",".join(row["sources"]) or "-"
+        click.echo(
+            f"{row['name']:<24} {row['schema']:<28} {sources:<18} {row['timezone']:<20} {state}"
+        )
+
+
+def _shop_json(shop: Shop) -> dict[str, Any]:
+    return {
+        "name": shop.name,
+        "schema": shop.schema_name,
+        "sources": list(shop.sources),
+        "timezone": shop.timezone,
+        "paused": shop.paused,
+        "registered": shop.registered,
+    }
+
+
+@shops_command.command("remove")
+@click.argument("name")
+@click.option("--drop-data", is_flag=True, help="Also drop the shop's schema and all its data.")
+@click.option("--yes", is_flag=True, help="Do not ask before dropping data.")
+@pass_app
+def remove_command(app: AppContext, name: str, drop_data: bool, yes: bool) -> None:
+    """Forget a shop (its tokens with it); its data stays unless --drop-data."""
+    _registered(name)
+    if drop_data and not yes:
+        click.confirm(f"drop schema {schema_for(name)} and every row of shop {name}?", abort=True)
+    control = app.control_database
+    with control.connect() as conn, conn.transaction():
+        schema_name = registry.delete_shop(conn, name)
+    if schema_name is None:
+        raise ConfigError(f"no shop named {name!r}; see `possync shops list`")
+    if drop_data:
+        drop_shop_schema(control, schema_name)
+        click.echo(f"removed shop {name} and dropped schema {schema_name}")
+    else:
+        click.echo(
+            f"removed shop {name}; its data stays in schema {schema_name} "
+            "(`possync shops remove --drop-data` would drop it)"
+        )
+
+
+def _registered(name: str) -> None:
+    if name == "default":
+        raise ConfigError(
+            "the default shop is the one the environment configures: unset its "
+            "POSSYNC_*_TOKEN settings instead"
+        )
+    check_shop_name(name)
+
+
+def _set_paused(app: AppContext, name: str, paused: bool) -> None:
+    _registered(name)
+    with app.control_database.connect() as conn, conn.transaction():
+        if not registry.set_paused(conn, name, paused):
+            raise ConfigError(f"no shop named {name!r}; see `possync shops list`")
+
+
+@shops_command.command("pause")
+@click.argument("name")
+@pass_app
+def pause_command(app: AppContext, name: str) -> None:
+    """Stop scheduling syncs for a shop (a sync running now finishes)."""
+    _set_paused(app, name, True)
+    click.echo(f"paused shop {name}: no sync is scheduled until `possync shops resume {name}`")
+
+
+@shops_command.command("resume")
+@click.argument("name")
+@pass_app
+def resume_command(app: AppContext, name: str) -> None:
+    """Schedule a paused shop's syncs again."""
+    _set_paused(app, name, False)
+    click.echo(f"resumed shop {name}")
+
+
+@shops_command.command("generate-key")
+def generate_key_command() -> None:
+    """Print a new key for POSSYNC_ENCRYPTION_KEY (put it first to rotate)."""
+    click.echo(generate_key())
+
+
+@shops_command.command("rotate-key")
+@pass_app
+def rotate_key_command(app: AppContext) -> None:
+    """Re-encrypt every stored token and alert URL under the first (newest) key."""
+    cipher = cipher_for(app.base_settings)
+    if cipher is None:
+        raise ConfigError(NO_KEY)
+    with app.control_database.connect() as conn, conn.transaction():
+        count = registry.reencrypt_all(conn, cipher)
+    click.echo(
+        f"re-encrypted {count} secret(s) under the newest key; older keys may now be "
+        "removed from POSSYNC_ENCRYPTION_KEY"
+    )
