@@ -14,6 +14,7 @@ from bench.trials.truth import assert_lightspeed_matches_truth
 from cryptography.fernet import Fernet
 
 from possync.db.connection import Database
+from possync.db.locks import try_lock_entity
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.support.cli import POSSYNC_SCRIPT, RunPossync
 from tests.support.environment import environment_for
@@ -243,3 +244,21 @@ def test_migrate_upgrades_every_shops_schema(
         )}  # fmt: skip
     assert "lightspeed_sales" in tables and "possync_shops" not in tables
     assert "procrastinate_jobs" not in tables
+
+
+def test_one_shops_running_sync_does_not_lock_another_shops_same_entity(
+    db: Database, tmp_path: Path, stores: RunningSimulator, possync_cli: RunPossync
+) -> None:
+    env = environment_for(db, tmp_path, POSSYNC_ENCRYPTION_KEY=KEY)
+    for name, store in (("north", 2), ("south", 3)):
+        assert possync_cli(*add_args(name, stores, tmp_path, store), env=env).returncode == 0
+    # North's outlets are being synced: its connection holds the entity's lock.
+    with Database(db.url, "shop_north").connect(autocommit=True) as holder:
+        assert try_lock_entity(holder, "lightspeed", "outlets")
+        args = ("sync", "--source", "lightspeed", "--entity", "outlets")
+        south = possync_cli(*args, "--shop", "south", env=env)
+        north = possync_cli(*args, "--shop", "north", env=env)
+    assert south.returncode == 0, south.explain()
+    assert "outlets              skipped" in north.stdout, north.explain()
+    assert "another lightspeed outlets sync is running" in north.stdout
+    assert "outlets              completed" in south.stdout, south.explain()

@@ -15,17 +15,17 @@ from possync.db.queries import query
 LOCK_NAMESPACE = "possync:"
 
 
-def entity_lock_key(source: str, entity: str) -> tuple[str, str]:
-    """The two texts hashed (with PostgreSQL's hashtext) into the advisory lock key."""
-    return (LOCK_NAMESPACE + source, entity)
+def entity_lock_key(source: str, entity: str, schema: str = "public") -> tuple[str, str]:
+    """The two texts hashed (with PostgreSQL's hashtext) into the advisory lock key of
+    (source, entity) in the shop whose tables are in `schema`."""
+    return (f"{schema}/{LOCK_NAMESPACE}{source}", entity)
 
 
 def try_lock_entity(conn: psycopg.Connection[Any], source: str, entity: str) -> bool:
-    namespace, name = entity_lock_key(source, entity)
-    row = conn.execute(query("try_lock_entity"), (namespace, name)).fetchone()
+    """Lock (source, entity) of the shop first on `conn`'s search path."""
+    row = conn.execute(query("try_lock_entity"), (LOCK_NAMESPACE + source, entity)).fetchone()
     return bool(row and row[0])
 
 
 def unlock_entity(conn: psycopg.Connection[Any], source: str, entity: str) -> None:
-    namespace, name = entity_lock_key(source, entity)
-    conn.execute(query("unlock_entity"), (namespace, name))
+    conn.execute(query("unlock_entity"), (LOCK_NAMESPACE + source, entity))

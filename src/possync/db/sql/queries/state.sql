@@ -76,8 +76,9 @@ UPDATE sync_state SET status = 'failed', updated_at = now(), error_message = %s
 WHERE source = %s AND entity_type = ANY(%s) AND status = 'running'
 
 -- try_lock_entity --
--- One sync per (source, entity): a session-level advisory lock (possync.db.locks).
-SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))
+-- One sync per (source, entity): a session-level advisory lock (possync.db.locks), named
+-- with the schema, so two shops' syncs of the same entity never wait on each other.
+SELECT pg_try_advisory_lock(hashtext(current_schema() || '/' || %s), hashtext(%s))
 
 -- unlock_entity --
-SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))
+SELECT pg_advisory_unlock(hashtext(current_schema() || '/' || %s), hashtext(%s))

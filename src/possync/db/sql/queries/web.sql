@@ -25,7 +25,7 @@ WHERE l.status = 'started'
     WHERE k.locktype = 'advisory' AND k.objsubid = 2 AND k.granted
       AND k.database = (SELECT oid FROM pg_database
                         WHERE datname = current_database())
-      AND k.classid = hashtext(%(namespace)s || l.source)::oid
+      AND k.classid = hashtext(current_schema() || '/' || %(namespace)s || l.source)::oid
       AND k.objid = hashtext(coalesce(p.parent, l.entity_type))::oid)
 ORDER BY l."timestamp"
 
