@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         "`sales=1h/4h,users=24h/72h` (units m, h, d; `square.orders=…` names one source's "
         "entity). Takes effect without `possync migrate`.",
     )
+    shop_name: str = Field(
+        default="",
+        max_length=40,
+        description="What alerts and the dashboard call the shop this environment configures "
+        "(shops added with `possync shops add` are named there). Empty: alerts name no shop.",
+    )
     timezone: TimeZoneName = Field(
         default="UTC",
         description="The shop's time zone, for schedules and the times the dashboard shows "

@@ -19,11 +19,17 @@ MAINTENANCE_TASK = "possync.maintenance"
 EVERY_ENTITY = ""  # the `entity` argument meaning "every entity of the source"
 
 
-def sync_lock(source: str, entity: str) -> str:
-    """The lock (and queueing lock) of a sync job for (source, entity)."""
-    return f"possync:sync:{source}:{entity or '*'}"
+ENVIRONMENT_SHOP_ARG = ""  # the `shop` argument of a job for the environment's shop
 
 
-def reconcile_lock(source: str) -> str:
-    """The lock (and queueing lock) of a reconciliation job for `source`."""
-    return f"possync:reconcile:{source}"
+def sync_lock(source: str, entity: str, shop: str = ENVIRONMENT_SHOP_ARG) -> str:
+    """The lock (and queueing lock) of a sync job for (shop, source, entity); the
+    environment's shop keeps the names jobs had before shops existed."""
+    where = f"{shop}:" if shop else ""
+    return f"possync:sync:{where}{source}:{entity or '*'}"
+
+
+def reconcile_lock(source: str, shop: str = ENVIRONMENT_SHOP_ARG) -> str:
+    """The lock (and queueing lock) of a reconciliation job for (shop, source)."""
+    where = f"{shop}:" if shop else ""
+    return f"possync:reconcile:{where}{source}"

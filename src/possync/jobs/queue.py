@@ -14,7 +14,7 @@ from possync.config.settings import Settings
 from possync.db.connection import CONNECT_TIMEOUT_SECONDS, Database, unreachable_message
 from possync.errors import DatabaseError, PossyncError
 from possync.jobs.app import CONNECTION_KWARGS, build_job_app, search_path_statement
-from possync.jobs.names import EVERY_ENTITY, QUEUE, SYNC_TASK, sync_lock
+from possync.jobs.names import ENVIRONMENT_SHOP_ARG, EVERY_ENTITY, QUEUE, SYNC_TASK, sync_lock
 from possync.sources.registry import configured_sources, sync_target
 
 
@@ -85,14 +85,19 @@ class JobQueue:
         *,
         full: bool = False,
         trigger: str = "manual",
+        shop: str = ENVIRONMENT_SHOP_ARG,
     ) -> Enqueued:
-        """Queue a sync of (source, entity); None as id when one is already waiting."""
+        """Queue a sync of (shop, source, entity); None as id when one is already waiting."""
         entity = sync_target(source, entity) if entity else EVERY_ENTITY
         app = self._open()
-        lock = sync_lock(source, entity)
+        lock = sync_lock(source, entity, shop)
         deferrer = app.configure_task(SYNC_TASK, lock=lock, queueing_lock=lock, queue=QUEUE)
+        # The environment's shop's jobs keep the arguments they had before shops existed.
+        where = {"shop": shop} if shop != ENVIRONMENT_SHOP_ARG else {}
         try:
-            job_id = deferrer.defer(source=source, entity=entity, full=full, trigger=trigger)
+            job_id = deferrer.defer(
+                source=source, entity=entity, full=full, trigger=trigger, **where
+            )
         except AlreadyEnqueued:
             return Enqueued(source, entity, None)
         except Exception as exc:

@@ -19,7 +19,8 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.db.queries import query
 from possync.errors import DatabaseError, PossyncError, SyncLockedError
-from possync.jobs.names import EVERY_ENTITY, QUEUE, SYNC_TASK
+from possync.jobs.names import ENVIRONMENT_SHOP_ARG, EVERY_ENTITY, QUEUE, SYNC_TASK
+from possync.jobs.shop_target import ShopGone, job_target
 
 if TYPE_CHECKING:
     from possync.engine.run import EntityResult, SyncReport
@@ -52,8 +53,16 @@ def register_sync_task(app: App, settings: Settings, db: Database) -> None:
         entity: str = EVERY_ENTITY,
         full: bool = False,
         trigger: str = "manual",
+        shop: str = ENVIRONMENT_SHOP_ARG,
     ) -> dict[str, Any]:
-        return run_sync_job(settings, db, context, source, entity, full=full, trigger=trigger)
+        try:
+            shop_settings, shop_db = job_target(settings, db, shop)
+        except ShopGone as gone:
+            logger.info("job %s: %s", context.job.id, gone)
+            return {"records": 0, "entities": [], "skipped": str(gone)}
+        return run_sync_job(
+            shop_settings, shop_db, context, source, entity, full=full, trigger=trigger
+        )
 
     app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True, retry=retry)(sync_job)
 

@@ -53,6 +53,7 @@ def shop_settings(base: Settings, shop: Shop) -> Settings:
     if not shop.registered:
         return base
     update: dict[str, Any] = {
+        "shop_name": shop.name,
         "schema_name": shop.schema_name,
         "timezone": shop.timezone,
         "lightspeed_url": None,
