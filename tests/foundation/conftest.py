@@ -76,6 +76,13 @@ def embedded_server_holder(data_dir: Path) -> Iterator[str]:
 
     Leaving the block ends that process, which stops the server if it was the last user.
     """
+    with embedded_server_process(data_dir) as (url, _holder):
+        yield url
+
+
+@contextmanager
+def embedded_server_process(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Like `embedded_server_holder`, also yielding the process (a test may kill it)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLDER_SCRIPT, str(data_dir)],
         stdin=subprocess.PIPE,
@@ -86,7 +93,7 @@ def embedded_server_holder(data_dir: Path) -> Iterator[str]:
     try:
         url = holder.stdout.readline().strip()
         assert url.startswith("postgresql://"), f"embedded server did not start: {url!r}"
-        yield url
+        yield url, holder
     finally:
         holder.stdin.close()
         try:

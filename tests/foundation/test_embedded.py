@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from possync.db.migrate import schema_snapshot
 from tests.support.cli import RunPossync
 from tests.support.environment import environment_for, possync_environment
 
-from .conftest import embedded_server_holder, read_postmaster
+from .conftest import embedded_server_holder, embedded_server_process, read_postmaster
 
 
 def public_tables_with_rls(url: str) -> dict[str, bool]:
@@ -119,3 +120,21 @@ def test_external_server_given_by_url(
         external_schema = schema_snapshot(conn, "public")
     with db.connect() as conn:
         assert external_schema == schema_snapshot(conn, "public")
+
+
+def test_a_holder_killed_with_sigkill_does_not_keep_the_server_running(server_dir: Path) -> None:
+    """A process killed with -9 (or by the OOM killer) never says it let go of the server: the
+    last process alive that lets go stops it all the same."""
+    data_dir = server_dir / "possync-data"
+    with embedded_server_process(data_dir) as (_url, killed):
+        postmaster = read_postmaster(data_dir)
+        assert postmaster is not None and postmaster.running
+        killed.kill()
+        killed.wait()
+        try:
+            with embedded_server_holder(data_dir):
+                assert read_postmaster(data_dir) == postmaster, "the survivor joined it"
+            assert read_postmaster(data_dir) is None, "the last live holder stopped the server"
+        finally:
+            if postmaster.running:  # the old behaviour: stop it ourselves, fail above
+                os.kill(postmaster.pid, signal.SIGTERM)

