@@ -17,6 +17,7 @@ from bench.trials.truth import assert_lightspeed_matches_truth
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
+from possync.engine import writer as writer_module
 from possync.engine.page_commit import WalkTarget
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.engine.writer_process import ProcessWriter
@@ -262,3 +263,30 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_writer_process_that_cannot_connect_leaves_the_import_to_the_engine(
+    db: Database,
+    tmp_path: Path,
+    simulator: RunningSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The server refuses the writer's connection (a role's connection limit, a full server):
+    # its real process fails to connect, and the import goes on in one process.
+    refused = Database("postgresql://possync@127.0.0.1:1/nowhere", db.schema)
+    started: list[Database] = []
+
+    def refused_writer(_db: Database) -> ProcessWriter:
+        started.append(refused)
+        return ProcessWriter(refused)
+
+    monkeypatch.setattr(writer_module, "ProcessWriter", refused_writer)
+    with caplog.at_level("WARNING", logger="possync.engine.writer"):
+        report = _sync(_settings(db, tmp_path, simulator), db)
+    assert report.ok, [r.error for r in report.failed]
+    assert len(started) == 1, "one attempt; the sync's later runs go straight to a thread"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "possync.engine.writer"]
+    assert len(warnings) == 1 and "could not connect to PostgreSQL" in warnings[0]
+    with db.connect() as conn:
+        assert_lightspeed_matches_truth(conn, simulator.simulator.truth()["lightspeed"])

@@ -14,6 +14,7 @@ failed page stops the writer: the error is raised by the next `submit` or by `fi
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -27,6 +28,10 @@ from possync.engine.page_commit import PageCommitter, PageJob, WalkTarget, Writt
 from possync.engine.writer_process import ProcessWriter
 
 OnCommit = Callable[[RunCounters], None]
+# A process connects in milliseconds; past this (a server too busy to accept it) the run
+# writes from the engine's connection instead.
+CONNECT_WAIT_SECONDS = 30.0
+logger = logging.getLogger(__name__)
 
 
 class PageWriter(Protocol):
@@ -80,23 +85,47 @@ class ThreadWriter:
 
 class _ProcessRun:
     """One run on the sync's writer process; the process starts with the run's first page, so
-    a run with nothing to write never starts one."""
+    a run with nothing to write never starts one. A process that cannot connect (the role's
+    or the server's connection limit reached) leaves the run to a thread on the engine's
+    connection, with a warning, for the rest of the sync."""
 
     def __init__(
-        self, writers: Writers, target: WalkTarget, quarantine_in_use: bool, on_commit: OnCommit
+        self,
+        writers: Writers,
+        conn: psycopg.Connection[Any],
+        target: WalkTarget,
+        quarantine_in_use: bool,
+        on_commit: OnCommit,
     ) -> None:
         self._writers = writers
+        self._conn = conn
         self._begin = (target, quarantine_in_use, on_commit)
-        self._process: ProcessWriter | None = None
+        self._writer: PageWriter | None = None
 
     def submit(self, job: PageJob) -> None:
-        if self._process is None:
-            self._process = self._writers.process()
-            self._process.begin_run(*self._begin)
-        self._process.submit(job)
+        if self._writer is None:
+            self._writer = self._start()
+        self._writer.submit(job)
+
+    def _start(self) -> PageWriter:
+        target, quarantine_in_use, on_commit = self._begin
+        process = self._writers.process()
+        refused = process.connect_failure(CONNECT_WAIT_SECONDS)
+        if refused is None:
+            process.begin_run(target, quarantine_in_use, on_commit)
+            return process
+        reason = str(refused).strip().splitlines()[0] if str(refused).strip() else "no reason"
+        logger.warning(
+            "the writer process could not connect to PostgreSQL (%s): this sync writes its "
+            "pages from its own connection instead",
+            reason,
+        )
+        self._writers.give_up_process()
+        committer = PageCommitter(self._conn, target, quarantine_in_use=quarantine_in_use)
+        return ThreadWriter(committer, on_commit)
 
     def finish(self) -> WrittenTotals:
-        return WrittenTotals() if self._process is None else self._process.finish()
+        return WrittenTotals() if self._writer is None else self._writer.finish()
 
 
 class Writers:
@@ -119,7 +148,7 @@ class Writers:
         """The run's writer: the writer process for a bulk run (unless turned off), else a
         thread over `conn`."""
         if bulk and self._use_process:
-            return _ProcessRun(self, target, quarantine_in_use, on_commit)
+            return _ProcessRun(self, conn, target, quarantine_in_use, on_commit)
         committer = PageCommitter(conn, target, quarantine_in_use=quarantine_in_use)
         return ThreadWriter(committer, on_commit)
 
@@ -131,6 +160,11 @@ class Writers:
         if self._process is None:
             self._process = ProcessWriter(self._db)
         return self._process
+
+    def give_up_process(self) -> None:
+        """The writer process could not connect: the sync's later runs use threads."""
+        self._use_process = False
+        self.close()
 
     def close(self) -> None:
         if self._process is not None:

@@ -100,6 +100,8 @@ class ProcessWriter:
         self._slots = threading.Semaphore(QUEUE_DEPTH + 1)
         self._run_ends: queue.SimpleQueue[WrittenTotals | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self._answered = threading.Event()  # Ready, or a failure (to connect, or later)
+        self._connected = False
         self._outbox: queue.SimpleQueue[ToWriter | None] = queue.SimpleQueue()
         self._send(Connect(db, os.getpid(), _log_level()))
         self._sender = threading.Thread(target=self._send_all, name="possync-pages", daemon=True)
@@ -110,6 +112,12 @@ class ProcessWriter:
     @property
     def usable(self) -> bool:
         return self._error is None and self._process.poll() is None
+
+    def connect_failure(self, timeout: float) -> BaseException | None:
+        """Wait until the process has connected; why it could not, or None once it has."""
+        if not self._answered.wait(timeout):
+            return WriterProcessError(f"the writer process did not connect within {timeout:g} s")
+        return None if self._connected else (self._error or _ended(self._process.poll()))
 
     def begin_run(
         self, target: WalkTarget, quarantine_in_use: bool, on_commit: Callable[[RunCounters], None]
@@ -187,7 +195,8 @@ class ProcessWriter:
                 message: FromWriter = self._acks.recv()
                 match message:
                     case Ready():
-                        pass  # pages were queued already: the pipe held them
+                        self._connected = True
+                        self._answered.set()
                     case Committed(counters):
                         self._slots.release()
                         self._on_commit(counters)
@@ -202,6 +211,7 @@ class ProcessWriter:
         except BaseException as exc:  # the progress callback failed: stop like a page would
             self._error = exc
         finally:
+            self._answered.set()
             self._acks.close()
             self._run_ends.put(None)  # unblock a waiting finish: it raises the error
             for _ in range(QUEUE_DEPTH + 1):
