@@ -91,6 +91,9 @@ class ProcessWriter:
             [sys.executable, "-m", "possync.engine.writer_process", str(jobs_in), str(acks_out)],
             pass_fds=(jobs_in, acks_out),
             stdin=subprocess.DEVNULL,
+            # Out of the terminal's process group: Ctrl-C is the engine's to handle (it stops
+            # the writer through the pipe), not a traceback from a process still starting.
+            start_new_session=True,
         )
         os.close(jobs_in)
         os.close(acks_out)
