@@ -25,7 +25,7 @@ from possync.errors import ConfigError
 from possync.shops import registry
 from possync.shops.model import Shop, check_shop_name, schema_for
 from possync.shops.resolve import all_shops, cipher_for
-from possync.shops.schemas import drop_shop_schema, migrate_shop
+from possync.shops.schemas import drop_shop_schema, migrate_shop, schema_exists
 from possync.shops.secrets import NO_KEY, generate_key
 
 
@@ -103,13 +103,16 @@ def add_command(
     with control.connect() as conn:
         if not registry.registry_exists(conn):
             raise ConfigError("the database has no shops registry yet: run `possync migrate`")
-        with conn.transaction():
-            registry.insert_shop(conn, shop, cipher)
+        existed = schema_exists(conn, shop.schema_name)  # a removed shop's data, kept
+    # Tables first, registry row last: a worker that sees the shop finds all its tables (a
+    # shop's search path ends with the control schema, whose tables it would use instead).
     try:
         migrate_shop(control, app.base_settings, shop)
-    except BaseException:
         with control.connect() as conn, conn.transaction():
-            registry.delete_shop(conn, name)
+            registry.insert_shop(conn, shop, cipher)
+    except BaseException:
+        if not existed:
+            drop_shop_schema(control, shop.schema_name)
         raise
     sources = ", ".join(shop.sources) or "none yet"
     click.echo(f"added shop {name}: schema {shop.schema_name}, sources {sources}")

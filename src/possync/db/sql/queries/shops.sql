@@ -84,3 +84,6 @@ WHERE shop_name = %s AND source = %s
 
 -- delete_shop_connection --
 DELETE FROM possync_shop_connections WHERE shop_name = %s AND source = %s
+
+-- schema_exists --
+SELECT to_regnamespace(%s) IS NOT NULL
