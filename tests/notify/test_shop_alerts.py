@@ -241,3 +241,24 @@ def test_a_shop_named_in_alerts_keeps_its_times_in_its_time_zone(
     assert inboxes["north"].subjects == ["[east] possync alert: lightspeed sales sync failed"]
     text = plain_text(inboxes["north"], 0)
     assert " JST (1 d ago)" in text
+
+
+def test_a_shop_url_with_several_recipients_reaches_each(
+    db: Database, tmp_path: Path, possync_cli: RunPossync, inboxes: dict[str, SmtpInbox]
+) -> None:
+    # A comma inside an apprise URL separates recipients, not URLs.
+    two = mailto_url(inboxes["north"].port).replace(
+        "to=ops@shop.example", "to=ops@shop.example,owner@north.example"
+    )
+    env = environment_for(db, tmp_path, POSSYNC_ENCRYPTION_KEY=KEY)
+    assert possync_cli("shops", "add", "north", "--notify-url", two, env=env).returncode == 0
+    tested = possync_cli("alerts", "test", "--shop", "north", "--json", env=env)
+    assert tested.returncode == 0, tested.explain()
+    assert json.loads(tested.stdout) == {
+        "channels": [{"url": 1, "service": "E-Mail", "delivered": True, "error": None}]
+    }
+    recipients = sorted(str(message["To"]) for message in inboxes["north"].messages)
+    assert recipients in (
+        ["ops@shop.example", "owner@north.example"],
+        ["ops@shop.example, owner@north.example"],
+    )
