@@ -179,6 +179,11 @@ def test_urls_settings_alert_urls_and_connections_change_in_place(
             "give --notify-url or --no-notify-urls, not both",
         ),
         (["north", "--schedule-deep", "every day"], KEY, "--schedule-deep: not a cron"),
+        (
+            ["north", "--notify-url", "json://127.0.0.1:9/a", "--notify-url", "nonsense"],
+            KEY,
+            "--notify-url #2 is not an apprise URL possync can send to",
+        ),
         (["north", "--health-thresholds", "sales=fast"], KEY, "--health-thresholds: 'sales=fast'"),
         (["north", "--lightspeed-token-file", "TOKEN"], "", "POSSYNC_ENCRYPTION_KEY is not set"),
         (
@@ -219,3 +224,25 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert result.returncode == 2, result.explain()
     assert len(result.stderr_lines) == 1 and error in result.stderr, result.explain()
     assert registry_rows(db) == before
+
+
+def test_add_refuses_an_alert_url_apprise_cannot_use_and_remove_asks_only_about_a_shop(
+    db: Database, tmp_path: Path, possync_cli: RunPossync
+) -> None:
+    env = environment_for(db, tmp_path, POSSYNC_ENCRYPTION_KEY=KEY)
+    secret_url = "smtp-ish://user:pa55word@mail.example"
+    added = possync_cli("shops", "add", "north", "--notify-url", secret_url, env=env)
+    assert added.returncode == 2, added.explain()
+    assert added.stderr_lines == [
+        "error: --notify-url #1 is not an apprise URL possync can send to (mailtos://…, "
+        "slack://…; see docs/alerts.md)"
+    ]
+    assert "pa55word" not in added.stdout + added.stderr
+    assert registry_rows(db) == []
+    with db.connect() as conn:
+        assert conn.execute("SELECT to_regnamespace('shop_north')").fetchone() == (None,)
+
+    removed = possync_cli("shops", "remove", "north", "--drop-data", env=env)
+    assert removed.returncode == 2, removed.explain()
+    assert removed.stderr_lines == ["error: no shop named 'north'; see `possync shops list`"]
+    assert "drop schema" not in removed.stdout

@@ -18,6 +18,7 @@ from possync.config.parsing import (
     store_subdomain,
 )
 from possync.errors import ConfigError
+from possync.notify.delivery import unusable_urls
 from possync.shops.model import ENVIRONMENT_SHOP, Connection, check_shop_name
 
 
@@ -103,6 +104,18 @@ def square_connection(url: str | None, token_file: str | None) -> Connection | N
             raise ConfigError("--square-token-file is needed with --square-url")
         return None
     return Connection("square", endpoint or SQUARE_PRODUCTION_URL, token)
+
+
+def checked_notify_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
+    """--notify-url values apprise can send to; one line naming the first that it cannot
+    (by position: a URL holds credentials)."""
+    bad = unusable_urls([url.strip() for url in urls])
+    if bad:
+        raise ConfigError(
+            f"--notify-url #{bad[0]} is not an apprise URL possync can send to "
+            "(mailtos://…, slack://…; see docs/alerts.md)"
+        )
+    return tuple(url.strip() for url in urls)
 
 
 def one_token_from_stdin(*token_files: str | None) -> None:

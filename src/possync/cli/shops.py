@@ -12,6 +12,7 @@ import click
 from possync.cli.context import AppContext, pass_app
 from possync.cli.shop_input import (
     checked,
+    checked_notify_urls,
     cron_option,
     lightspeed_connection,
     one_token_from_stdin,
@@ -90,7 +91,7 @@ def add_command(
         name=name,
         schema_name=schema_for(name),
         timezone=checked(time_zone_name, timezone, "--timezone"),
-        notify_urls=notify_urls,
+        notify_urls=checked_notify_urls(notify_urls),
         health_thresholds=checked(checked_thresholds, health_thresholds, "--health-thresholds"),
         schedule_incremental=cron_option(schedule_incremental, "--schedule-incremental"),
         schedule_deep=cron_option(schedule_deep, "--schedule-deep"),
@@ -162,13 +163,17 @@ def _shop_json(shop: Shop) -> dict[str, Any]:
 def remove_command(app: AppContext, name: str, drop_data: bool, yes: bool) -> None:
     """Forget a shop (its tokens with it); its data stays unless --drop-data."""
     registered_name(name)
-    if drop_data and not yes:
-        click.confirm(f"drop schema {schema_for(name)} and every row of shop {name}?", abort=True)
     control = app.control_database
+    unknown = ConfigError(f"no shop named {name!r}; see `possync shops list`")
+    if drop_data and not yes:  # ask only about a shop there is
+        with control.connect() as conn:
+            if not any(shop.name == name for shop in registry.load_shops(conn)):
+                raise unknown
+        click.confirm(f"drop schema {schema_for(name)} and every row of shop {name}?", abort=True)
     with control.connect() as conn, conn.transaction():
         schema_name = registry.delete_shop(conn, name)
     if schema_name is None:
-        raise ConfigError(f"no shop named {name!r}; see `possync shops list`")
+        raise unknown
     if drop_data:
         drop_shop_schema(control, schema_name)
         click.echo(f"removed shop {name} and dropped schema {schema_name}")

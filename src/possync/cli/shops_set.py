@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from possync.cli.context import AppContext, pass_app
 from possync.cli.shop_input import (
     checked,
+    checked_notify_urls,
     cron_option,
     lightspeed_endpoint,
     one_token_from_stdin,
@@ -105,7 +106,7 @@ def set_command(
         read_token(square_token_file, "--square-token-file"),
     )
     settings = _settings_changes(timezone, health_thresholds, schedule_incremental, schedule_deep)
-    new_urls = notify_urls if notify_urls or no_notify_urls else None
+    new_urls = checked_notify_urls(notify_urls) if notify_urls or no_notify_urls else None
     given = [*lightspeed, *square, new_urls]
     if all(part is None for part in given) and not (settings or no_lightspeed or no_square):
         raise ConfigError("nothing to change: give an option (`possync shops set --help`)")
