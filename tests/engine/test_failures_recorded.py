@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from possync.cli.main import main
 from possync.db.connection import Database
+from possync.db.locks import try_lock_entity
 from possync.simulator import FaultConfig, SimulatorConfig, running_simulator
 from tests.engine.killing import cli_env
 from tests.engine.test_writer_process import _wait_for_child, _wait_for_committed_sales
@@ -161,7 +162,7 @@ def test_runs_left_open_by_a_killed_process_are_closed_as_abandoned(
             )
         conn.commit()
     held = db.connect()  # `users` is being synced by a live process: its lock is taken
-    held.execute("SELECT pg_advisory_lock(hashtext('possync:lightspeed'), hashtext('users'))")
+    assert try_lock_entity(held, "lightspeed", "users")  # the key names the shop's schema
     try:
         result = _cli(db, tmp_path, stub, monkeypatch)  # syncs taxes only
     finally:
