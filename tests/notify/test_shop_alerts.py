@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +14,25 @@ import pytest
 from cryptography.fernet import Fernet
 
 from possync.db.connection import Database
-from possync.notify import check_health, incidents
+from possync.db.state import RunCounters
+from possync.engine.run import EntityResult
+from possync.notify import after_sync, check_health, incidents
+from possync.shops.registry import load_shops
+from possync.shops.resolve import shop_settings
+from possync.shops.secrets import TokenCipher
 from tests.conftest import make_settings
 from tests.support.cli import RunPossync
 from tests.support.environment import environment_for
 
-from .conftest import DASHBOARD_URL, SMTP_PASSWORD, SmtpInbox, free_port, mailto_url, start_smtp
+from .conftest import (
+    DASHBOARD_URL,
+    SMTP_PASSWORD,
+    SmtpInbox,
+    free_port,
+    mailto_url,
+    report_of,
+    start_smtp,
+)
 
 KEY = Fernet.generate_key().decode()
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -262,3 +276,42 @@ def test_a_shop_url_with_several_recipients_reaches_each(
         ["ops@shop.example", "owner@north.example"],
         ["ops@shop.example, owner@north.example"],
     )
+
+
+def test_a_shops_quarantine_alert_names_it_and_links_to_its_quarantine_page(
+    db: Database, tmp_path: Path, shops_env: dict[str, str], inboxes: dict[str, SmtpInbox]
+) -> None:
+    run_id = uuid.uuid4()
+    north = Database(db.url, "shop_north")
+    with north.connect() as conn:
+        conn.execute(
+            """INSERT INTO sync_quarantine (source, entity_type, record_id, reason, run_id)
+               VALUES ('lightspeed', 'sales', 's-1', 'total_price: not a number', %s)""",
+            (run_id,),
+        )
+        conn.commit()
+    base = make_settings(
+        db,
+        tmp_path,
+        notify_urls=mailto_url(inboxes["global"].port),
+        dashboard_url=DASHBOARD_URL,
+        encryption_key=KEY,
+    )
+    with db.connect() as conn:
+        [shop] = [s for s in load_shops(conn, TokenCipher([KEY])) if s.name == "north"]
+    result = EntityResult(
+        source="lightspeed",
+        entity="sales",
+        run_id=run_id,
+        status="completed",
+        action="incremental_sync",
+        counters=RunCounters(records=10, quarantined=1),
+    )
+    outcome = after_sync(shop_settings(base, shop), north, report_of(result), now=NOW)
+    assert outcome.error is None
+    title = "[north] possync: 1 new record in quarantine (lightspeed sales)"
+    assert inboxes["north"].subjects == [title] and inboxes["global"].subjects == [title]
+    assert inboxes["south"].messages == []
+    text = plain_text(inboxes["north"], 0)
+    assert text.startswith("Shop: north\n") and "s-1: total_price: not a number" in text
+    assert f"{DASHBOARD_URL}/shops/north/quarantine" in text
