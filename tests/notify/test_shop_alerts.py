@@ -16,7 +16,13 @@ from cryptography.fernet import Fernet
 from possync.db.connection import Database
 from possync.db.state import RunCounters
 from possync.engine.run import EntityResult
-from possync.notify import after_sync, check_health, incidents
+from possync.notify import (
+    ReconciliationMismatch,
+    after_sync,
+    check_health,
+    incidents,
+    report_reconciliation,
+)
 from possync.shops.registry import load_shops
 from possync.shops.resolve import shop_settings
 from possync.shops.secrets import TokenCipher
@@ -315,3 +321,25 @@ def test_a_shops_quarantine_alert_names_it_and_links_to_its_quarantine_page(
     text = plain_text(inboxes["north"], 0)
     assert text.startswith("Shop: north\n") and "s-1: total_price: not a number" in text
     assert f"{DASHBOARD_URL}/shops/north/quarantine" in text
+
+
+def test_a_shops_reconciliation_alert_and_daily_summary_name_it(
+    db: Database, tmp_path: Path, shops_env: dict[str, str], inboxes: dict[str, SmtpInbox]
+) -> None:
+    base = make_settings(
+        db, tmp_path, dashboard_url=DASHBOARD_URL, encryption_key=KEY, daily_summary=True,
+        daily_summary_hour=0,
+    )  # fmt: skip
+    with db.connect() as conn:
+        [shop] = [s for s in load_shops(conn, TokenCipher([KEY])) if s.name == "south"]
+    south = Database(db.url, "shop_south")
+    mismatch = ReconciliationMismatch("lightspeed", "sales", "API 12 sales, database 11")
+    outcome = report_reconciliation(shop_settings(base, shop), south, [mismatch], now=NOW)
+    assert outcome.error is None
+    summary = check_health(shop_settings(base, shop), south, now=NOW)
+    assert [m.kind for m in summary.messages] == ["daily_summary"]
+    subjects = inboxes["south"].subjects
+    assert subjects[0] == "[south] possync alert: lightspeed sales does not reconcile"
+    assert subjects[1].startswith(f"[south] possync daily summary {NOW.date().isoformat()}")
+    assert plain_text(inboxes["south"], 1).startswith("Shop: south\n")
+    assert inboxes["north"].messages == [] and inboxes["global"].messages == []
