@@ -162,7 +162,7 @@ def test_runs_left_open_by_a_killed_process_are_closed_as_abandoned(
             )
         conn.commit()
     held = db.connect()  # `users` is being synced by a live process: its lock is taken
-    assert try_lock_entity(held, "lightspeed", "users")
+    assert try_lock_entity(held, "lightspeed", "users")  # the key names the shop's schema
     try:
         result = _cli(db, tmp_path, stub, monkeypatch)  # syncs taxes only
     finally:

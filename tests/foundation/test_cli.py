@@ -29,6 +29,7 @@ COMMAND_ARGUMENTS = {
     ("shops", "remove"): ("north",),
     ("shops", "pause"): ("north",),
     ("shops", "resume"): ("north",),
+    ("shops", "set"): ("north", "--timezone", "UTC"),
 }
 # Commands whose output is a report of several checks, one of them the database.
 REPORT_COMMANDS = {"check"}

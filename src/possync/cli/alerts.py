@@ -10,7 +10,9 @@ import click
 from possync.cli.context import AppContext, pass_app
 from possync.cli.options import shop_option
 from possync.db.access import ensure_schema_exists
+from possync.errors import ConfigError
 from possync.notify.delivery import describe_channels
+from possync.notify.every_shop import check_all_shops
 from possync.notify.model import AlertOutcome
 from possync.notify.service import alert_status, check_health, send_test_message
 
@@ -22,14 +24,21 @@ def alerts_command() -> None:
 
 @alerts_command.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print what was found and sent as JSON.")
+@click.option(
+    "--all-shops", is_flag=True, help="Check every shop (paused ones excepted), one by one."
+)
 @shop_option
 @pass_app
-def check(app: AppContext, as_json: bool) -> None:
+def check(app: AppContext, as_json: bool, all_shops: bool) -> None:
     """Evaluate sync health now and send the alerts that are due.
 
     Run it from cron (or let `possync serve` run it) so staleness is noticed even when no sync
-    runs. Exits 1 when a due message reached none of the configured channels.
+    runs. Exits 1 when a due message reached none of the configured channels (with
+    --all-shops, also when a shop could not be checked).
     """
+    if all_shops:
+        _check_every_shop(app, as_json)
+        return
     with app.database.connect() as conn:
         ensure_schema_exists(conn, app.database.schema)
     outcome = check_health(app.settings, app.database)
@@ -96,17 +105,34 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
         )
 
 
-def _print_outcome(outcome: AlertOutcome, *, configured: bool) -> None:
+def _check_every_shop(app: AppContext, as_json: bool) -> None:
+    if app.shop_name is not None:
+        raise ConfigError("give --shop NAME or --all-shops, not both")
+    checked = check_all_shops(app.base_settings, app.control_database)
+    if as_json:
+        click.echo(json.dumps({"shops": [shop.to_json() for shop in checked]}, indent=2))
+    for shop in checked if not as_json else []:
+        if shop.paused:
+            click.echo(f"{shop.shop}: paused, not checked")
+        elif shop.outcome.error is not None:
+            click.echo(f"{shop.shop}: could not check: {shop.outcome.error}")
+        else:
+            _print_outcome(shop.outcome, configured=shop.channels > 0, prefix=f"{shop.shop}: ")
+    if any(shop.outcome.undelivered or shop.outcome.error for shop in checked):
+        sys.exit(1)
+
+
+def _print_outcome(outcome: AlertOutcome, *, configured: bool, prefix: str = "") -> None:
     if not outcome.problems:
-        click.echo("all entities healthy")
+        click.echo(f"{prefix}all entities healthy")
     for problem in outcome.problems:
         detail = f": {problem.detail}" if problem.detail else ""
-        click.echo(f"{problem.source} {problem.entity}: {problem.problem}{detail}")
+        click.echo(f"{prefix}{problem.source} {problem.entity}: {problem.problem}{detail}")
     if not configured:
-        click.echo("no alert channels configured (POSSYNC_NOTIFY_URLS): nothing sent")
+        click.echo(f"{prefix}no alert channels configured (POSSYNC_NOTIFY_URLS): nothing sent")
     for message in outcome.messages:
-        click.echo(f"sent {message.kind}: {message.title}")
+        click.echo(f"{prefix}sent {message.kind}: {message.title}")
         for channel in message.delivery.channels:
-            click.echo(f"  {channel.describe()}")
+            click.echo(f"{prefix}  {channel.describe()}")
     if configured and not outcome.messages:
-        click.echo("nothing due")
+        click.echo(f"{prefix}nothing due")

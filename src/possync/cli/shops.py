@@ -1,30 +1,32 @@
-"""`possync shops …`: add, list, pause, resume and remove shops; make and rotate the key that
-encrypts their tokens. A token is read from a file or standard input, never the command line."""
+"""`possync shops …`: add, list, pause, resume and remove shops (`set`, which changes one, is
+in `shops_set`); make and rotate the key that encrypts their tokens. A token is read from a
+file or standard input, never the command line."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import SecretStr
 
 from possync.cli.context import AppContext, pass_app
-from possync.config.parsing import (
-    SQUARE_PRODUCTION_URL,
-    cron_schedule,
-    http_url,
-    store_subdomain,
-    time_zone_name,
+from possync.cli.shop_input import (
+    checked,
+    checked_notify_urls,
+    cron_option,
+    lightspeed_connection,
+    one_token_from_stdin,
+    registered_name,
+    square_connection,
 )
+from possync.cli.shops_set import set_command
+from possync.config.parsing import time_zone_name
 from possync.config.thresholds import checked_thresholds
 from possync.errors import ConfigError
 from possync.shops import registry
-from possync.shops.model import Connection, Shop, check_shop_name, schema_for
+from possync.shops.model import Shop, check_shop_name, schema_for
 from possync.shops.resolve import all_shops, cipher_for
-from possync.shops.schemas import drop_shop_schema, migrate_shop
+from possync.shops.schemas import drop_shop_schema, migrate_shop, schema_exists
 from possync.shops.secrets import NO_KEY, generate_key
 
 
@@ -33,55 +35,7 @@ def shops_command() -> None:
     """Many shops in one deployment: each with its own schema, tokens and schedules."""
 
 
-def _read_token(path: str | None, option: str) -> SecretStr | None:
-    if path is None:
-        return None
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{option}: cannot read {path}: {exc.strerror}") from None
-    token = text.strip()
-    if not token or len(token.split()) != 1:
-        where = "standard input" if path == "-" else path
-        raise ConfigError(f"{option}: {where} must hold exactly one token")
-    return SecretStr(token)
-
-
-def _setting(check: Any, value: str, option: str) -> str:
-    try:
-        return str(check(value))
-    except ValueError as exc:
-        raise ConfigError(f"{option}: {exc}") from None
-
-
-def _lightspeed(url: str | None, prefix: str | None, token_file: str | None) -> Connection | None:
-    if url and prefix:
-        raise ConfigError("give --lightspeed-url or --lightspeed-domain-prefix, not both")
-    token = _read_token(token_file, "--lightspeed-token-file")
-    if token is None and (url or prefix):
-        raise ConfigError(
-            "--lightspeed-token-file is needed with a Lightspeed store (`-` reads it from "
-            "standard input)"
-        )
-    if token is None:
-        return None
-    if prefix:
-        prefix = _setting(store_subdomain, prefix, "--lightspeed-domain-prefix")
-        url = f"https://{prefix}.retail.lightspeed.app/api/2.0"
-    if not url:
-        raise ConfigError("a Lightspeed token needs --lightspeed-url or --lightspeed-domain-prefix")
-    api_url = _setting(http_url, url, "--lightspeed-url")
-    return Connection("lightspeed", api_url, token, domain_prefix=prefix)
-
-
-def _square(url: str | None, token_file: str | None) -> Connection | None:
-    token = _read_token(token_file, "--square-token-file")
-    if token is None:
-        if url:
-            raise ConfigError("--square-token-file is needed with --square-url")
-        return None
-    api_url = _setting(http_url, url, "--square-url") if url else SQUARE_PRODUCTION_URL
-    return Connection("square", api_url, token)
+shops_command.add_command(set_command)
 
 
 @shops_command.command("add")
@@ -124,24 +78,23 @@ def add_command(
     check_shop_name(name)
     if name == "default":
         raise ConfigError("'default' names the shop the environment configures: pick another")
-    if lightspeed_token_file == "-" and square_token_file == "-":
-        raise ConfigError("only one token can come from standard input")
+    one_token_from_stdin(lightspeed_token_file, square_token_file)
     connections = {
         c.source: c
         for c in (
-            _lightspeed(lightspeed_url, lightspeed_domain_prefix, lightspeed_token_file),
-            _square(square_url, square_token_file),
+            lightspeed_connection(lightspeed_url, lightspeed_domain_prefix, lightspeed_token_file),
+            square_connection(square_url, square_token_file),
         )
         if c is not None
     }
     shop = Shop(
         name=name,
         schema_name=schema_for(name),
-        timezone=_setting(time_zone_name, timezone, "--timezone"),
-        notify_urls=notify_urls,
-        health_thresholds=_setting(checked_thresholds, health_thresholds, "--health-thresholds"),
-        schedule_incremental=_cron(schedule_incremental, "--schedule-incremental"),
-        schedule_deep=_cron(schedule_deep, "--schedule-deep"),
+        timezone=checked(time_zone_name, timezone, "--timezone"),
+        notify_urls=checked_notify_urls(notify_urls),
+        health_thresholds=checked(checked_thresholds, health_thresholds, "--health-thresholds"),
+        schedule_incremental=cron_option(schedule_incremental, "--schedule-incremental"),
+        schedule_deep=cron_option(schedule_deep, "--schedule-deep"),
         connections=connections,
     )
     cipher = cipher_for(app.base_settings)
@@ -151,20 +104,19 @@ def add_command(
     with control.connect() as conn:
         if not registry.registry_exists(conn):
             raise ConfigError("the database has no shops registry yet: run `possync migrate`")
-        with conn.transaction():
-            registry.insert_shop(conn, shop, cipher)
+        existed = schema_exists(conn, shop.schema_name)  # a removed shop's data, kept
+    # Tables first, registry row last: a worker that sees the shop finds all its tables (a
+    # shop's search path ends with the control schema, whose tables it would use instead).
     try:
         migrate_shop(control, app.base_settings, shop)
-    except BaseException:
         with control.connect() as conn, conn.transaction():
-            registry.delete_shop(conn, name)
+            registry.insert_shop(conn, shop, cipher)
+    except BaseException:
+        if not existed:
+            drop_shop_schema(control, shop.schema_name)
         raise
     sources = ", ".join(shop.sources) or "none yet"
     click.echo(f"added shop {name}: schema {shop.schema_name}, sources {sources}")
-
-
-def _cron(value: str | None, option: str) -> str | None:
-    return None if value is None else _setting(cron_schedule, value, option)
 
 
 @shops_command.command("list")
@@ -210,14 +162,18 @@ def _shop_json(shop: Shop) -> dict[str, Any]:
 @pass_app
 def remove_command(app: AppContext, name: str, drop_data: bool, yes: bool) -> None:
     """Forget a shop (its tokens with it); its data stays unless --drop-data."""
-    _registered(name)
-    if drop_data and not yes:
-        click.confirm(f"drop schema {schema_for(name)} and every row of shop {name}?", abort=True)
+    registered_name(name)
     control = app.control_database
+    unknown = ConfigError(f"no shop named {name!r}; see `possync shops list`")
+    if drop_data and not yes:  # ask only about a shop there is
+        with control.connect() as conn:
+            if not any(shop.name == name for shop in registry.load_shops(conn)):
+                raise unknown
+        click.confirm(f"drop schema {schema_for(name)} and every row of shop {name}?", abort=True)
     with control.connect() as conn, conn.transaction():
         schema_name = registry.delete_shop(conn, name)
     if schema_name is None:
-        raise ConfigError(f"no shop named {name!r}; see `possync shops list`")
+        raise unknown
     if drop_data:
         drop_shop_schema(control, schema_name)
         click.echo(f"removed shop {name} and dropped schema {schema_name}")
@@ -228,17 +184,8 @@ def remove_command(app: AppContext, name: str, drop_data: bool, yes: bool) -> No
         )
 
 
-def _registered(name: str) -> None:
-    if name == "default":
-        raise ConfigError(
-            "the default shop is the one the environment configures: unset its "
-            "POSSYNC_*_TOKEN settings instead"
-        )
-    check_shop_name(name)
-
-
 def _set_paused(app: AppContext, name: str, paused: bool) -> None:
-    _registered(name)
+    registered_name(name)
     with app.control_database.connect() as conn, conn.transaction():
         if not registry.set_paused(conn, name, paused):
             raise ConfigError(f"no shop named {name!r}; see `possync shops list`")

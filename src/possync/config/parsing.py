@@ -6,6 +6,7 @@ Each check raises ValueError with the part of the one-line message after the set
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,16 @@ def blank_is_unset(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+# Between apprise URLs: blanks, or a comma before the next URL's scheme. A comma inside a URL
+# stays (mailtos://…?to=finance@example.com,dev@example.com names two recipients).
+_BETWEEN_URLS = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def split_urls(value: str) -> list[str]:
+    """The apprise URLs of POSSYNC_NOTIFY_URLS, separated by blanks or commas."""
+    return [url for part in _BETWEEN_URLS.split(value) if (url := part.strip(","))]
 
 
 def http_url(value: str) -> str:

@@ -26,6 +26,7 @@ from possync.config.parsing import (
     SquareUrl,
     StoreSubdomain,
     TimeZoneName,
+    split_urls,
 )
 from possync.errors import ConfigError
 
@@ -322,8 +323,7 @@ class Settings(BaseSettings):
 
     @property
     def notify_url_list(self) -> list[str]:
-        urls = self.notify_urls.get_secret_value()
-        return [url for url in urls.replace(",", " ").split() if url]
+        return split_urls(self.notify_urls.get_secret_value())
 
     @property
     def resolved_data_dir(self) -> Path:

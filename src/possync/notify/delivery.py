@@ -81,6 +81,18 @@ def describe_channels(settings: Settings) -> list[str]:
     return names
 
 
+def unusable_urls(urls: list[str]) -> list[int]:
+    """The 1-based positions of the URLs apprise cannot send to (never the URLs: they hold
+    credentials)."""
+    # apprise logs an error for each URL it cannot parse: the caller's one line says it.
+    apprise_logger = logging.getLogger("apprise")
+    was_disabled, apprise_logger.disabled = apprise_logger.disabled, True
+    try:
+        return [n for n, url in enumerate(urls, start=1) if _instantiate(url) is None]
+    finally:
+        apprise_logger.disabled = was_disabled
+
+
 def _send_one(
     position: int, url: str, message: AlertMessage, timeout: float, secrets: tuple[str, ...]
 ) -> ChannelResult:

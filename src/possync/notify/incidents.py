@@ -35,14 +35,15 @@ from possync.notify.model import (
     SentMessage,
 )
 
-ALERTS_LOCK_KEY = 0x706F7373_616C7274  # "possalrt": one alert evaluation at a time
+ALERTS_LOCK_NAME = "possync:alerts"  # with the schema: one alert evaluation per shop at a time
 
 Sender = Callable[[AlertMessage], Delivery]
 
 
 def lock_alerts(conn: psycopg.Connection[Any]) -> None:
-    """Wait for other evaluations; released when the current transaction ends."""
-    conn.execute(query("lock_alerts"), (ALERTS_LOCK_KEY,))
+    """Wait for other evaluations of the same shop (the schema first on the search path);
+    released when the current transaction ends."""
+    conn.execute(query("lock_alerts"), (ALERTS_LOCK_NAME,))
 
 
 def update_incident(

@@ -1,8 +1,10 @@
 """The words of incident messages: a title, a plain-text body and an HTML body.
 
 Both bodies carry the same facts for each entity (source, entity, problem, error, last success)
-and a link to the dashboard. Times are shown in the shop's time zone. Every message is scrubbed
-of secrets as a whole before it leaves here, whatever the inputs were.
+and a link to the dashboard. When the shop has a name (a registered shop, or POSSYNC_SHOP_NAME),
+every title starts with it in brackets and every body says it first: an agency's inbox holds
+alerts of many shops. Times are shown in the shop's time zone. Every message is scrubbed of
+secrets as a whole before it leaves here, whatever the inputs were.
 """
 
 from __future__ import annotations
@@ -145,12 +147,18 @@ def finish_message(
     html_parts: list[str],
     footer: str,
 ) -> AlertMessage:
-    """Wrap the bodies with the dashboard link and footer, then scrub secrets from all of it."""
+    """Name the shop, wrap the bodies with the dashboard link and footer, then scrub secrets
+    from all of it."""
     dashboard_text, dashboard_html = dashboard_line(settings)
-    text = "\n".join([*text_lines, dashboard_text, *([footer] if footer else [])])
+    shop = settings.shop_name
+    shop_text = [f"Shop: {shop}", ""] if shop else []
+    shop_html = [f"<p>Shop: <b>{html.escape(shop)}</b></p>"] if shop else []
+    title = f"[{shop}] {title}" if shop else title
+    text = "\n".join([*shop_text, *text_lines, dashboard_text, *([footer] if footer else [])])
     body = "\n".join(
         [
             '<div style="font-family: Helvetica, Arial, sans-serif; font-size: 14px">',
+            *shop_html,
             *html_parts,
             dashboard_html,
             f'<p style="color: #666666">{html.escape(footer)}</p>' if footer else "",

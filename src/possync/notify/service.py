@@ -45,7 +45,7 @@ def after_sync(
     try:
         outcome = _evaluate_health(settings, db, now or _utcnow(), report=report)
     except Exception as exc:
-        return _could_not_run(settings, db, "after the sync", exc)
+        return could_not_run(settings, db, "after the sync", exc)
     outcome.messages.extend(quarantine_alerts(settings, db, report))
     return outcome
 
@@ -105,7 +105,7 @@ def report_reconciliation(
             open_ids = [incident.id for incident in incidents.open_incidents(conn)]
         return AlertOutcome(list(problems.values()), sent, open_ids)
     except Exception as exc:
-        return _could_not_run(settings, db, "after the reconciliation", exc)
+        return could_not_run(settings, db, "after the reconciliation", exc)
 
 
 def report_reconciliation_mismatch(
@@ -121,6 +121,11 @@ def report_reconciliation_mismatch(
 
 def send_test_message(settings: Settings, now: datetime | None = None) -> Delivery:
     """Send a test message to every configured URL; needs no database."""
+    if not settings.notify_url_list and settings.shop_name:
+        raise ConfigError(
+            f"no alert URLs for shop {settings.shop_name}: set POSSYNC_NOTIFY_URLS (every "
+            "shop's), or a registered shop's own with `possync shops set NAME --notify-url URL`"
+        )
     if not settings.notify_url_list:
         raise ConfigError(
             "POSSYNC_NOTIFY_URLS is empty: set it to one or more apprise URLs "
@@ -149,7 +154,8 @@ def _evaluate_health(
     return AlertOutcome(problems, sent, open_ids)
 
 
-def _could_not_run(settings: Settings, db: Database, when: str, exc: Exception) -> AlertOutcome:
+def could_not_run(settings: Settings, db: Database, when: str, exc: Exception) -> AlertOutcome:
+    """The outcome of an evaluation that failed: its reason in one line, scrubbed, logged."""
     if isinstance(exc, psycopg.Error):
         exc = translate_database_error(db.url, exc)
     first_line = (str(exc).splitlines() or [type(exc).__name__])[0]

@@ -131,6 +131,66 @@ def set_paused(conn: psycopg.Connection[Any], name: str, paused: bool) -> bool:
     return conn.execute(query("set_shop_paused"), (paused, name)).fetchone() is not None
 
 
+def lock_shop(conn: psycopg.Connection[Any], name: str) -> Shop | None:
+    """The shop's own settings (no connections, no secrets), its row locked until the
+    transaction ends; None when there is no such shop."""
+    row = conn.execute(query("lock_shop"), (name,)).fetchone()
+    if row is None:
+        return None
+    timezone, thresholds, incremental, deep = row
+    return Shop(
+        name=name,
+        schema_name="",
+        timezone=timezone,
+        health_thresholds=thresholds,
+        schedule_incremental=incremental,
+        schedule_deep=deep,
+    )
+
+
+def update_shop_settings(conn: psycopg.Connection[Any], shop: Shop) -> None:
+    """Store the shop's time zone, thresholds and schedules (not its connections or URLs)."""
+    conn.execute(
+        query("update_shop_settings"),
+        {
+            "name": shop.name,
+            "timezone": shop.timezone,
+            "health_thresholds": shop.health_thresholds,
+            "schedule_incremental": shop.schedule_incremental,
+            "schedule_deep": shop.schedule_deep,
+        },
+    )
+
+
+def set_notify_urls(
+    conn: psycopg.Connection[Any], name: str, urls: tuple[str, ...], cipher: TokenCipher | None
+) -> None:
+    """Replace the shop's own alert URLs (encrypted); none clears them."""
+    if urls and cipher is None:
+        raise ConfigError("a shop's alert URLs need POSSYNC_ENCRYPTION_KEY")
+    encrypted = cipher.encrypt(" ".join(urls)) if cipher and urls else None
+    conn.execute(query("update_shop_notify_urls"), (encrypted, name))
+
+
+def connection_endpoints(
+    conn: psycopg.Connection[Any], name: str
+) -> dict[str, tuple[str, str | None]]:
+    """source → (API base, domain prefix) of each of the shop's connections."""
+    rows = conn.execute(query("shop_connection_endpoints"), (name,)).fetchall()
+    return {source: (api_url, prefix) for source, api_url, prefix in rows}
+
+
+def set_connection_endpoint(
+    conn: psycopg.Connection[Any], name: str, source: str, api_url: str, prefix: str | None
+) -> None:
+    """Point a connection elsewhere, keeping its tokens."""
+    conn.execute(query("update_connection_endpoint"), (api_url, prefix, name, source))
+
+
+def delete_connection(conn: psycopg.Connection[Any], name: str, source: str) -> None:
+    conn.execute(query("delete_shop_connection"), (name, source))
+
+
 def reencrypt_all(conn: psycopg.Connection[Any], cipher: TokenCipher) -> int:
     """Every stored secret under the newest key (the caller holds the transaction); the
     number of values re-encrypted."""

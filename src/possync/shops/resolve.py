@@ -63,6 +63,8 @@ def shop_settings(base: Settings, shop: Shop) -> Settings:
         "notify_urls": SecretStr(
             " ".join([*base.notify_url_list, *(u for u in shop.notify_urls if u)])
         ),
+        # Alerts link to the shop's own page of the dashboard.
+        "dashboard_url": shop_page_url(base.dashboard_url, shop.name),
     }
     if shop.health_thresholds:
         update["health_thresholds"] = shop.health_thresholds
@@ -80,6 +82,11 @@ def shop_settings(base: Settings, shop: Shop) -> Settings:
         update["square_url"] = square.api_url
         update["square_token"] = square.access_token
     return base.model_copy(update=update)
+
+
+def shop_page_url(dashboard_url: str, name: str) -> str:
+    """A registered shop's overview on the dashboard (`/shops/NAME/`)."""
+    return f"{dashboard_url.rstrip('/')}/shops/{name}/"
 
 
 def shop_database(control: Database, shop: Shop) -> Database:

@@ -3,13 +3,16 @@ control schema by `possync migrate`, dropped only when asked (`shops remove --dr
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg import sql
 
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.db.migrate import migrate
 from possync.db.migration_files import Migration
-from possync.db.queries import template
+from possync.db.queries import query, template
 from possync.shops.model import Shop
 from possync.shops.registry import load_shops
 from possync.shops.resolve import shop_database, shop_settings
@@ -30,6 +33,11 @@ def migrate_everything(control: Database, settings: Settings) -> dict[str, list[
     for shop in shops:
         applied[shop.schema_name] = migrate_shop(control, settings, shop)
     return applied
+
+
+def schema_exists(conn: psycopg.Connection[Any], schema_name: str) -> bool:
+    row = conn.execute(query("schema_exists"), (schema_name,)).fetchone()
+    return bool(row and row[0])
 
 
 def drop_shop_schema(control: Database, schema_name: str) -> None:

@@ -30,8 +30,10 @@ WHERE run_id = ANY(%s::uuid[]) AND times_seen = 1
 GROUP BY 1, 2 ORDER BY 1, 2
 
 -- lock_alerts --
--- One alert evaluation at a time; released when the transaction ends.
-SELECT pg_advisory_xact_lock(%s)
+-- One alert evaluation at a time per shop (its schema: each shop has its own incidents, and
+-- one shop's slow mail server must not hold up another's alerts); released when the
+-- transaction ends.
+SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(current_schema()))
 
 -- open_incidents --
 SELECT id, kind, opened_at, closed_at, last_notified_at, messages_sent, last_delivery_error

@@ -61,3 +61,29 @@ WHERE shop_name = %s AND source = %s
 
 -- drop_shop_schema --
 DROP SCHEMA IF EXISTS {schema} CASCADE
+
+-- lock_shop --
+-- A shop's own settings, its row locked while `possync shops set` changes it.
+SELECT timezone, health_thresholds, schedule_incremental, schedule_deep
+FROM possync_shops WHERE name = %s FOR UPDATE
+
+-- update_shop_settings --
+UPDATE possync_shops
+SET timezone = %(timezone)s, health_thresholds = %(health_thresholds)s,
+    schedule_incremental = %(schedule_incremental)s, schedule_deep = %(schedule_deep)s,
+    updated_at = now()
+WHERE name = %(name)s
+
+-- shop_connection_endpoints --
+-- Where each of a shop's connections points (no secret: tokens stay as stored).
+SELECT source, api_url, domain_prefix FROM possync_shop_connections WHERE shop_name = %s
+
+-- update_connection_endpoint --
+UPDATE possync_shop_connections SET api_url = %s, domain_prefix = %s, updated_at = now()
+WHERE shop_name = %s AND source = %s
+
+-- delete_shop_connection --
+DELETE FROM possync_shop_connections WHERE shop_name = %s AND source = %s
+
+-- schema_exists --
+SELECT to_regnamespace(%s) IS NOT NULL
