@@ -52,3 +52,7 @@ ORDER BY shop_name, source
 -- delete_shop_connection --
 DELETE FROM possync_shop_connections WHERE shop_name = %s AND source = %s
 RETURNING source
+
+-- shop_schemas --
+-- Every shop's schema in this database (`possync demo` empties its database, shops included).
+SELECT nspname FROM pg_namespace WHERE nspname LIKE 'shop\_%' ORDER BY nspname
