@@ -66,6 +66,7 @@ def test_eight_threads_meeting_one_refused_token_cause_one_refresh(
 ) -> None:
     refused = read_tokens(db, settings, "north", "lightspeed").access_token.get_secret_value()
     before = refreshes(stores, "lightspeed")
+    reused_before = oauth_counters(stores)["reused_refresh_tokens"]
     got: list[str] = []
     start = threading.Barrier(8)
 
@@ -89,7 +90,7 @@ def test_eight_threads_meeting_one_refused_token_cause_one_refresh(
     again = renew_connection(db, settings, "north", "lightspeed", refused=refused)
     assert again is not None and again.get_secret_value() == got[0]
     assert refreshes(stores, "lightspeed") == before + 1
-    assert oauth_counters(stores)["reused_refresh_tokens"] == 0
+    assert oauth_counters(stores)["reused_refresh_tokens"] == reused_before
 
 
 @pytest.mark.usefixtures("connected")
@@ -168,3 +169,82 @@ def test_disconnect_revokes_squares_tokens_and_forgets_the_connection(
         headers={"Authorization": f"Bearer {token.get_secret_value()}"},
     )
     assert square.status_code == 401
+
+
+@pytest.mark.usefixtures("connected")
+def test_a_refusal_after_a_rival_rotated_the_token_uses_the_tokens_the_rival_stored(
+    db: Database, settings: Settings, stores: RunningSimulator
+) -> None:
+    """A rival (say, an older possync without the lock) refreshes with the same refresh token
+    just before us, then waits on our row lock to store its tokens: the vendor refuses ours,
+    and we must take the rival's rather than call the connection revoked."""
+    assert settings.encryption_key is not None
+    cipher = TokenCipher.from_setting(settings.encryption_key)
+    stored = read_tokens(db, settings, "north", "lightspeed")
+    assert stored.refresh_token is not None
+    rival: dict[str, str] = {}
+
+    def rival_stores(access: str, refresh: str) -> None:
+        with db.connect() as conn:
+            conn.execute(
+                """UPDATE possync_shop_connections SET access_token = %s, refresh_token = %s
+                   WHERE shop_name = 'north' AND source = 'lightspeed'""",
+                (cipher.encrypt(access), cipher.encrypt(refresh)),
+            )
+            conn.commit()
+
+    class RivalFirst(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            assert stored.refresh_token is not None
+            answer = httpx.post(
+                str(request.url),
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": stored.refresh_token.get_secret_value(),
+                    "client_id": settings.lightspeed_client_id,
+                    "client_secret": "possync-demo-secret",
+                },
+            ).json()
+            rival.update(answer)
+            writer = threading.Thread(
+                target=rival_stores, args=(answer["access_token"], answer["refresh_token"])
+            )
+            writer.start()
+            threads.append(writer)
+            _wait_for_a_lock_wait(db)
+            return httpx.HTTPTransport().handle_request(request)  # ours: already rotated
+
+    threads: list[threading.Thread] = []
+    reused_before = oauth_counters(stores)["reused_refresh_tokens"]
+    token = renew_connection(
+        db,
+        settings,
+        "north",
+        "lightspeed",
+        refused=stored.access_token.get_secret_value(),
+        transport=RivalFirst(),
+    )
+    for thread in threads:
+        thread.join()
+    assert token is not None and token.get_secret_value() == rival["access_token"]
+    after = read_tokens(db, settings, "north", "lightspeed")
+    assert after.status == "ok" and after.access_token == token
+    assert outlets_answer(stores, token) == 200
+    reused = oauth_counters(stores)["reused_refresh_tokens"]
+    assert isinstance(reused, int) and isinstance(reused_before, int)
+    assert reused == reused_before + 1  # ours, refused
+
+
+def _wait_for_a_lock_wait(db: Database) -> None:
+    """Until some session of this database waits for a lock (the rival, on our row)."""
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while datetime.now(UTC) < deadline:
+        with db.connect() as conn:
+            row = conn.execute(
+                """SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+            ).fetchone()
+        if row is not None and row[0] > 0:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the rival never waited for the row lock")

@@ -16,6 +16,7 @@ refuses them (`renewing_source`): the vendor's clock may be ahead of ours.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 EXPIRY_MARGIN = timedelta(days=1)
 SQUARE_REFRESH_EVERY = timedelta(days=6)  # Square: refresh at least every 7 days
+REREAD_PAUSE_SECONDS = 0.5
 
 
 class ConnectionBroken(AuthError):
@@ -205,11 +207,15 @@ def _after_refusal(
     refusal: GrantRefused,
 ) -> SecretStr:
     """A refused refresh token: if another process stored new tokens meanwhile, those serve;
-    otherwise the connection is revoked."""
-    again = _read(conn, cipher, shop_name, source, lock=False)
-    if again.status == "ok" and _secret(again.refresh_token) != _secret(used.refresh_token):
-        conn.commit()
-        return again.access_token
+    otherwise the connection is revoked. A writer that rotated the token at the vendor and
+    then queued on our row lock may not have committed yet: it gets a moment, then a re-read."""
+    for pause in (0.0, REREAD_PAUSE_SECONDS):
+        time.sleep(pause)
+        again = _read(conn, cipher, shop_name, source, lock=True)
+        if again.status == "ok" and _secret(again.refresh_token) != _secret(used.refresh_token):
+            conn.commit()
+            return again.access_token
+        conn.rollback()  # let a waiting writer have the row
     _mark_broken(conn, settings, shop_name, source, "revoked", str(refusal))
     raise ConnectionBroken(_broken_message(settings, shop_name, source, "revoked"))
 
