@@ -17,10 +17,11 @@ from pydantic import SecretStr
 from possync.errors import AuthError, TransientError
 
 READ_SCOPES = {
-    # Lightspeed: space separated; each endpoint's page names its scope.
+    # Lightspeed: space separated, one per domain (products:read covers brands and product
+    # categories, customers:read customer groups); https://x-series-api.lightspeedhq.com/docs/scopes
     "lightspeed": (
-        "outlets:read registers:read users:read taxes:read payment_types:read brands:read "
-        "suppliers:read products:read customers:read inventory:read sales:read"
+        "outlets:read registers:read users:read taxes:read payment_types:read products:read "
+        "suppliers:read customers:read inventory:read sales:read"
     ),
     "square": (
         "ORDERS_READ ITEMS_READ INVENTORY_READ CUSTOMERS_READ PAYMENTS_READ MERCHANT_PROFILE_READ"
