@@ -248,3 +248,22 @@ def _wait_for_a_lock_wait(db: Database) -> None:
             return
         threading.Event().wait(0.05)
     raise AssertionError("the rival never waited for the row lock")
+
+
+@pytest.mark.usefixtures("connected")
+def test_a_refused_client_secret_marks_the_connection_failed_with_the_fix(
+    db: Database, settings: Settings
+) -> None:
+    wrong = settings.model_copy(update={"lightspeed_client_secret": SecretStr("not-it")})
+    refused = read_tokens(db, settings, "north", "lightspeed").access_token
+    with pytest.raises(ConnectionBroken) as broken:
+        renew_connection(db, wrong, "north", "lightspeed", refused=refused.get_secret_value())
+    assert str(broken.value).startswith("shop north's Lightspeed connection failed for good: ")
+    stored = read_tokens(db, settings, "north", "lightspeed")
+    assert stored.status == "failed" and stored.access_token == refused
+    with db.connect() as conn:
+        row = conn.execute(
+            """SELECT status_detail FROM possync_shop_connections
+               WHERE shop_name = 'north' AND source = 'lightspeed'"""
+        ).fetchone()
+    assert row is not None and "client id and secret" in row[0] and "not-it" not in row[0]
