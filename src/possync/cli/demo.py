@@ -42,6 +42,25 @@ def demo_settings(base: Settings, lightspeed_url: str, square_url: str, token: s
     )
 
 
+def demo_oauth_settings(base: Settings, simulator_url: str, client_secret: str) -> Settings:
+    """OAuth apps at the simulator's consent pages, so "Add a shop" → "Connect Lightspeed /
+    Square" works without an account (a fresh encryption key unless the user set one)."""
+    from cryptography.fernet import Fernet
+
+    key = base.encryption_key or _secret(Fernet.generate_key().decode("ascii"))
+    return base.model_copy(
+        update={
+            "encryption_key": key,
+            "lightspeed_client_id": "possync-demo",
+            "lightspeed_client_secret": _secret(client_secret),
+            "lightspeed_authorize_url": simulator_url + "/connect",
+            "lightspeed_store_url": simulator_url + "/{domain_prefix}",
+            "square_application_id": "possync-demo",
+            "square_application_secret": _secret(client_secret),
+        }
+    )
+
+
 def _secret(value: str) -> object:
     from pydantic import SecretStr
 
@@ -57,6 +76,8 @@ def reset_demo_database(db: Database) -> bool:
         if not found or not found[0]:
             return False
         schema = sql.Identifier(db.schema)
+        for (shop_schema,) in conn.execute(query("shop_schemas")).fetchall():
+            conn.execute(template("drop_shop_schema").format(schema=sql.Identifier(shop_schema)))
         conn.execute(template("drop_schema").format(schema=schema))
         conn.execute(template("create_schema").format(schema=schema))
     return True
@@ -105,8 +126,11 @@ def demo_command(
 def _run_demo(app: AppContext, scale: str, seed: int, host: str, port: int, no_serve: bool) -> None:
     from possync.simulator import SimulatorConfig, running_simulator
 
-    with running_simulator(SimulatorConfig(seed=seed, scale=scale)) as sim:
+    # Stores 2 and 3 are there to be connected by OAuth from the dashboard ("Add a shop").
+    with running_simulator(SimulatorConfig(seed=seed, scale=scale, stores=3)) as sim:
         settings = demo_settings(app.base_settings, sim.lightspeed_url, sim.square_url, sim.token)
+        secret = sim.simulator.config.oauth_client_secret
+        settings = demo_oauth_settings(settings, sim.base_url, secret)
         db = open_database(settings)
         try:
             _import_and_serve(settings, db, sim.base_url, sim.token, host, port, no_serve)
@@ -139,6 +163,7 @@ def _import_and_serve(
     click.echo("")
     click.echo(f"dashboard: http://{host}:{port}/")
     click.echo(f"password:  {settings.dashboard_password.get_secret_value()}")
+    click.echo(f"add a shop: http://{host}:{port}/shops/connect (simulated stores 2 and 3)")
     click.echo("press Ctrl-C to stop")
     serve_dashboard(settings, db, host=host, port=port)
 

@@ -18,6 +18,8 @@ from possync.engine.quarantine import retry_quarantined
 from possync.engine.run import SyncReport, SyncRequest, run_sync
 from possync.errors import PossyncError
 from possync.health.status import fix_for
+from possync.shops.oauth.tokens import renewing_source
+from possync.sources.base import Source
 from possync.sources.http import RetryPolicy
 from possync.sources.lightspeed.source import NO_BACKFILL
 from possync.sources.registry import SOURCES, configured_sources, open_source, resolve_entities
@@ -101,7 +103,14 @@ def sync_command(
     reports: list[SyncReport] = []
     for source in chosen:
         request = SyncRequest(source, entities, full, dry_run, force, since, until)
-        reports.append(run_sync(settings, app.database, request, on_progress=printer))
+        api = _oauth_source(app, source)  # an OAuth connection renews its token on a 401
+        try:
+            reports.append(
+                run_sync(settings, app.database, request, on_progress=printer, source=api)
+            )
+        finally:
+            if api is not None:
+                api.close()
         _after_sync(app, reports[-1])
     if as_json:
         click.echo(json.dumps([_report_json(r) for r in reports], indent=2))
@@ -130,6 +139,12 @@ def _retry_quarantined(
         click.echo(f"{r.source} {r.entity}: {what}")
     if any(r.skipped for r in results):
         sys.exit(1)
+
+
+def _oauth_source(app: AppContext, source: str) -> Source | None:
+    if not app.settings.shop_name:  # the environment's own shop: personal tokens
+        return None
+    return renewing_source(app.control_database, app.base_settings, app.shop, app.settings, source)
 
 
 def _backfill_sources(asked: tuple[str, ...], chosen: tuple[str, ...]) -> tuple[str, ...]:

@@ -94,6 +94,12 @@ def store_subdomain(value: str | None) -> str | None:
     return value.lower()
 
 
+def store_url_template(value: str) -> str:
+    if "{domain_prefix}" not in value:
+        raise ValueError("put {domain_prefix} where the store's subdomain goes")
+    return http_url(value)
+
+
 def time_zone_name(value: str) -> str:
     if not value.strip():
         return "UTC"  # an empty line in .env means the default
@@ -130,6 +136,7 @@ SquareUrl = Annotated[str, AfterValidator(square_url)]
 SchemaName = Annotated[str, AfterValidator(schema_identifier)]
 DataDir = Annotated[Path, AfterValidator(directory_path)]
 StoreSubdomain = Annotated[str | None, AfterValidator(store_subdomain)]
+StoreUrlTemplate = Annotated[str, AfterValidator(store_url_template)]
 TimeZoneName = Annotated[str, AfterValidator(time_zone_name)]
 CronSchedule = Annotated[str, AfterValidator(cron_schedule)]
 HealthThresholds = Annotated[str, AfterValidator(checked_thresholds)]

@@ -25,6 +25,7 @@ from possync.config.parsing import (
     SchemaName,
     SquareUrl,
     StoreSubdomain,
+    StoreUrlTemplate,
     TimeZoneName,
     split_urls,
 )
@@ -122,6 +123,33 @@ class Settings(BaseSettings):
         default="UTC",
         description="The shop's time zone, for schedules and the times the dashboard shows "
         "(IANA name).",
+    )
+
+    # --- OAuth apps (issue 18): "Connect Lightspeed/Square" on the dashboard, docs/oauth.md ---
+    lightspeed_client_id: str = Field(
+        default="", description="Your Lightspeed X-Series OAuth app's client id (empty: off)."
+    )
+    lightspeed_client_secret: OptionalSecret = Field(
+        default=None, description="Your Lightspeed X-Series OAuth app's client secret."
+    )
+    lightspeed_authorize_url: HttpUrl = Field(
+        default="https://secure.retail.lightspeed.app/connect", description="The consent page."
+    )
+    lightspeed_store_url: StoreUrlTemplate = Field(
+        default="https://{domain_prefix}.retail.lightspeed.app",
+        description="A connected store's address ({domain_prefix}: its subdomain); the token "
+        "endpoint is `/api/1.0/token` under it, the API `/api/2.0`.",
+    )
+    square_application_id: str = Field(
+        default="", description="Your Square app's application id (empty: off)."
+    )
+    square_application_secret: OptionalSecret = Field(
+        default=None, description="Your Square app's application secret (OAuth secret)."
+    )
+    public_url: OptionalHttpUrl = Field(
+        default=None,
+        description="Where people and vendors reach the dashboard (OAuth callbacks "
+        "/oauth/lightspeed/callback and /oauth/square/callback under it). Unset: as requested.",
     )
 
     # --- sync engine (Lightspeed) ---

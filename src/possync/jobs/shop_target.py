@@ -12,7 +12,9 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.jobs.names import ENVIRONMENT_SHOP_ARG
+from possync.shops.oauth.tokens import renewing_source
 from possync.shops.resolve import choose_shop, shop_database, shop_settings
+from possync.sources.base import Source
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +34,14 @@ def job_target(settings: Settings, db: Database, shop: str) -> tuple[Settings, D
             raise ShopGone(f"shop {shop} was removed; its queued job has nothing to do") from None
         raise
     return shop_settings(settings, chosen), shop_database(db, chosen)
+
+
+def oauth_source(
+    settings: Settings, db: Database, shop: str, target: Settings, source: str
+) -> Source | None:
+    """The job's source, renewing its OAuth token when the API refuses it; None when the
+    shop's connection is not OAuth (the engine opens the source)."""
+    if shop == ENVIRONMENT_SHOP_ARG:
+        return None
+    chosen = choose_shop(db, settings, shop)
+    return renewing_source(db, settings, chosen, target, source)

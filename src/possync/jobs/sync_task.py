@@ -20,10 +20,11 @@ from possync.db.connection import Database
 from possync.db.queries import query
 from possync.errors import DatabaseError, PossyncError, SyncLockedError
 from possync.jobs.names import ENVIRONMENT_SHOP_ARG, EVERY_ENTITY, QUEUE, SYNC_TASK
-from possync.jobs.shop_target import ShopGone, job_target
+from possync.jobs.shop_target import ShopGone, job_target, oauth_source
 
 if TYPE_CHECKING:
     from possync.engine.run import EntityResult, SyncReport
+    from possync.sources.base import Source
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ def register_sync_task(app: App, settings: Settings, db: Database) -> None:
         except ShopGone as gone:
             logger.info("job %s: %s", context.job.id, gone)
             return {"records": 0, "entities": [], "skipped": str(gone)}
+        api = oauth_source(settings, db, shop, shop_settings, source)  # renews on a 401
         return run_sync_job(
-            shop_settings, shop_db, context, source, entity, full=full, trigger=trigger
+            shop_settings, shop_db, context, source, entity, full=full, trigger=trigger, api=api
         )
 
     app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True, retry=retry)(sync_job)
@@ -76,8 +78,10 @@ def run_sync_job(
     *,
     full: bool,
     trigger: str,
+    api: Source | None = None,
 ) -> dict[str, Any]:
-    """Run the engine for one job; raise so procrastinate records a failure (and retries)."""
+    """Run the engine for one job; raise so procrastinate records a failure (and retries).
+    `api`: the source to read (closed here); None: the engine opens it from the settings."""
     from possync.engine.run import EntityProgress, SyncRequest, run_sync
 
     what = f"{source} {entity or 'everything'}"
@@ -93,11 +97,14 @@ def run_sync_job(
     logger.info("job %s (attempt %s): sync %s, %s", job_id, attempt, what, trigger)
     request = SyncRequest(source=source, entities=(entity,) if entity else (), full=full)
     try:
-        report = run_sync(settings, db, request, on_progress=stop_between_entities)
+        report = run_sync(settings, db, request, on_progress=stop_between_entities, source=api)
     except PossyncError as exc:  # stopped everything (database gone, bad entity): keep why
         if job_id is not None:
             record_outcome(db, job_id, source, entity, attempt, None, str(exc), context.worker_name)
         raise
+    finally:
+        if api is not None:
+            api.close()
     _notify(settings, db, report)
     failed = report.failed
     skipped = [r for r in report.results if r.status == "skipped"]

@@ -16,6 +16,7 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.shops.model import ENVIRONMENT_SHOP, Connection, Shop
+from possync.shops.oauth.tokens import refresh_due
 from possync.shops.registry import load_shops
 from possync.shops.secrets import NO_KEY, TokenCipher
 from possync.sources.registry import configured_sources
@@ -135,7 +136,7 @@ def pick_shop(shops: list[Shop], name: str | None, base: Settings) -> Shop:
 
 def choose_shop(control: Database, base: Settings, name: str | None) -> Shop:
     """The shop a command works on, its secrets decrypted (the key is needed only when the
-    chosen shop is a registered one)."""
+    chosen shop is a registered one) and its OAuth tokens fresh."""
     with control.connect() as conn:
         shops = all_shops(conn, base)
         chosen = pick_shop(shops, name, base)
@@ -144,4 +145,5 @@ def choose_shop(control: Database, base: Settings, name: str | None) -> Shop:
         cipher = cipher_for(base)
         if cipher is None:
             raise ConfigError(NO_KEY)
-        return next(s for s in load_shops(conn, cipher) if s.name == chosen.name)
+        shop = next(s for s in load_shops(conn, cipher) if s.name == chosen.name)
+    return refresh_due(control, base, shop)  # OAuth tokens due for a refresh, refreshed first

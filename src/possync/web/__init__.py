@@ -94,6 +94,7 @@ def _register(app: Flask) -> None:
         history,
         jobs_page,
         liveness,
+        oauth_pages,
         overview,
         quarantine_page,
     )
@@ -102,6 +103,7 @@ def _register(app: Flask) -> None:
     errors.init_app(app)
     filters.init_app(app)
     liveness.init_app(app)
+    oauth_pages.init_app(app)
     for blueprint in (
         auth.blueprint,
         overview.blueprint,
@@ -110,6 +112,7 @@ def _register(app: Flask) -> None:
         quarantine_page.blueprint,
         api.blueprint,
         analytics.blueprint,
+        oauth_pages.blueprint,
     ):
         app.register_blueprint(blueprint)
 

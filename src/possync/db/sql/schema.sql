@@ -817,6 +817,18 @@ CREATE TABLE possync_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+-- TABLE: possync_oauth_states
+CREATE TABLE possync_oauth_states (
+    state_hash text NOT NULL,
+    session_hash text NOT NULL,
+    source text NOT NULL,
+    shop_name text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT possync_oauth_states_shop_name_check CHECK ((shop_name ~ '^[a-z0-9][a-z0-9-]{0,39}$'::text)),
+    CONSTRAINT possync_oauth_states_source_check CHECK ((source = ANY (ARRAY['lightspeed'::text, 'square'::text])))
+);
+
 -- TABLE: possync_settings
 CREATE TABLE possync_settings (
     key text NOT NULL,
@@ -1426,6 +1438,10 @@ ALTER TABLE ONLY possync_heartbeats
 ALTER TABLE ONLY possync_migrations
     ADD CONSTRAINT possync_migrations_pkey PRIMARY KEY (version);
 
+-- CONSTRAINT: possync_oauth_states possync_oauth_states_pkey
+ALTER TABLE ONLY possync_oauth_states
+    ADD CONSTRAINT possync_oauth_states_pkey PRIMARY KEY (state_hash);
+
 -- CONSTRAINT: possync_settings possync_settings_pkey
 ALTER TABLE ONLY possync_settings
     ADD CONSTRAINT possync_settings_pkey PRIMARY KEY (key);
@@ -1609,6 +1625,9 @@ CREATE INDEX idx_ls_sales_updated ON lightspeed_sales USING btree (updated_at);
 
 -- INDEX: idx_possync_heartbeats_last_beat
 CREATE INDEX idx_possync_heartbeats_last_beat ON possync_heartbeats USING btree (role, last_beat DESC);
+
+-- INDEX: idx_possync_oauth_states_expires
+CREATE INDEX idx_possync_oauth_states_expires ON possync_oauth_states USING btree (expires_at);
 
 -- INDEX: idx_procrastinate_jobs_worker_not_null
 CREATE INDEX idx_procrastinate_jobs_worker_not_null ON procrastinate_jobs USING btree (worker_id) WHERE ((worker_id IS NOT NULL) AND (status = 'doing'::procrastinate_job_status));
@@ -1822,6 +1841,9 @@ ALTER TABLE possync_heartbeats ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: possync_migrations
 ALTER TABLE possync_migrations ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: possync_oauth_states
+ALTER TABLE possync_oauth_states ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: possync_settings
 ALTER TABLE possync_settings ENABLE ROW LEVEL SECURITY;
