@@ -82,8 +82,5 @@ SELECT source, api_url, domain_prefix FROM possync_shop_connections WHERE shop_n
 UPDATE possync_shop_connections SET api_url = %s, domain_prefix = %s, updated_at = now()
 WHERE shop_name = %s AND source = %s
 
--- delete_shop_connection --
-DELETE FROM possync_shop_connections WHERE shop_name = %s AND source = %s
-
 -- schema_exists --
 SELECT to_regnamespace(%s) IS NOT NULL
