@@ -17,7 +17,7 @@ from possync.jobs.dispatch import Dispatch, dispatch_due, latest_due
 from possync.jobs.queue import JobQueue
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
-from tests.jobs.shops import register_shop
+from tests.support.shops import register_shop
 
 KEY = Fernet.generate_key().decode()
 

@@ -27,7 +27,7 @@ from possync.shops.resolve import shop_database, shop_settings
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job
-from tests.jobs.shops import register_shop
+from tests.support.shops import register_shop
 
 KEY = Fernet.generate_key().decode()
 

@@ -12,9 +12,9 @@ from cryptography.fernet import Fernet
 from possync.db.connection import Database
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
-from tests.jobs.shops import register_shop
 from tests.support.cli import RunPossync
 from tests.support.environment import environment_for
+from tests.support.shops import register_shop
 
 KEY = Fernet.generate_key().decode()
 

@@ -179,3 +179,40 @@ def test_the_deep_schedule_reconciles_each_imported_source(
         assert logged == [("lightspeed", "completed")]
     finally:
         worker.stop()
+
+
+def test_a_dead_workers_job_gives_way_to_a_newer_one_for_the_same_sync(
+    job_settings: Settings, db: Database, queue: JobQueue
+) -> None:
+    # The worker died mid-sync; then a schedule (or a click) queued the same sync again: the
+    # queueing lock was free, the stalled job being `doing`. That job cannot go back to the
+    # queue beside the new one, and left `doing` it would hold the source's lock forever.
+    lock, queueing_lock = "possync:source:lightspeed", "possync:sync:lightspeed:*"
+    with db.connect() as conn:
+        dead = conn.execute(
+            """INSERT INTO procrastinate_workers (last_heartbeat)
+               VALUES (now() - interval '1 hour') RETURNING id"""
+        ).fetchone()
+        assert dead is not None
+        stuck = conn.execute(
+            """INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args,
+                                               status, worker_id)
+               VALUES ('possync-import', 'possync.sync', %s, %s,
+                       '{"source": "lightspeed", "entity": ""}', 'doing', %s)
+               RETURNING id""",
+            (lock, queueing_lock, dead[0]),
+        ).fetchone()
+        conn.commit()
+    assert stuck is not None
+    newer = queue.enqueue_sync("lightspeed", trigger="schedule")
+    assert newer.job_id is not None
+    settings = job_settings.model_copy(update={"schedule_incremental": "", "schedule_deep": ""})
+    worker = BackgroundWorker(settings, db, schedules=True)
+    worker.start()
+    try:
+        housekeeping = queue.app().configure_task(MAINTENANCE_TASK, queue="possync")
+        assert wait_for_job(db, housekeeping.defer(timestamp=0))["status"] == "succeeded"
+        assert wait_for_job(db, newer.job_id)["status"] == "succeeded"
+    finally:
+        worker.stop()
+    assert job_row(db, stuck[0])["status"] == "failed"

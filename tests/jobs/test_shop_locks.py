@@ -30,8 +30,8 @@ from possync.jobs.queue import JobQueue
 from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, running_simulator
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job
-from tests.jobs.shops import register_shop
 from tests.support.environment import environment_for
+from tests.support.shops import register_shop
 
 POSSYNC = Path(sys.executable).with_name("possync")
 KEY = Fernet.generate_key().decode()

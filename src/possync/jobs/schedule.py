@@ -16,11 +16,13 @@ click); they never sync themselves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
 from procrastinate import App, JobContext
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 
 from possync.config.settings import Settings
@@ -107,14 +109,25 @@ def register_schedules(app: App, settings: Settings, db: Database) -> None:
 
 async def requeue_stalled_jobs(manager: JobManager) -> int:
     """Put back in the queue the jobs left `doing` by a worker that stopped (unregistered,
-    or no heartbeat for 30 s): a database restart mid-job leaves them so, holding their lock
-    until requeued. Returns how many were requeued."""
+    or no heartbeat for 30 s): a database restart or a kill mid-job leaves them so, holding
+    their lock until requeued. Returns how many were requeued.
+
+    When a newer job for the same sync was queued meanwhile (a schedule or a click after the
+    worker died), the stalled one cannot go back to the queue (one waiting job per queueing
+    lock), and left `doing` it would hold its shop's source forever: it ends as failed, and
+    the waiting job does its work, from the last committed page."""
     requeued = 0
     for job in await manager.get_stalled_jobs():
         logger.warning("requeueing job %s of a worker that stopped responding", job.id)
         try:
             await manager.retry_job(job)
             requeued += 1
+        except UniqueViolation:
+            logger.warning(
+                "job %s: a newer job for the same sync waits; job %s ends", job.id, job.id
+            )
+            with contextlib.suppress(ConnectorException):  # it moved on meanwhile
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
         except ConnectorException:  # it moved on meanwhile (finished or already requeued)
             logger.info("job %s changed state before it could be requeued", job.id)
     return requeued
