@@ -46,7 +46,7 @@ def shop_count() -> int:
 def stores() -> Iterator[RunningSimulator]:
     # A little latency per request spreads the cycle over seconds, so the kill lands in it.
     config = SimulatorConfig(
-        seed=61, scale="small", stores=shop_count(), faults=FaultConfig(latency_ms=4)
+        seed=61, scale="small", stores=shop_count(), faults=FaultConfig(latency_ms=2)
     )
     with running_simulator(config) as running:
         yield running

@@ -102,10 +102,11 @@ def dispatch_due(
     """Queue every (shop, schedule) whose latest scheduled time at `now` was not queued yet."""
     done: list[Dispatch] = []
     with control.connect() as conn:
-        shops = [s for s in all_shops(conn, settings) if not s.paused and s.sources]
+        known = all_shops(conn, settings)
         queued = {(r[0], r[1]): r[2] for r in conn.execute(query("dispatched_times"))}
-        conn.execute(query("forget_dispatches"), {"shops": [s.name for s in shops]})
+        conn.execute(query("forget_dispatches"), {"shops": [s.name for s in known]})
         conn.commit()
+        shops = [s for s in known if not s.paused and s.sources]
         for shop in in_turn(shops, now):
             for schedule, cron in shop_schedules(shop, settings).items():
                 due = latest_due(cron, shop.timezone, now)
