@@ -6,6 +6,9 @@ hourly syncs. Each worker process keeps one of its slots from imports (`worker_o
 imports go behind other syncs (their own queue, a lower priority): the small shops' syncs
 finish while the imports still run. With a plain first-come queue both slots would import and
 the small shops would wait for an import to end.
+
+And a shop whose POS answers nothing but server errors holds one slot while its job retries;
+the other shops' syncs go through meanwhile.
 """
 
 from __future__ import annotations
@@ -111,3 +114,39 @@ def _running(db: Database, job_id: int | None) -> bool:
             "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job_id,)
         ).fetchone()
     return row is not None and row[0] == "doing"
+
+
+def test_a_shop_whose_api_fails_delays_no_other(
+    db: Database, settings: Settings, stores: RunningSimulator
+) -> None:
+    # The broken shop's job retries its requests for a minute (server errors): it holds one
+    # slot (one job per shop's source), and the other shops' syncs go through the other.
+    fine = [register_shop(db, settings, f"fine-{k}", stores, k, square=False) for k in (2, 3)]
+    for shop in fine:
+        report = run_sync(
+            shop_settings(settings, shop), shop_database(db, shop), SyncRequest("lightspeed")
+        )
+        assert not report.failed
+    register_shop(db, settings, "broken", stores, 1, square=False)
+    stores.simulator.set_faults(FaultConfig(error_rate=1.0), 1)
+    queue = JobQueue(settings, db)
+    worker = BackgroundWorker(settings, db, schedules=False)
+    try:
+        broken = queue.enqueue_sync("lightspeed", shop="broken")
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not _running(db, broken.job_id):
+            assert time.monotonic() < deadline, "the broken shop's job did not start"
+            time.sleep(0.05)
+        hourly = [queue.enqueue_sync("lightspeed", shop=shop.name) for shop in fine]
+        for job in hourly:
+            assert job.job_id is not None
+            assert wait_for_job(db, job.job_id, timeout=60)["status"] == "succeeded"
+        assert _running(db, broken.job_id)  # still retrying its server errors
+        stores.simulator.set_faults(FaultConfig(latency_ms=15), 1)  # the POS comes back
+        assert broken.job_id is not None
+        assert wait_for_job(db, broken.job_id, timeout=120)["status"] == "succeeded"
+    finally:
+        stores.simulator.set_faults(FaultConfig(latency_ms=15), 1)
+        worker.stop()
+        queue.close()
