@@ -191,8 +191,8 @@ class JobQueue:
 def source_needs_import(
     conn: psycopg.Connection[Any], schema: str, source: str, entity: str = EVERY_ENTITY
 ) -> bool:
-    """True when (source, entity) in `schema` never completed a run (an unmigrated schema
-    counts as never synced: its first job migrates nothing and fails, as an import would)."""
+    """True when (source, entity) in `schema` never completed a run; a schema without its
+    tables (not migrated yet) counts as never synced."""
     statement = template("source_needs_import").format(schema=sql.Identifier(schema))
     try:
         with conn.transaction():
