@@ -80,15 +80,11 @@ def test_sync_now_enqueues_once_until_picked_up(logged_in: FlaskClient, db: Data
             """SELECT args->>'entity', lock, queueing_lock, status::text
                FROM procrastinate_jobs ORDER BY id"""
         ).fetchall()
+    # The running lock is the source's (one job per shop's source at a time, any entity).
     assert rows == [
-        (
-            "products",
-            "possync:sync:lightspeed:products",
-            "possync:sync:lightspeed:products",
-            "todo",
-        ),
-        ("sales", "possync:sync:lightspeed:sales", "possync:sync:lightspeed:sales", "todo"),
-        ("", "possync:sync:lightspeed:*", "possync:sync:lightspeed:*", "todo"),
+        ("products", "possync:source:lightspeed", "possync:sync:lightspeed:products", "todo"),
+        ("sales", "possync:source:lightspeed", "possync:sync:lightspeed:sales", "todo"),
+        ("", "possync:source:lightspeed", "possync:sync:lightspeed:*", "todo"),
     ]
     cards = {c["key"]: c for c in logged_in.get("/api/status").get_json()["cards"]}
     assert cards["lightspeed/products"]["job"] == "todo"

@@ -56,6 +56,9 @@ def _register_commands() -> None:
 
     main.add_command(serve_command)
     main.add_command(worker_command)
+    from possync.cli.queue import queue_command
+
+    main.add_command(queue_command)
     from possync.cli.grant import grant_command
 
     main.add_command(grant_command)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 )
 @click.pass_obj
 def serve_command(app: AppContext, host: str, port: int, no_worker: bool) -> None:
-    """Run the dashboard, a sync worker and the schedules in one process (one shop).
+    """Run the dashboard, a sync worker and the schedules (every shop's) in one process.
 
     Needs POSSYNC_DASHBOARD_PASSWORD. Ctrl-C stops; a running sync first finishes the entity
     it is on.
@@ -55,12 +55,14 @@ def serve_command(app: AppContext, host: str, port: int, no_worker: bool) -> Non
 @click.option(
     "--schedules",
     is_flag=True,
-    help="Also defer the periodic syncs (only if no `possync serve` does).",
+    help="Also run the schedules: the dispatcher that queues every shop's periodic syncs "
+    "(safe on any number of workers: each scheduled run is queued once).",
 )
 @click.pass_obj
 def worker_command(app: AppContext, concurrency: int | None, schedules: bool) -> None:
     """Run sync jobs from the queue until Ctrl-C or SIGTERM. Start as many as you like, on any
-    machines, against one database: two workers never sync the same entity at once."""
+    machines, against one database: two workers never sync the same shop's source at once,
+    and each keeps one of its slots from imports (see docs/jobs.md)."""
     from possync.db.access import ensure_schema_exists
     from possync.db.connection import wait_for_database
     from possync.db.jobs_schema import job_queue_schema_exists

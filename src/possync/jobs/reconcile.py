@@ -1,5 +1,6 @@
 """The reconciliation job (part of the deep pass): the POS's per-day totals against the
-database's, recorded in sync_log and alerted on a mismatch, like `possync reconcile`."""
+database's, recorded in sync_log and alerted on a mismatch, like `possync reconcile`; for the
+shop its `shop` argument names (the environment's when empty)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from procrastinate import App, RetryStrategy
 from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.errors import DatabaseError, RateLimitedError, TransientError
-from possync.jobs.names import QUEUE, RECONCILE_TASK
+from possync.jobs.names import ENVIRONMENT_SHOP_ARG, QUEUE, RECONCILE_TASK
+from possync.jobs.shop_target import ShopGone, job_target
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +34,15 @@ def register_reconcile_task(app: App, settings: Settings, db: Database) -> None:
         ),
     )
 
-    def reconcile_job(source: str, days: int = RECONCILE_DAYS) -> dict[str, Any]:
-        return run_reconcile_job(settings, db, source, days)
+    def reconcile_job(
+        source: str, days: int = RECONCILE_DAYS, shop: str = ENVIRONMENT_SHOP_ARG
+    ) -> dict[str, Any]:
+        try:
+            shop_settings, shop_db = job_target(settings, db, shop)
+        except ShopGone as gone:
+            logger.info("%s", gone)
+            return {"skipped": str(gone)}
+        return run_reconcile_job(shop_settings, shop_db, source, days)
 
     app.task(name=RECONCILE_TASK, queue=QUEUE, retry=retry)(reconcile_job)
 

@@ -1,180 +1,159 @@
-"""Periodic schedules: procrastinate's periodic deferrer, with cron read in the shop's zone.
+"""The periodic tasks: the dispatcher (every minute) and the housekeeping (every 5 minutes).
 
-- incremental (POSSYNC_SCHEDULE_INCREMENTAL, hourly): a sync of every entity per source;
-- deep (POSSYNC_SCHEDULE_DEEP, 02:00): Square's catalog read in full, and a reconciliation
-  of each source's last days against the POS;
-- housekeeping (every 5 minutes): requeue jobs of dead workers, prune month-old jobs, and
-  evaluate alerts (staleness even when nothing ran, reminders, the daily summary).
+- `possync.dispatch` queues, for every enabled shop, what its schedules made due
+  (`dispatch.py`): incremental syncs (POSSYNC_SCHEDULE_INCREMENTAL, hourly, or the shop's
+  own), and the deep pass (POSSYNC_SCHEDULE_DEEP, 02:00 in the shop's zone);
+- `possync.maintenance` requeues jobs of dead workers, prunes old jobs and evaluates every
+  shop's alerts (staleness even when nothing ran, reminders, the daily summary).
 
-procrastinate evaluates cron in UTC; `zone_schedules` gives each periodic task a croniter
-anchored in `POSSYNC_TIMEZONE`, so "0 2 * * *" means 02:00 where the shop is, across DST.
-procrastinate still records each (task, schedule, time) it defers in its own table, so any
-number of schedulers defer each run once.
-
-Schedules only defer jobs (with the same locks as a click); they never sync themselves.
+Both are procrastinate periodic tasks in their own queue (`SCHEDULE_QUEUE`) at the highest
+priority. procrastinate records each (task, time) it defers, so any number of schedulers defer
+each minute's dispatcher once; the dispatcher's own table makes each shop's scheduled time
+queued once even if two dispatchers ran. They only defer jobs (with the same locks as a
+click); they never sync themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-import attr
-from croniter import croniter
 from procrastinate import App, JobContext
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
-from procrastinate.periodic import PeriodicRegistry, PeriodicTask
 
 from possync.config.settings import Settings
+from possync.db.connection import Database
+from possync.jobs.dispatch import dispatch_due
 from possync.jobs.names import (
     DEEP_TASK,
-    EVERY_ENTITY,
+    DISPATCH_TASK,
+    IMPORT_QUEUE,
     INCREMENTAL_TASK,
     MAINTENANCE_TASK,
     QUEUE,
-    RECONCILE_TASK,
-    SYNC_TASK,
-    reconcile_lock,
-    sync_lock,
+    SCHEDULE_PRIORITY,
+    SCHEDULE_QUEUE,
 )
-from possync.sources.registry import can_reconcile, configured_sources, deep_pass_entities
+from possync.jobs.queue import JobQueue
 
 logger = logging.getLogger(__name__)
 
+DISPATCH_CRON = "* * * * *"
 MAINTENANCE_CRON = "*/5 * * * *"
 KEEP_FINISHED_JOBS_HOURS = 24 * 30
+KEEP_SCHEDULE_JOBS_HOURS = 24  # a dispatcher job a minute: keep a day of them
 
 
-@attr.dataclass(frozen=True)
-class ZonedPeriodicTask(PeriodicTask):  # type: ignore[type-arg]
-    """A periodic task whose cron is read in `timezone` instead of UTC."""
+def register_schedules(app: App, settings: Settings, db: Database) -> None:
+    """The dispatcher and the housekeeping, periodic; `db` is the control database."""
 
-    timezone: ZoneInfo = ZoneInfo("UTC")
-
-    @functools.cached_property
-    def croniter(self) -> croniter:
-        return croniter(self.cron, datetime.now(self.timezone))
-
-
-def zone_schedules(registry: PeriodicRegistry, timezone: str) -> None:
-    """Swap each registered periodic task for one whose cron is read in `timezone`."""
-    zone = ZoneInfo(timezone)
-    for key, periodic_task in list(registry.periodic_tasks.items()):
-        registry.periodic_tasks[key] = ZonedPeriodicTask(
-            task=periodic_task.task,
-            cron=periodic_task.cron,
-            periodic_id=periodic_task.periodic_id,
-            configure_kwargs=periodic_task.configure_kwargs,
-            timezone=zone,
-        )
-
-
-def next_run(cron: str, timezone: str, after: datetime) -> datetime:
-    """When `cron` fires next after `after`, read in `timezone` (shown on the jobs page)."""
-    zone = ZoneInfo(timezone)
-    result: datetime = croniter(cron, after.astimezone(zone)).get_next(datetime)
-    return result
-
-
-async def defer_sync_if_idle(
-    app: App, source: str, entity: str, *, full: bool, trigger: str
-) -> int | None:
-    """Defer a sync job unless one for (source, entity) is already waiting."""
-    lock = sync_lock(source, entity)
-    deferrer = app.configure_task(SYNC_TASK, lock=lock, queueing_lock=lock, queue=QUEUE)
-    try:
-        job_id: int = await deferrer.defer_async(
-            source=source, entity=entity, full=full, trigger=trigger
-        )
-    except AlreadyEnqueued:
-        logger.info("schedule: %s %s already queued", source, entity or "*")
-        return None
-    return job_id
-
-
-async def defer_reconcile_if_idle(app: App, source: str) -> int | None:
-    """Defer a reconciliation of `source` unless one is already waiting."""
-    lock = reconcile_lock(source)
-    deferrer = app.configure_task(RECONCILE_TASK, lock=lock, queueing_lock=lock, queue=QUEUE)
-    try:
-        job_id: int = await deferrer.defer_async(source=source)
-    except AlreadyEnqueued:
-        return None
-    return job_id
-
-
-def register_schedules(app: App, settings: Settings) -> None:
-    """The incremental and deep schedules from settings, and the queue's housekeeping."""
-    sources = configured_sources(settings)
-
-    async def scheduled_incremental(context: JobContext, timestamp: int) -> None:
-        for source in sources:
-            await defer_sync_if_idle(
-                context.app, source, EVERY_ENTITY, full=False, trigger="schedule"
-            )
-
-    async def scheduled_deep(context: JobContext, timestamp: int) -> None:
-        for source in sources:
-            for entity in deep_pass_entities(source):
-                await defer_sync_if_idle(context.app, source, entity, full=True, trigger="deep")
-        for source in sources:
-            if can_reconcile(source):
-                await defer_reconcile_if_idle(context.app, source)
+    def dispatch(timestamp: int = 0) -> int:
+        """Queue what is due now; returns how many (shop, schedule) times were queued."""
+        queue = JobQueue(settings, db)
+        try:
+            return len(dispatch_due(settings, db, queue, datetime.now(UTC)))
+        finally:
+            queue.close()
 
     async def maintenance(context: JobContext, timestamp: int) -> None:
         # Jobs of a worker that died (no heartbeat) would hold their lock forever: requeue them.
         manager = context.app.job_manager
         await requeue_stalled_jobs(manager)
         # Staleness must alert even when nothing ran at all: evaluate health every 5 minutes.
-        await asyncio.to_thread(check_alerts, settings)
-        await manager.delete_old_jobs(
-            nb_hours=KEEP_FINISHED_JOBS_HOURS,
-            queue=QUEUE,
-            include_failed=True,
-            include_cancelled=True,
-            include_aborted=True,
-        )
-
-    schedules = (
-        (INCREMENTAL_TASK, settings.schedule_incremental, scheduled_incremental),
-        (DEEP_TASK, settings.schedule_deep, scheduled_deep),
-        (MAINTENANCE_TASK, MAINTENANCE_CRON, maintenance),
-    )
-    for name, cron, func in schedules:
-        # A lock per schedule: two runs of the same housekeeping never overlap.
-        task = app.task(name=name, queue=QUEUE, pass_context=True, lock=name)(func)
-        if cron:
-            app.periodic_registry.register_task(
-                task=task, cron=cron, periodic_id=name, configure_kwargs={}
+        await asyncio.to_thread(check_alerts, settings, db)
+        for queue, hours in (
+            (QUEUE, KEEP_FINISHED_JOBS_HOURS),
+            (IMPORT_QUEUE, KEEP_FINISHED_JOBS_HOURS),
+            (SCHEDULE_QUEUE, KEEP_SCHEDULE_JOBS_HOURS),
+        ):
+            await manager.delete_old_jobs(
+                nb_hours=hours,
+                queue=queue,
+                include_failed=True,
+                include_cancelled=True,
+                include_aborted=True,
             )
-    zone_schedules(app.periodic_registry, settings.timezone)
+
+    # A lock per task: two dispatchers (or two housekeepings) never overlap; the queueing
+    # lock keeps one waiting at most while every worker is busy.
+    dispatcher = app.task(
+        name=DISPATCH_TASK,
+        queue=SCHEDULE_QUEUE,
+        priority=SCHEDULE_PRIORITY,
+        lock=DISPATCH_TASK,
+        queueing_lock=DISPATCH_TASK,
+    )(dispatch)
+    housekeeping = app.task(
+        name=MAINTENANCE_TASK,
+        pass_context=True,
+        queue=SCHEDULE_QUEUE,
+        priority=SCHEDULE_PRIORITY,
+        lock=MAINTENANCE_TASK,
+        queueing_lock=MAINTENANCE_TASK,
+    )(maintenance)
+    # Jobs of the schedules that came before the dispatcher may wait in an upgraded
+    # database: they run the dispatcher.
+    for legacy in (INCREMENTAL_TASK, DEEP_TASK):
+        app.task(name=legacy, queue=QUEUE, lock=DISPATCH_TASK)(dispatch)
+    app.periodic_registry.register_task(
+        task=dispatcher, cron=DISPATCH_CRON, periodic_id=DISPATCH_TASK, configure_kwargs={}
+    )
+    app.periodic_registry.register_task(
+        task=housekeeping, cron=MAINTENANCE_CRON, periodic_id=MAINTENANCE_TASK, configure_kwargs={}
+    )
 
 
 async def requeue_stalled_jobs(manager: JobManager) -> int:
     """Put back in the queue the jobs left `doing` by a worker that stopped (unregistered,
-    or no heartbeat for 30 s): a database restart mid-job leaves them so, holding their lock
-    until requeued. Returns how many were requeued."""
+    or no heartbeat for 30 s): a database restart or a kill mid-job leaves them so, holding
+    their lock until requeued. Returns how many were requeued.
+
+    When a newer job for the same sync was queued meanwhile (a schedule or a click after the
+    worker died), the stalled one cannot go back to the queue (one waiting job per queueing
+    lock), and left `doing` it would hold its shop's source forever: it ends as failed, and
+    the waiting job does its work, from the last committed page."""
     requeued = 0
     for job in await manager.get_stalled_jobs():
         logger.warning("requeueing job %s of a worker that stopped responding", job.id)
         try:
             await manager.retry_job(job)
             requeued += 1
+        except UniqueViolation:
+            logger.warning(
+                "job %s: a newer job for the same sync waits; job %s ends", job.id, job.id
+            )
+            with contextlib.suppress(ConnectorException):  # it moved on meanwhile
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
         except ConnectorException:  # it moved on meanwhile (finished or already requeued)
             logger.info("job %s changed state before it could be requeued", job.id)
     return requeued
 
 
-def check_alerts(settings: Settings) -> None:
-    """Evaluate health and send what is due (staleness, reminders, the daily summary)."""
+def check_alerts(settings: Settings, control: Database) -> None:
+    """Evaluate every enabled shop's health and send what is due (staleness, reminders, the
+    daily summary), each with the shop's own settings and alert URLs."""
     from possync.db.connection import open_database
     from possync.notify import check_health
+    from possync.shops.resolve import all_shops, shop_database, shop_settings
 
+    checks: list[tuple[str, Settings, Database | None]] = [
+        ("the environment's shop", settings, None)
+    ]
     try:
-        check_health(settings, open_database(settings))
+        with control.connect() as conn:
+            registered = [s for s in all_shops(conn, settings, secrets=True) if s.registered]
     except Exception as exc:  # the next run tries again; housekeeping must go on
-        logger.warning("alerts: the health check failed (%s)", type(exc).__name__)
+        logger.warning("alerts: the shops could not be read (%s)", type(exc).__name__)
+        registered = []
+    for shop in registered:
+        if not shop.paused:
+            checks.append((shop.name, shop_settings(settings, shop), shop_database(control, shop)))
+    for name, shop_config, shop_db in checks:
+        try:
+            check_health(shop_config, shop_db or open_database(settings))
+        except Exception as exc:  # one shop's failure never keeps the others' alerts back
+            logger.warning("alerts: the health check of %s failed (%s)", name, type(exc).__name__)

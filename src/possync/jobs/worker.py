@@ -1,7 +1,8 @@
 """Running procrastinate workers: in the foreground (`possync worker`) or in a thread (`serve`).
 
 Sync jobs are synchronous functions: procrastinate runs each in a thread, up to
-`POSSYNC_WORKER_CONCURRENCY` at once per process. Stopping is graceful: running jobs get
+`POSSYNC_WORKER_CONCURRENCY` at once per process, one of them kept from imports
+(`worker_options`). Stopping is graceful: running jobs get
 `SHUTDOWN_GRACE_SECONDS` to finish, then are asked to abort, which the sync job honours after its
 current page commits (so nothing is lost: the next run resumes there).
 
@@ -29,7 +30,7 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.jobs import heartbeat
 from possync.jobs.app import build_job_app
-from possync.jobs.names import QUEUE
+from possync.jobs.names import IMPORT_QUEUE, QUEUE, SCHEDULE_QUEUE
 from possync.jobs.schedule import requeue_stalled_jobs
 
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -51,16 +52,34 @@ def process_name() -> str:
     return f"possync@{socket.gethostname()}:{os.getpid()}"
 
 
-def worker_options(settings: Settings, *, install_signal_handlers: bool) -> dict[str, Any]:
-    return {
-        "queues": [QUEUE],
-        "concurrency": settings.worker_concurrency,
-        "name": process_name(),
+def worker_options(settings: Settings, *, install_signal_handlers: bool) -> list[dict[str, Any]]:
+    """The procrastinate workers of one process: with N slots, N-1 take any job (imports
+    last, by priority) and one never takes an import, so a shop's import of hours never holds
+    every slot while the other shops' hourly syncs wait. With one slot, it takes anything."""
+    name = process_name()
+    common = {
         "shutdown_graceful_timeout": SHUTDOWN_GRACE_SECONDS,
         "fetch_job_polling_interval": POLL_SECONDS,
         "install_signal_handlers": install_signal_handlers,
         "delete_jobs": "never",  # the jobs page shows finished jobs; maintenance prunes them
     }
+    every_queue = [SCHEDULE_QUEUE, QUEUE, IMPORT_QUEUE]
+    if settings.worker_concurrency == 1:
+        return [{**common, "name": name, "queues": every_queue, "concurrency": 1}]
+    return [
+        {
+            **common,
+            "name": name,
+            "queues": every_queue,
+            "concurrency": settings.worker_concurrency - 1,
+        },
+        {
+            **common,
+            "name": f"{name}/no-imports",
+            "queues": [SCHEDULE_QUEUE, QUEUE],
+            "concurrency": 1,
+        },
+    ]
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -101,10 +120,10 @@ class BackgroundWorker:
         beat_seconds: float = heartbeat.BEAT_SECONDS,
     ) -> None:
         self.app: App = build_job_app(
-            settings, db, schedules=schedules, max_pool_size=2 + settings.worker_concurrency
+            settings, db, schedules=schedules, max_pool_size=4 + settings.worker_concurrency
         )
         self._options = worker_options(settings, install_signal_handlers=False)
-        self.name: str = self._options["name"]
+        self.name: str = self._options[0]["name"]
         self.roles = ("worker", "scheduler") if schedules else ("worker",)
         self._beat_seconds = beat_seconds
         self._thread = threading.Thread(target=self._run, name="possync-worker", daemon=True)
@@ -167,7 +186,7 @@ class BackgroundWorker:
         if self._stopping.is_set():
             return
         async with self.app.open_async():
-            work = asyncio.create_task(self.app.run_worker_async(**self._options))
+            work = asyncio.create_task(self._work())
             beats = asyncio.create_task(self._beat_while_working(work))
             try:
                 await work
@@ -177,6 +196,21 @@ class BackgroundWorker:
                     await beats
                 if self._stopping.is_set():
                     await self._forget()
+
+    async def _work(self) -> None:
+        """Run this process's procrastinate workers; when one ends, stop the others (the
+        supervisor then starts them all again)."""
+        workers = [
+            asyncio.create_task(self.app.run_worker_async(**options)) for options in self._options
+        ]
+        try:
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        for worker in done:
+            worker.result()  # its error, if it failed
 
     async def _beat_while_working(self, work: asyncio.Task[Any]) -> None:
         """Beat every `beat_seconds`; every `STALLED_CHECK_SECONDS` (and at once on a

@@ -14,7 +14,7 @@ from possync.config.settings import Settings
 from possync.db.queries import query
 from possync.health.status import read_entity_statuses
 from possync.jobs.names import MAINTENANCE_TASK as HOUSEKEEPING_TASK
-from possync.jobs.names import QUEUE, SYNC_TASK
+from possync.jobs.names import SYNC_QUEUES, SYNC_TASK
 
 PER_PAGE = 50
 CHART_POINTS = 200
@@ -104,7 +104,9 @@ def read_jobs(
     """One page of possync's jobs (newest first), and the count per tab. The five-minute
     housekeeping job is left out: it would bury the syncs."""
     statuses = list(JOB_TABS.get(tab, ()))
-    counts_rows = conn.execute(query("job_counts_by_status"), (QUEUE, HOUSEKEEPING_TASK)).fetchall()
+    counts_rows = conn.execute(
+        query("job_counts_by_status"), (list(SYNC_QUEUES), HOUSEKEEPING_TASK)
+    ).fetchall()
     by_status = {status: int(n) for status, n in counts_rows}
     counts = {
         name: sum(n for s, n in by_status.items() if not wanted or s in wanted)
@@ -117,7 +119,7 @@ def read_jobs(
             query("jobs_page"),
             {
                 "sync_task": SYNC_TASK,
-                "queue": QUEUE,
+                "queue": list(SYNC_QUEUES),
                 "housekeeping": HOUSEKEEPING_TASK,
                 "statuses": statuses,
                 "limit": page.per_page,

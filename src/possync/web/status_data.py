@@ -26,7 +26,7 @@ from possync.health.status import (
     failure_groups,
     read_entity_statuses,
 )
-from possync.jobs.names import QUEUE, SYNC_TASK
+from possync.jobs.names import SYNC_QUEUES, SYNC_TASK
 from possync.sources.registry import (
     SOURCES,
     child_entities_for,
@@ -270,7 +270,7 @@ def read_finished_run_counts(conn: psycopg.Connection[Any]) -> list[tuple[str, s
 
 def read_queue_job_counts(conn: psycopg.Connection[Any]) -> list[tuple[str, int]]:
     """(procrastinate status, jobs) for possync's queue."""
-    rows = conn.execute(query("queue_job_counts"), (QUEUE,)).fetchall()
+    rows = conn.execute(query("queue_job_counts"), (list(SYNC_QUEUES),)).fetchall()
     return [(status, int(count)) for status, count in rows]
 
 

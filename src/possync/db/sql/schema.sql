@@ -800,6 +800,15 @@ CREATE VIEW low_stock_products WITH (security_invoker='true') AS
      LEFT JOIN lightspeed_outlets o ON ((o.id = i.outlet_id)))
   WHERE ((i.reorder_point IS NOT NULL) AND (i.current_amount <= i.reorder_point) AND (i.deleted_at IS NULL) AND (p.deleted_at IS NULL) AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true));
 
+-- TABLE: possync_dispatches
+CREATE TABLE possync_dispatches (
+    shop_name text NOT NULL,
+    schedule text NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    dispatched_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT possync_dispatches_schedule_check CHECK ((schedule = ANY (ARRAY['incremental'::text, 'deep'::text])))
+);
+
 -- TABLE: possync_heartbeats
 CREATE TABLE possync_heartbeats (
     process text NOT NULL,
@@ -1430,6 +1439,10 @@ ALTER TABLE ONLY lightspeed_taxes
 ALTER TABLE ONLY lightspeed_users
     ADD CONSTRAINT lightspeed_users_pkey PRIMARY KEY (id);
 
+-- CONSTRAINT: possync_dispatches possync_dispatches_pkey
+ALTER TABLE ONLY possync_dispatches
+    ADD CONSTRAINT possync_dispatches_pkey PRIMARY KEY (shop_name, schedule);
+
 -- CONSTRAINT: possync_heartbeats possync_heartbeats_pkey
 ALTER TABLE ONLY possync_heartbeats
     ADD CONSTRAINT possync_heartbeats_pkey PRIMARY KEY (process, role);
@@ -1835,6 +1848,9 @@ ALTER TABLE lightspeed_taxes ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: lightspeed_users
 ALTER TABLE lightspeed_users ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: possync_dispatches
+ALTER TABLE possync_dispatches ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: possync_heartbeats
 ALTER TABLE possync_heartbeats ENABLE ROW LEVEL SECURITY;

@@ -35,3 +35,28 @@ ON CONFLICT (job_id) DO UPDATE SET
     failed = EXCLUDED.failed, skipped = EXCLUDED.skipped,
     error = EXCLUDED.error, run_ids = EXCLUDED.run_ids,
     worker = EXCLUDED.worker, finished_at = EXCLUDED.finished_at
+
+-- dispatched_times --
+-- The dispatcher: the latest scheduled time queued per (shop, schedule).
+SELECT shop_name, schedule, due_at FROM possync_dispatches
+
+-- claim_dispatch --
+-- Claim one scheduled time of one shop's schedule: a row comes back only to the one
+-- dispatcher that moved it forward (others wait on the row lock, then find it moved).
+INSERT INTO possync_dispatches (shop_name, schedule, due_at)
+VALUES (%(shop)s, %(schedule)s, %(due_at)s)
+ON CONFLICT (shop_name, schedule) DO UPDATE
+SET due_at = EXCLUDED.due_at, dispatched_at = now()
+WHERE possync_dispatches.due_at < EXCLUDED.due_at
+RETURNING due_at
+
+-- forget_dispatches --
+-- Drop the rows of shops that are gone (removed), so a shop added again starts afresh.
+DELETE FROM possync_dispatches WHERE NOT (shop_name = ANY(%(shops)s::text[]))
+
+-- source_needs_import --
+-- Whether a sync of (source, entity or every entity: '') in a shop's schema is an import:
+-- never synced, or some entity never completed a run.
+SELECT count(*) = 0 OR bool_or(last_sync_time IS NULL)
+FROM {schema}.sync_state
+WHERE source = %(source)s AND (%(entity)s = '' OR entity_type = %(entity)s)

@@ -67,7 +67,7 @@ ORDER BY "timestamp" DESC LIMIT %(limit)s
 -- job_counts_by_status --
 -- possync's jobs per procrastinate status, the housekeeping task left out.
 SELECT status::text, count(*) FROM procrastinate_jobs
-WHERE queue_name = %s AND task_name <> %s GROUP BY status
+WHERE queue_name = ANY(%s) AND task_name <> %s GROUP BY status
 
 -- jobs_page --
 -- One page of possync's jobs, newest first, with their times and what each sync did.
@@ -84,7 +84,7 @@ LEFT JOIN LATERAL (
                                           'aborted')) AS finished_at
     FROM procrastinate_events e WHERE e.job_id = j.id) ev ON true
 LEFT JOIN sync_job_outcomes o ON o.job_id = j.id
-WHERE j.queue_name = %(queue)s AND j.task_name <> %(housekeeping)s
+WHERE j.queue_name = ANY(%(queue)s) AND j.task_name <> %(housekeeping)s
   AND (cardinality(%(statuses)s::text[]) = 0
        OR j.status::text = ANY(%(statuses)s::text[]))
 ORDER BY j.id DESC LIMIT %(limit)s OFFSET %(offset)s
@@ -146,7 +146,7 @@ WHERE status <> 'started' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 
 -- queue_job_counts --
 -- /metrics: the queue's jobs per status.
-SELECT status::text, count(*) FROM procrastinate_jobs WHERE queue_name = %s
+SELECT status::text, count(*) FROM procrastinate_jobs WHERE queue_name = ANY(%s)
 GROUP BY 1 ORDER BY 1
 
 -- sweep_sessions --
