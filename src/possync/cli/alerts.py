@@ -12,7 +12,7 @@ from possync.cli.options import shop_option
 from possync.db.access import ensure_schema_exists
 from possync.errors import ConfigError
 from possync.notify.delivery import describe_channels
-from possync.notify.every_shop import check_all_shops
+from possync.notify.every_shop import ShopAlerts, check_all_shops
 from possync.notify.model import AlertOutcome
 from possync.notify.service import alert_status, check_health, send_test_message
 
@@ -111,15 +111,20 @@ def _check_every_shop(app: AppContext, as_json: bool) -> None:
     checked = check_all_shops(app.base_settings, app.control_database)
     if as_json:
         click.echo(json.dumps({"shops": [shop.to_json() for shop in checked]}, indent=2))
-    for shop in checked if not as_json else []:
-        if shop.paused:
-            click.echo(f"{shop.shop}: paused, not checked")
-        elif shop.outcome.error is not None:
-            click.echo(f"{shop.shop}: could not check: {shop.outcome.error}")
-        else:
-            _print_outcome(shop.outcome, configured=shop.channels > 0, prefix=f"{shop.shop}: ")
+    else:
+        for shop in checked:
+            _print_shop(shop)
     if any(shop.outcome.undelivered or shop.outcome.error for shop in checked):
         sys.exit(1)
+
+
+def _print_shop(shop: ShopAlerts) -> None:
+    if shop.paused:
+        click.echo(f"{shop.shop}: paused, not checked")
+    elif shop.outcome.error is not None:
+        click.echo(f"{shop.shop}: could not check: {shop.outcome.error}")
+    else:
+        _print_outcome(shop.outcome, configured=shop.channels > 0, prefix=f"{shop.shop}: ")
 
 
 def _print_outcome(outcome: AlertOutcome, *, configured: bool, prefix: str = "") -> None:
