@@ -30,10 +30,12 @@ WHERE l.status = 'started'
 ORDER BY l."timestamp"
 
 -- active_sync_jobs --
--- Sync jobs waiting (todo) or running (doing).
+-- One shop's sync jobs waiting (todo) or running (doing); the environment's shop's jobs
+-- have no `shop` argument.
 SELECT id, status::text, args->>'source', coalesce(args->>'entity', '')
 FROM procrastinate_jobs
 WHERE task_name = %s AND status IN ('todo', 'doing')
+  AND coalesce(args->>'shop', '') = %s
 ORDER BY id
 
 -- history_count --
@@ -65,12 +67,15 @@ WHERE status <> 'started'
 ORDER BY "timestamp" DESC LIMIT %(limit)s
 
 -- job_counts_by_status --
--- possync's jobs per procrastinate status, the housekeeping task left out.
+-- One shop's jobs per procrastinate status, the housekeeping task left out (jobs with no
+-- `shop` argument are the environment's shop's).
 SELECT status::text, count(*) FROM procrastinate_jobs
-WHERE queue_name = %s AND task_name <> %s GROUP BY status
+WHERE queue_name = %s AND task_name <> %s AND coalesce(args->>'shop', '') = %s
+GROUP BY status
 
 -- jobs_page --
--- One page of possync's jobs, newest first, with their times and what each sync did.
+-- One page of one shop's jobs, newest first, with their times and what each sync did (its
+-- outcome is in the shop's schema, first on the search path).
 SELECT j.id, j.task_name, j.status::text AS status, j.args, j.attempts,
        j.scheduled_at,
        ev.queued_at, ev.started_at, ev.finished_at,
@@ -85,6 +90,7 @@ LEFT JOIN LATERAL (
     FROM procrastinate_events e WHERE e.job_id = j.id) ev ON true
 LEFT JOIN sync_job_outcomes o ON o.job_id = j.id
 WHERE j.queue_name = %(queue)s AND j.task_name <> %(housekeeping)s
+  AND coalesce(j.args->>'shop', '') = %(shop)s
   AND (cardinality(%(statuses)s::text[]) = 0
        OR j.status::text = ANY(%(statuses)s::text[]))
 ORDER BY j.id DESC LIMIT %(limit)s OFFSET %(offset)s
