@@ -130,20 +130,23 @@ SELECT (SELECT max(id) FROM procrastinate_events),
        (SELECT max(id) FROM sync_log),
        (SELECT count(*) FROM sync_log WHERE status = 'started')
 
--- latest_reconciliation --
--- The newest finished reconciliation of one source, with only its first differences.
-SELECT l."timestamp", l.finished_at, l.records_processed,
+-- latest_reconciliations --
+-- The newest finished reconciliation of each given (source, entity), with only its first
+-- differences; a source that never reconciled has no row.
+SELECT s.source, l."timestamp", l.finished_at, l.records_processed,
        l.metadata->>'first_day' AS first_day, l.metadata->>'last_day' AS last_day,
        coalesce(jsonb_array_length(l.metadata->'differences'), 0) AS difference_count,
        (SELECT coalesce(jsonb_agg(d.item ORDER BY d.n), '[]'::jsonb)
         FROM jsonb_array_elements(coalesce(l.metadata->'differences', '[]'::jsonb))
              WITH ORDINALITY AS d(item, n)
         WHERE d.n <= %(first)s) AS differences
-FROM sync_log l
-WHERE l.source = %(source)s AND l.entity_type = %(entity)s AND l.action = 'reconcile'
-  AND l.status <> 'started'
-ORDER BY l."timestamp" DESC
-LIMIT 1
+FROM unnest(%(sources)s::text[], %(entities)s::text[]) AS s(source, entity_type)
+CROSS JOIN LATERAL (
+    SELECT * FROM sync_log l
+    WHERE l.source = s.source AND l.entity_type = s.entity_type AND l.action = 'reconcile'
+      AND l.status <> 'started'
+    ORDER BY l."timestamp" DESC
+    LIMIT 1) l
 
 -- finished_run_counts --
 -- /metrics: finished runs per source, entity and outcome.
