@@ -83,7 +83,7 @@ def test_the_shops_page_and_a_shops_overview_at_laptop_and_phone_width(
     page.screenshot(path=str(ARTIFACTS / "shops.png"), full_page=True)
 
     south.get_by_role("link", name="south-side").click()
-    expect(page).to_have_title("Overview · possync")
+    expect(page).to_have_title("Overview · south-side · possync")
     assert page.url == url + "shops/south-side/"
     expect(page.locator("[data-current-shop]")).to_have_text("south-side")
     cards = page.locator("[data-card]")

@@ -167,6 +167,8 @@ def test_the_shops_page_lists_every_shop_with_health_and_money_check(
     assert "Lightspeed: 1 difference" in page and "Square: matches" in page
     assert page.count("paused</span>") == 1
     assert client.get("/shops").get_data(as_text=True).count('class="shop-row') == 3
+    assert "This shop is paused" in client.get("/shops/south-side/").get_data(as_text=True)
+    assert "This shop is paused" not in client.get("/shops/north/").get_data(as_text=True)
 
 
 def test_sync_now_queues_the_shops_own_job(three_shops: FlaskClient, db: Database) -> None:
