@@ -21,7 +21,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from possync.db.connection import Database
-from possync.db.queries import query
+from possync.db.queries import query, template
 
 MAX_IDLE = 8
 # A connection idle this long is pinged before reuse (the server may have closed it).
@@ -94,7 +94,7 @@ def search_path(*schemas: str) -> SearchPath:
 
 def set_search_path(conn: psycopg.Connection[Any], path: SearchPath) -> None:
     names = sql.SQL(", ").join(sql.Identifier(name) for name in path)
-    conn.execute(sql.SQL("SET search_path TO {}").format(names))
+    conn.execute(template("set_search_path").format(schemas=names))
 
 
 def _switch_path(conn: psycopg.Connection[Any], current: SearchPath, wanted: SearchPath) -> None:

@@ -185,3 +185,7 @@ DELETE FROM dashboard_sessions WHERE id_hash = %s
 -- ping --
 -- Does a pooled connection still answer?
 SELECT 1
+
+-- set_search_path --
+-- A pooled connection moved to another shop's schema: {schemas} is the list of identifiers.
+SET search_path TO {schemas}
