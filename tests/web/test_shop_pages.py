@@ -128,6 +128,7 @@ def test_each_shops_pages_show_only_its_own_store(
     missing = client.get("/shops/west/history")
     assert missing.status_code == 404
     assert "No shop is named &#39;west&#39;" in missing.get_data(as_text=True)
+    assert 'href="/shops">See the list of shops' in missing.get_data(as_text=True)
     assert client.get("/shops/west/api/status").get_json()["detail"] == (
         "No shop is named 'west': see the list of shops."
     )
