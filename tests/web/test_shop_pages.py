@@ -239,3 +239,31 @@ def test_one_registered_shop_keeps_todays_urls(
         "several shops (north, south-side): ask /shops/NAME/api/status"
     )
     app.extensions["possync"].close()
+
+
+def test_a_shop_whose_schema_is_gone_never_shows_another_shops_data(
+    db: Database, tmp_path: Path, stores: RunningSimulator, possync_cli: RunPossync
+) -> None:
+    env = environment_for(db, tmp_path, POSSYNC_ENCRYPTION_KEY=KEY)
+    for name in ("north", "south-side"):
+        add_shop(possync_cli, env, tmp_path, stores, name)
+    with db.connect() as conn:  # the control schema's own tables hold something to leak
+        conn.execute(
+            "INSERT INTO sync_state (source, entity_type, status, records_total) "
+            "VALUES ('lightspeed', 'sales', 'success', 999)"
+        )
+        conn.execute("DROP SCHEMA shop_north CASCADE")
+        conn.commit()
+    app = dashboard(db, tmp_path)
+    client = app.test_client()
+    log_in(client)
+    answer = client.get("/shops/north/api/status")
+    assert answer.status_code == 503
+    assert answer.get_json()["detail"] == (
+        "possync's tables are missing in schema 'shop_north': run `possync migrate`"
+    )
+    rows = {row["name"]: row for row in client.get("/api/shops").get_json()["shops"]}
+    assert rows["north"]["problem"] == "schema shop_north is not migrated: run `possync migrate`"
+    assert rows["north"]["health"] == {"green": 0, "yellow": 0, "red": 0}
+    assert rows["south-side"]["problem"] is None and rows["south-side"]["health"]["red"] == 25
+    app.extensions["possync"].close()

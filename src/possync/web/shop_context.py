@@ -20,6 +20,7 @@ import psycopg
 from flask import Flask, abort, g, redirect, request, url_for
 
 from possync.config.settings import Settings
+from possync.db.access import ensure_schema_exists
 from possync.db.connection import Database
 from possync.jobs.names import ENVIRONMENT_SHOP_ARG
 from possync.shops.model import ENVIRONMENT_SHOP, Shop
@@ -148,7 +149,21 @@ def _choose_a_shop_first() -> NoReturn:
 
 def shop_connection() -> psycopg.Connection[Any]:
     """This request's connection with the shop's schema first on the search path."""
-    return connection_on(current_shop().path)
+    shop = current_shop()
+    conn = connection_on(shop.path)
+    ensure_shop_schema(conn, shop)
+    return conn
+
+
+def ensure_shop_schema(conn: psycopg.Connection[Any], shop: ShopView) -> None:
+    """A registered shop's schema must hold possync's tables, or its queries would fall
+    through the search path to the control schema's: another shop's data. SchemaMissingError
+    (503, "run `possync migrate`") otherwise; checked once per schema and process."""
+    checked = web_state().checked_schemas
+    if not shop.shop.registered or shop.db.schema in checked:
+        return
+    ensure_schema_exists(conn, shop.db.schema, check_access=False)
+    checked.add(shop.db.schema)
 
 
 def current_settings() -> Settings:

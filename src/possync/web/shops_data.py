@@ -15,10 +15,11 @@ from typing import Any
 
 import psycopg
 
+from possync.errors import SchemaMissingError
 from possync.health.status import NEVER_SYNCED_HEALTH, read_entity_statuses
 from possync.sources.registry import configured_sources, entities_for
 from possync.web.reconcile_data import MoneyCheck, read_money_checks
-from possync.web.shop_context import ShopView
+from possync.web.shop_context import ShopView, ensure_shop_schema
 from possync.web.status_data import HEALTH_LEVELS
 
 
@@ -77,8 +78,9 @@ def read_shop_row(conn: psycopg.Connection[Any], shop: ShopView) -> ShopRow:
     """One shop's row (`conn` on the shop's schema, autocommit). A schema not migrated yet
     gives a row that says so rather than a page that fails for every shop."""
     try:
+        ensure_shop_schema(conn, shop)
         return _read_shop_row(conn, shop)
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction):
+    except (SchemaMissingError, psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction):
         return ShopRow(
             name=shop.name,
             schema=shop.db.schema,
