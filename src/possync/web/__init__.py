@@ -2,8 +2,11 @@
 
     create_app(settings, db) -> Flask
 
-Pages: `/login`, `/` (overview), `/history`, `/jobs`; machine endpoints: `/api/status`,
-`/healthz`, `/metrics`. Every route but login, health, metrics and static needs a session
+Pages: `/login`, `/` (overview), `/history`, `/jobs`, `/quarantine`, the business pages,
+`/shops`; machine endpoints: `/api/status`, `/healthz`, `/metrics`. Each shop's pages are also
+under `/shops/<name>/…` (`shop_context.py`); with one shop, today's URLs are its pages.
+
+Every route but login, health, metrics and static needs a session
 (enforced once, in `auth.require_login`, so a new route can't forget it; sessions live in the
 `dashboard_sessions` table so logout ends them). The web layer reads the database, writes only
 its sessions and enqueues jobs; it never talks to a POS API itself. Requests share a small pool
@@ -97,6 +100,8 @@ def _register(app: Flask) -> None:
         oauth_pages,
         overview,
         quarantine_page,
+        shop_context,
+        shops_page,
     )
 
     auth.init_app(app)
@@ -104,6 +109,7 @@ def _register(app: Flask) -> None:
     filters.init_app(app)
     liveness.init_app(app)
     oauth_pages.init_app(app)
+    shop_context.init_app(app)
     for blueprint in (
         auth.blueprint,
         overview.blueprint,
@@ -113,8 +119,10 @@ def _register(app: Flask) -> None:
         api.blueprint,
         analytics.blueprint,
         oauth_pages.blueprint,
+        shops_page.blueprint,
     ):
         app.register_blueprint(blueprint)
+    shop_context.add_shop_rules(app)  # every shop page again under /shops/<shop>
 
 
 def _security_headers(response: Response) -> Response:

@@ -36,6 +36,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from possync.web.sessions import end_session, session_is_alive, start_session
+from possync.web.shop_context import local_path
 from possync.web.state import close_connection, connection, web_state
 from possync.web.throttle import LoginThrottle
 
@@ -100,7 +101,7 @@ def _idle_timeout() -> timedelta:
 
 def _is_background_poll() -> bool:
     """The overview's polling of /api/status: not a sign that someone is at the screen."""
-    return request.method == "GET" and request.path.startswith("/api/")
+    return request.method == "GET" and local_path().startswith("/api/")
 
 
 def csrf_token() -> str:
@@ -127,7 +128,7 @@ def require_login() -> BaseResponse | None:
         return None
     if is_logged_in():
         return None
-    if request.path.startswith("/api/"):
+    if local_path().startswith("/api/"):
         response = jsonify(error="log in first", login=url_for("auth.login"))
         response.status_code = 401
         return response

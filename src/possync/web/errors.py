@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from possync.db.connection import translate_database_error, unreachable_message
 from possync.errors import DatabaseError, SchemaMissingError
 from possync.web.auth import has_signed_session
+from possync.web.shop_context import local_path
 from possync.web.state import web_state
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def describe_database_problem(exc: BaseException) -> str:
 
 
 def _wants_machine_answer() -> bool:
-    return request.path.startswith(MACHINE_PREFIXES) or request.accept_mimetypes.best == (
+    return local_path().startswith(MACHINE_PREFIXES) or request.accept_mimetypes.best == (
         "application/json"
     )
 

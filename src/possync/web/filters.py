@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from possync.web.shop_context import page_shop
+from possync.web.state import web_state
 from possync.web.status_data import entity_label, source_label
 
 
@@ -108,14 +110,18 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
     return value
 
 
-def init_app(app: Flask) -> None:
-    zone = ZoneInfo(app.extensions["possync"].settings.timezone)
+def shop_timezone() -> str:
+    """The page's shop's time zone (the deployment's on pages about no one shop)."""
+    shown = page_shop()
+    return shown.settings.timezone if shown is not None else web_state().settings.timezone
 
+
+def init_app(app: Flask) -> None:
     def local_time(value: datetime | str | None) -> str:
         value = _as_datetime(value)
         if value is None:
             return "never"
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        return value.astimezone(ZoneInfo(shop_timezone())).strftime("%Y-%m-%d %H:%M:%S")
 
     def age(value: datetime | str | None) -> str:
         value = _as_datetime(value)
@@ -133,8 +139,8 @@ def init_app(app: Flask) -> None:
         entity_label=entity_label,
         source_label=source_label,
     )
+    app.context_processor(lambda: {"shop_timezone": shop_timezone()})
     app.jinja_env.globals.update(
-        shop_timezone=zone.key,
         status_text=status_text,
         last_run_text=last_run_text,
         progress_text=progress_text,

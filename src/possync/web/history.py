@@ -1,5 +1,5 @@
-"""The history page: `sync_log` filtered by source, entity and status, paginated, with a chart
-of durations and records over time."""
+"""The history page (one shop's): `sync_log` filtered by source, entity and status,
+paginated, with a chart of durations and records over time."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from possync.web.list_data import (
     read_filter_options,
     read_history,
 )
-from possync.web.state import connection, web_state
+from possync.web.shop_context import current_settings, shop_connection
 
 blueprint = Blueprint("history", __name__)
 
@@ -29,9 +29,9 @@ def index() -> str:
         entity=request.args.get("entity") or None,
         status=status if status in LOG_STATUSES else None,
     )
-    conn = connection()
+    conn, settings = shop_connection(), current_settings()
     rows, page = read_history(conn, where, request.args.get("page", 1, type=int) or 1)
-    sources, entities = read_filter_options(conn, web_state().settings)
+    sources, entities = read_filter_options(conn, settings)
     return render_template(
         "history/index.html",
         rows=rows,
@@ -40,5 +40,5 @@ def index() -> str:
         sources=sources,
         entities=entities,
         statuses=LOG_STATUSES,
-        chart=runs_chart(read_chart_points(conn, where), ZoneInfo(web_state().settings.timezone)),
+        chart=runs_chart(read_chart_points(conn, where), ZoneInfo(settings.timezone)),
     )

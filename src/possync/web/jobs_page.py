@@ -1,5 +1,6 @@
-"""The jobs page (queued, running, finished, failed) and "Sync now", which only enqueues: a
-worker runs the job, and the overview shows its progress from the database."""
+"""The jobs page (one shop's jobs: queued, running, finished, failed) and "Sync now", which
+only enqueues a job naming the shop: a worker runs it, and the overview shows its progress
+from the database."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from possync.errors import ConfigError
 from possync.jobs.queue import Enqueued
 from possync.sources.registry import configured_sources
 from possync.web.list_data import JOB_TABS, read_jobs
-from possync.web.state import connection, web_state
+from possync.web.shop_context import current_shop, shop_connection
+from possync.web.state import web_state
 from possync.web.status_data import entity_label, source_label
 
 blueprint = Blueprint("jobs", __name__)
@@ -26,7 +28,7 @@ def index() -> str:
     if tab not in JOB_TABS:
         abort(404, description=f"no such tab {tab!r}")
     page_number = request.args.get("page", 1, type=int) or 1
-    rows, page, counts = read_jobs(connection(), tab, page_number)
+    rows, page, counts = read_jobs(shop_connection(), tab, page_number, current_shop().job_arg)
     template = "jobs/_table.html" if request.args.get("partial") else "jobs/index.html"
     return render_template(
         template, rows=rows, page=page, counts=counts, tab=tab, tabs=list(JOB_TABS)
@@ -53,22 +55,23 @@ def _back() -> str:
 
 @blueprint.route("/jobs/sync", methods=["POST"])
 def sync_now() -> BaseResponse | tuple[BaseResponse, int]:
-    """Queue a sync: `source` and `entity` (empty source: every configured source)."""
-    state = web_state()
+    """Queue a sync of the page's shop: `source` and `entity` (empty source: every configured
+    source). The job names the shop; the worker reads its tokens when it runs."""
+    state, shop = web_state(), current_shop()
     source = request.form.get("source", "").strip()
     entity = request.form.get("entity", "").strip()
-    available = configured_sources(state.settings)
+    available = configured_sources(shop.settings)
     try:
         if not source:
             if entity:
                 raise ConfigError("choose a source to sync one entity")
             if not available:
                 raise ConfigError("no source is configured: set the Lightspeed or Square token")
-            results = state.job_queue.enqueue_everything()
+            results = [state.job_queue.enqueue_sync(name, shop=shop.job_arg) for name in available]
         elif source not in available:
             raise ConfigError(f"{source_label(source)} is not configured: set its URL and token")
         else:
-            results = [state.job_queue.enqueue_sync(source, entity)]
+            results = [state.job_queue.enqueue_sync(source, entity, shop=shop.job_arg)]
     except ConfigError as exc:
         return _answer([], str(exc), 400)
     state.cache.invalidate()

@@ -99,13 +99,13 @@ def read_filter_options(
 
 
 def read_jobs(
-    conn: psycopg.Connection[Any], tab: str, page_number: int
+    conn: psycopg.Connection[Any], tab: str, page_number: int, shop: str
 ) -> tuple[list[dict[str, Any]], Page, dict[str, int]]:
-    """One page of possync's jobs (newest first), and the count per tab. The five-minute
-    housekeeping job is left out: it would bury the syncs."""
+    """One page of a shop's jobs (newest first; `shop` is its jobs' argument), and the count
+    per tab. The five-minute housekeeping job is left out: it would bury the syncs."""
     statuses = list(JOB_TABS.get(tab, ()))
     counts_rows = conn.execute(
-        query("job_counts_by_status"), (list(SYNC_QUEUES), HOUSEKEEPING_TASK)
+        query("job_counts_by_status"), (list(SYNC_QUEUES), HOUSEKEEPING_TASK, shop)
     ).fetchall()
     by_status = {status: int(n) for status, n in counts_rows}
     counts = {
@@ -121,6 +121,7 @@ def read_jobs(
                 "sync_task": SYNC_TASK,
                 "queue": list(SYNC_QUEUES),
                 "housekeeping": HOUSEKEEPING_TASK,
+                "shop": shop,
                 "statuses": statuses,
                 "limit": page.per_page,
                 "offset": page.offset,

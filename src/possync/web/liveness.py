@@ -12,7 +12,7 @@ from flask import Flask, g
 from possync.errors import PossyncError
 from possync.jobs.heartbeat import RoleLiveness, read_liveness
 from possync.web.auth import logged_in_this_request
-from possync.web.state import connection, web_state
+from possync.web.state import connection, has_connection, web_state
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def missing_roles(liveness: dict[str, RoleLiveness]) -> list[str]:
 def worker_banner() -> str | None:
     """The banner's text when no worker is alive (queued jobs would wait forever); None
     otherwise, or on a page that never reached the database (its error says why)."""
-    if g.get("possync_conn") is None or not logged_in_this_request():
+    if not has_connection() or not logged_in_this_request():
         return None
     try:
         worker = current_liveness()["worker"]

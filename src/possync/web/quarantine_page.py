@@ -1,5 +1,6 @@
-"""The quarantine page: records that failed validation, newest first, filtered by source and
-entity, each with its reason, when it was first and last seen, and its payload on demand.
+"""The quarantine page (one shop's): records that failed validation, newest first, filtered
+by source and entity, each with its reason, when it was first and last seen, and its payload
+on demand.
 Behind the login like every page; read-only (`possync sync --retry-quarantined` retries)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from psycopg.rows import dict_row
 
 from possync.db.queries import query
 from possync.web.list_data import Page
-from possync.web.state import connection
+from possync.web.shop_context import shop_connection
 
 blueprint = Blueprint("quarantine", __name__)
 
@@ -42,7 +43,7 @@ def index() -> str:
     where = QuarantineFilter(
         source=request.args.get("source") or None, entity=request.args.get("entity") or None
     )
-    conn = connection()
+    conn = shop_connection()
     row = conn.execute(query("quarantine_count"), where.params())
     total = row.fetchone()
     page = Page(number=1, total_rows=int(total[0]) if total else 0)
@@ -68,7 +69,7 @@ def index() -> str:
 @blueprint.route("/quarantine/<source>/<entity>/<path:record_id>")
 def record(source: str, entity: str, record_id: str) -> str:
     """One quarantined record with its payload as received (pretty-printed)."""
-    with connection().cursor(row_factory=dict_row) as cur:
+    with shop_connection().cursor(row_factory=dict_row) as cur:
         cur.execute(query("quarantine_record"), (source, entity, record_id))
         found = cur.fetchone()
     if found is None:

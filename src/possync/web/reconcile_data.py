@@ -60,19 +60,24 @@ def _reconcilable(source: str) -> str | None:
 
 
 def read_money_checks(conn: psycopg.Connection[Any], settings: Settings) -> list[MoneyCheck]:
-    """One entry per configured source that can be reconciled, and per source that was."""
+    """One entry per configured source that can be reconciled, and per source that was (one
+    query for every source: the shops page reads this for each shop)."""
     configured = configured_sources(settings)
+    entities = {source: _reconcilable(source) for source in SOURCES}
+    wanted = [(source, entity) for source, entity in entities.items() if entity is not None]
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            query("latest_reconciliations"),
+            {
+                "sources": [source for source, _ in wanted],
+                "entities": [entity for _, entity in wanted],
+                "first": FIRST_DIFFERENCES,
+            },
+        )
+        found = {row["source"]: row for row in cur.fetchall()}
     checks = []
-    for source in SOURCES:
-        entity = _reconcilable(source)
-        if entity is None:
-            continue
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                query("latest_reconciliation"),
-                {"source": source, "entity": entity, "first": FIRST_DIFFERENCES},
-            )
-            row = cur.fetchone()
+    for source, _ in wanted:
+        row = found.get(source)
         if row is None:
             if source in configured:
                 checks.append(MoneyCheck(source))

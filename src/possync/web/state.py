@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import psycopg
@@ -12,11 +14,13 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.jobs.queue import JobQueue
 from possync.web.cache import StatusCache
-from possync.web.pool import ConnectionPool
+from possync.web.pool import ConnectionPool, SearchPath, search_path, set_search_path
 
 
 @dataclass
 class WebState:
+    # The deployment's settings and control database; a shop's page reads the shop's own
+    # (possync.web.shop_context.current_shop).
     settings: Settings
     db: Database
     cache: StatusCache
@@ -24,6 +28,8 @@ class WebState:
     connections: ConnectionPool | None = None
     # `serve` runs a worker and the scheduler itself: /healthz fails while they are down.
     expect_worker: bool = False
+    # Shop schemas seen to hold possync's tables (possync.web.shop_context.ensure_shop_schema).
+    checked_schemas: set[str] = field(default_factory=set)
 
     def close(self) -> None:
         """Let go of the job queue and the pooled connections."""
@@ -38,22 +44,54 @@ def web_state() -> WebState:
 
 
 def connection() -> psycopg.Connection[Any]:
-    """This request's connection (autocommit: the dashboard reads, and writes only sessions),
-    taken from the pool on first use and given back when the request ends."""
-    conn = g.get("possync_conn")
+    """This request's connection to the control schema (sessions, heartbeats, the job queue,
+    the shops registry; the environment's shop's data). Autocommit: the dashboard reads, and
+    writes only sessions. Taken from the pool on first use, given back when the request ends."""
+    return connection_on(search_path(web_state().db.schema))
+
+
+def connection_on(path: SearchPath) -> psycopg.Connection[Any]:
+    """This request's connection with `path` as its search path (one per path)."""
+    conns: dict[SearchPath, psycopg.Connection[Any]] = g.setdefault("possync_conns", {})
+    conn = conns.get(path)
     if conn is None:
         state = web_state()
-        conn = state.connections.get() if state.connections else state.db.connect(autocommit=True)
-        g.possync_conn = conn
-    return cast(psycopg.Connection[Any], conn)
+        if state.connections is not None:
+            conn = state.connections.get(path)
+        else:
+            conn = state.db.connect(autocommit=True)
+            set_search_path(conn, path)
+        conns[path] = conn
+    return conn
+
+
+@contextmanager
+def borrowed_connection(path: SearchPath) -> Iterator[psycopg.Connection[Any]]:
+    """A connection on `path` for a moment (a loop over shops uses one connection in turn,
+    not one per shop)."""
+    state = web_state()
+    if state.connections is None:
+        with state.db.connect(autocommit=True) as conn:
+            set_search_path(conn, path)
+            yield conn
+        return
+    conn = state.connections.get(path)
+    try:
+        yield conn
+    finally:
+        state.connections.put(conn, path)
+
+
+def has_connection() -> bool:
+    """Whether this request reached the database yet."""
+    return bool(g.get("possync_conns"))
 
 
 def close_connection(_exc: BaseException | None = None) -> None:
-    conn = g.pop("possync_conn", None)
-    if conn is None:
-        return
+    conns: dict[SearchPath, psycopg.Connection[Any]] = g.pop("possync_conns", None) or {}
     pool = web_state().connections
-    if pool is not None:
-        pool.put(conn)
-    else:
-        conn.close()
+    for path, conn in conns.items():
+        if pool is not None:
+            pool.put(conn, path)
+        else:
+            conn.close()

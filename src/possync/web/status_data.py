@@ -36,6 +36,7 @@ from possync.sources.registry import (
 )
 
 SOURCE_LABELS = {"lightspeed": "Lightspeed", "square": "Square"}
+HEALTH_LEVELS = {"green": 0, "yellow": 1, "red": 2}
 
 
 def entity_label(entity: str) -> str:
@@ -256,9 +257,9 @@ def read_live_runs(conn: psycopg.Connection[Any], cards: list[Card]) -> list[Liv
     return runs
 
 
-def read_active_jobs(conn: psycopg.Connection[Any]) -> list[ActiveJob]:
-    """Sync jobs waiting (todo) or running (doing)."""
-    rows = conn.execute(query("active_sync_jobs"), (SYNC_TASK,)).fetchall()
+def read_active_jobs(conn: psycopg.Connection[Any], shop: str) -> list[ActiveJob]:
+    """A shop's sync jobs waiting (todo) or running (doing); `shop` is its jobs' argument."""
+    rows = conn.execute(query("active_sync_jobs"), (SYNC_TASK, shop)).fetchall()
     return [ActiveJob(id=r[0], status=r[1], source=r[2] or "", entity=r[3]) for r in rows]
 
 

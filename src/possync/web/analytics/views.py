@@ -32,7 +32,7 @@ from possync.web.analytics.sales_data import (
     total_of,
 )
 from possync.web.analytics.tables import Table, display
-from possync.web.state import connection, web_state
+from possync.web.shop_context import current_settings, local_path, shop_connection
 
 blueprint = Blueprint("analytics", __name__)
 
@@ -61,7 +61,7 @@ class Query:
 
 
 def _default_source() -> str:
-    settings = web_state().settings
+    settings = current_settings()
     if settings.lightspeed_url or not settings.square_token:
         return "lightspeed"
     return "square"
@@ -71,7 +71,7 @@ def read_query() -> Query:
     """The request's source, range and options; BadParameter says what to fix."""
     args = request.args
     source = check_source(args.get("source") or _default_source())
-    today = today_in(web_state().settings.timezone)
+    today = today_in(current_settings().timezone)
     period = parse_period(args.get("from"), args.get("to"), today)
     days_text = args.get("days") or ""
     if days_text and (not days_text.isdigit() or not 1 <= int(days_text) <= 3650):
@@ -81,7 +81,7 @@ def read_query() -> Query:
 
 @blueprint.errorhandler(BadParameter)
 def bad_parameter(exc: BadParameter) -> tuple[Response | str, int]:
-    if request.path.startswith("/api/"):
+    if local_path().startswith("/api/"):
         return jsonify(error=str(exc)), 400
     return render_template("analytics/bad_request.html", message=str(exc)), 400
 
@@ -94,7 +94,7 @@ PRODUCT_PAGE_ROWS = 50  # and this many rows of each product table (products.htm
 def reading() -> Iterator[psycopg.Connection[Any]]:
     """The request's connection inside one read-only transaction, so a page's figures come
     from one snapshot; its settings are LOCAL, so a pooled connection keeps none of them."""
-    conn = connection()
+    conn = shop_connection()
     _refresh_stale_days(conn)
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
@@ -148,7 +148,7 @@ def _newest_sales(query: Query) -> Period | None:
     (a shop closed for a while, a sync that stopped, or the demo's simulated store): the page
     then offers them rather than a page of zeros."""
     with reading() as conn:
-        newest = newest_sale_date(conn, query.source, web_state().settings.timezone)
+        newest = newest_sale_date(conn, query.source, current_settings().timezone)
     if newest is None or newest >= query.period.start:
         return None
     return Period(newest - timedelta(days=29), newest)

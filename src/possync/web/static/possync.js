@@ -199,7 +199,7 @@
   }
 
   function pollStatus() {
-    fetch("/api/status", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch(document.body.dataset.statusUrl || "/api/status", { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 401) {
           window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);

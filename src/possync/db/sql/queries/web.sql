@@ -30,10 +30,12 @@ WHERE l.status = 'started'
 ORDER BY l."timestamp"
 
 -- active_sync_jobs --
--- Sync jobs waiting (todo) or running (doing).
+-- One shop's sync jobs waiting (todo) or running (doing); the environment's shop's jobs
+-- have no `shop` argument.
 SELECT id, status::text, args->>'source', coalesce(args->>'entity', '')
 FROM procrastinate_jobs
 WHERE task_name = %s AND status IN ('todo', 'doing')
+  AND coalesce(args->>'shop', '') = %s
 ORDER BY id
 
 -- history_count --
@@ -65,12 +67,15 @@ WHERE status <> 'started'
 ORDER BY "timestamp" DESC LIMIT %(limit)s
 
 -- job_counts_by_status --
--- possync's jobs per procrastinate status, the housekeeping task left out.
+-- One shop's jobs per procrastinate status, the housekeeping task left out (jobs with no
+-- `shop` argument are the environment's shop's).
 SELECT status::text, count(*) FROM procrastinate_jobs
-WHERE queue_name = ANY(%s) AND task_name <> %s GROUP BY status
+WHERE queue_name = ANY(%s) AND task_name <> %s AND coalesce(args->>'shop', '') = %s
+GROUP BY status
 
 -- jobs_page --
--- One page of possync's jobs, newest first, with their times and what each sync did.
+-- One page of one shop's jobs, newest first, with their times and what each sync did (its
+-- outcome is in the shop's schema, first on the search path).
 SELECT j.id, j.task_name, j.status::text AS status, j.args, j.attempts,
        j.scheduled_at,
        ev.queued_at, ev.started_at, ev.finished_at,
@@ -85,6 +90,7 @@ LEFT JOIN LATERAL (
     FROM procrastinate_events e WHERE e.job_id = j.id) ev ON true
 LEFT JOIN sync_job_outcomes o ON o.job_id = j.id
 WHERE j.queue_name = ANY(%(queue)s) AND j.task_name <> %(housekeeping)s
+  AND coalesce(j.args->>'shop', '') = %(shop)s
   AND (cardinality(%(statuses)s::text[]) = 0
        OR j.status::text = ANY(%(statuses)s::text[]))
 ORDER BY j.id DESC LIMIT %(limit)s OFFSET %(offset)s
@@ -124,20 +130,23 @@ SELECT (SELECT max(id) FROM procrastinate_events),
        (SELECT max(id) FROM sync_log),
        (SELECT count(*) FROM sync_log WHERE status = 'started')
 
--- latest_reconciliation --
--- The newest finished reconciliation of one source, with only its first differences.
-SELECT l."timestamp", l.finished_at, l.records_processed,
+-- latest_reconciliations --
+-- The newest finished reconciliation of each given (source, entity), with only its first
+-- differences; a source that never reconciled has no row.
+SELECT s.source, l."timestamp", l.finished_at, l.records_processed,
        l.metadata->>'first_day' AS first_day, l.metadata->>'last_day' AS last_day,
        coalesce(jsonb_array_length(l.metadata->'differences'), 0) AS difference_count,
        (SELECT coalesce(jsonb_agg(d.item ORDER BY d.n), '[]'::jsonb)
         FROM jsonb_array_elements(coalesce(l.metadata->'differences', '[]'::jsonb))
              WITH ORDINALITY AS d(item, n)
         WHERE d.n <= %(first)s) AS differences
-FROM sync_log l
-WHERE l.source = %(source)s AND l.entity_type = %(entity)s AND l.action = 'reconcile'
-  AND l.status <> 'started'
-ORDER BY l."timestamp" DESC
-LIMIT 1
+FROM unnest(%(sources)s::text[], %(entities)s::text[]) AS s(source, entity_type)
+CROSS JOIN LATERAL (
+    SELECT * FROM sync_log l
+    WHERE l.source = s.source AND l.entity_type = s.entity_type AND l.action = 'reconcile'
+      AND l.status <> 'started'
+    ORDER BY l."timestamp" DESC
+    LIMIT 1) l
 
 -- finished_run_counts --
 -- /metrics: finished runs per source, entity and outcome.
@@ -176,3 +185,7 @@ DELETE FROM dashboard_sessions WHERE id_hash = %s
 -- ping --
 -- Does a pooled connection still answer?
 SELECT 1
+
+-- set_search_path --
+-- A pooled connection moved to another shop's schema: {schemas} is the list of identifiers.
+SET search_path TO {schemas}
