@@ -15,7 +15,11 @@ from cryptography.fernet import Fernet
 
 from possync.db.connection import Database
 from possync.db.locks import try_lock_entity
+from possync.engine.run import EntityProgress, SyncRequest, run_sync
+from possync.errors import PossyncError
+from possync.shops.resolve import choose_shop, shop_database, shop_settings
 from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
+from tests.conftest import make_settings
 from tests.support.cli import POSSYNC_SCRIPT, RunPossync
 from tests.support.environment import environment_for
 
@@ -262,3 +266,37 @@ def test_one_shops_running_sync_does_not_lock_another_shops_same_entity(
     assert "outlets              skipped" in north.stdout, north.explain()
     assert "another lightspeed outlets sync is running" in north.stdout
     assert "outlets              completed" in south.stdout, south.explain()
+
+
+def test_a_shop_whose_schema_is_gone_never_writes_into_the_control_schema(
+    db: Database, tmp_path: Path, stores: RunningSimulator, possync_cli: RunPossync
+) -> None:
+    env = environment_for(db, tmp_path, POSSYNC_ENCRYPTION_KEY=KEY)
+    assert possync_cli(*add_args("north", stores, tmp_path, 2), env=env).returncode == 0
+    base = make_settings(db, tmp_path, encryption_key=KEY)
+    shop = choose_shop(db, base, "north")
+    dropped: list[str] = []
+
+    def drop_after_the_first_entity(progress: EntityProgress) -> None:
+        # Dropped while a worker syncs the shop (`shops remove --drop-data`, a restore).
+        if progress.done and not dropped:
+            dropped.append(progress.entity)
+            with db.connect() as conn:
+                conn.execute("DROP SCHEMA shop_north CASCADE")
+                conn.commit()
+
+    # What the worker's job runs: the engine on the shop's settings and database.
+    try:
+        report = run_sync(
+            shop_settings(base, shop),
+            shop_database(db, shop),
+            SyncRequest("lightspeed"),
+            on_progress=drop_after_the_first_entity,
+        )
+        failed = [r.entity for r in report.failed]
+    except PossyncError as exc:
+        failed = [str(exc)]
+    assert dropped and failed, "a sync into a schema that is gone must fail"
+    with db.connect() as conn:  # the control schema's own tables are untouched
+        for table in ("lightspeed_outlets", "lightspeed_products", "sync_log", "sync_state"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table

@@ -74,7 +74,10 @@ class AppContext:
                 self._database = self.control_database
             else:
                 self._database = ThresholdPublishingDatabase(
-                    self.control_database.url, shop.schema_name, settings=self.settings
+                    self.control_database.url,
+                    shop.schema_name,
+                    isolated=True,
+                    settings=self.settings,
                 )
         return self._database
 

@@ -67,6 +67,10 @@ class Database:
 
     url: str
     schema: str
+    # A registered shop's schema alone on the search path: a table missing there is an
+    # error, never the control schema's table of the same name (in `public`) read or written
+    # under the shop's name.
+    isolated: bool = False
 
     def __repr__(self) -> str:
         return f"Database({self.display!r}, schema={self.schema!r})"
@@ -87,7 +91,8 @@ class Database:
         except psycopg.Error as exc:
             error = DatabaseUnavailable if server_not_answering(exc) else DatabaseError
             raise error(unreachable_message(self.url, exc)) from None
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
+        path = "SET search_path TO {}" if self.isolated else "SET search_path TO {}, public"
+        conn.execute(sql.SQL(path).format(sql.Identifier(self.schema)))
         if not autocommit:
             conn.commit()
         return conn
@@ -95,7 +100,8 @@ class Database:
     def with_database_name(self, name: str) -> Database:
         """The same server, another database (tests clone one per test)."""
         parts = urlsplit(self.url)
-        return Database(urlunsplit(parts._replace(path="/" + quote(name))), self.schema)
+        url = urlunsplit(parts._replace(path="/" + quote(name)))
+        return Database(url, self.schema, self.isolated)
 
 
 def wait_for_database(

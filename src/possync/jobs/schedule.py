@@ -135,25 +135,15 @@ async def requeue_stalled_jobs(manager: JobManager) -> int:
 
 def check_alerts(settings: Settings, control: Database) -> None:
     """Evaluate every enabled shop's health and send what is due (staleness, reminders, the
-    daily summary), each with the shop's own settings and alert URLs."""
-    from possync.db.connection import open_database
-    from possync.notify import check_health
-    from possync.shops.resolve import all_shops, shop_database, shop_settings
+    daily summary), each with the shop's own settings and alert URLs, in its own schema
+    (`notify.check_all_shops`, which `possync alerts check --all-shops` runs too)."""
+    from possync.notify import check_all_shops
 
-    checks: list[tuple[str, Settings, Database | None]] = [
-        ("the environment's shop", settings, None)
-    ]
     try:
-        with control.connect() as conn:
-            registered = [s for s in all_shops(conn, settings, secrets=True) if s.registered]
+        checked = check_all_shops(settings, control)
     except Exception as exc:  # the next run tries again; housekeeping must go on
-        logger.warning("alerts: the shops could not be read (%s)", type(exc).__name__)
-        registered = []
-    for shop in registered:
-        if not shop.paused:
-            checks.append((shop.name, shop_settings(settings, shop), shop_database(control, shop)))
-    for name, shop_config, shop_db in checks:
-        try:
-            check_health(shop_config, shop_db or open_database(settings))
-        except Exception as exc:  # one shop's failure never keeps the others' alerts back
-            logger.warning("alerts: the health check of %s failed (%s)", name, type(exc).__name__)
+        logger.warning("alerts: the shops could not be read (%s)", str(exc).splitlines()[0])
+        return
+    for shop in checked:
+        if shop.outcome.error:
+            logger.warning("alerts: shop %s: %s", shop.shop, shop.outcome.error)

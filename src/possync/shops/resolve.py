@@ -92,7 +92,7 @@ def shop_page_url(dashboard_url: str, name: str) -> str:
 
 def shop_database(control: Database, shop: Shop) -> Database:
     """The shop's schema on the control database's server."""
-    return Database(control.url, shop.schema_name)
+    return Database(control.url, shop.schema_name, isolated=shop.registered)
 
 
 def all_shops(
