@@ -248,8 +248,8 @@ def _broken_message(settings: Settings, shop_name: str, source: str, status: str
 def _read(
     conn: psycopg.Connection[Any], cipher: TokenCipher, shop_name: str, source: str, *, lock: bool
 ) -> StoredTokens:
-    name = "lock_shop_connection" if lock else "read_shop_connection"
-    row = conn.execute(query(name), (shop_name, source)).fetchone()
+    statement = query("lock_shop_connection") if lock else query("read_shop_connection")
+    row = conn.execute(statement, (shop_name, source)).fetchone()
     if row is None:
         raise ConfigError(f"shop {shop_name} has no {source} connection any more")
     access, refresh, expires_at, refreshed_at, status, auth, prefix = row
