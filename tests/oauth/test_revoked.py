@@ -78,7 +78,7 @@ def test_a_revoked_connection_turns_its_shop_red_with_one_banner_and_one_alert(
     )
     first = possync_cli("sync", "--shop", "west", env=env)
     assert first.returncode == 0, first.explain()
-    assert client.get("/jobs").get_data(as_text=True).count('id="connection-banner"') == 0
+    assert client.get("/shops").get_data(as_text=True).count('id="connection-banner"') == 0
 
     revoke_at_square(sim, store=2)
     for _ in range(2):
@@ -105,7 +105,7 @@ def test_a_revoked_connection_turns_its_shop_red_with_one_banner_and_one_alert(
     text, _ = inbox.bodies(0)
     assert "west" in inbox.subjects[0] + text and fix in text
 
-    for page in ("/jobs", "/history", "/shops/west/connections"):
+    for page in ("/shops", "/shops/west/jobs", "/shops/east/history", "/shops/west/connections"):
         html = client.get(page).get_data(as_text=True)
         assert html.count('id="connection-banner"') == 1, page
         assert "Shop west: its Square connection is revoked" in html

@@ -140,7 +140,8 @@ def test_sixty_days_of_refreshes_with_two_workers_never_reuse_a_rotated_token(
         statuses = conn.execute("SELECT DISTINCT status FROM possync_shop_connections").fetchall()
         # Each job's outcome is kept in its shop's schema.
         workers = conn.execute(
-            """SELECT count(DISTINCT worker) FROM (
+            # A worker process runs two procrastinate workers (NAME and NAME/no-imports).
+            """SELECT count(DISTINCT split_part(worker, '/', 1)) FROM (
                    SELECT worker FROM shop_north.sync_job_outcomes WHERE ok
                    UNION ALL SELECT worker FROM shop_south.sync_job_outcomes WHERE ok) AS w"""
         ).fetchone()

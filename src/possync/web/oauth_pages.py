@@ -25,7 +25,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -49,7 +48,7 @@ from possync.shops.oauth.disconnect import disconnect
 from possync.shops.registry import load_shops, registry_exists
 from possync.sources.oauth.vendors import OAuthApp, OAuthClient
 from possync.web.auth import logged_in_this_request
-from possync.web.state import connection, web_state
+from possync.web.state import connection, has_connection, web_state
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("oauth", __name__)
@@ -181,7 +180,7 @@ def _origin(url: str) -> str:
 
 def connection_banner() -> list[dict[str, Any]]:
     """Every connection possync may no longer sign in with: one banner on every page."""
-    if g.get("possync_conn") is None or not logged_in_this_request():
+    if not has_connection() or not logged_in_this_request():
         return []
     try:
         conn = connection()

@@ -41,9 +41,9 @@ def _connect_links() -> dict[str, str]:
     is added as `name`). Empty until an OAuth app's id is configured."""
     settings = web_state().settings
     links = {}
-    if getattr(settings, "lightspeed_client_id", None):
+    if settings.lightspeed_client_id:
         links["lightspeed"] = "/shops/connect/lightspeed"
-    if getattr(settings, "square_application_id", None):
+    if settings.square_application_id:
         links["square"] = "/shops/connect/square"
     return links
 
