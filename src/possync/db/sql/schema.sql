@@ -14,6 +14,31 @@ CREATE FUNCTION analytics_mark_days(src text, utc_days date[]) RETURNS void
     ON CONFLICT DO NOTHING;
 $$;
 
+-- FUNCTION: analytics_mark_lightspeed_outlets()
+CREATE FUNCTION analytics_mark_lightspeed_outlets() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changed TEXT[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        changed := ARRAY(SELECT id FROM new_rows);
+    ELSIF TG_OP = 'UPDATE' THEN
+        changed := ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE n.time_zone IS DISTINCT FROM o.time_zone
+               OR n.currency IS DISTINCT FROM o.currency);
+    ELSE
+        changed := ARRAY(SELECT id FROM old_rows);
+    END IF;
+    IF cardinality(changed) > 0 THEN
+        PERFORM analytics_mark_days('lightspeed', ARRAY(
+            SELECT DISTINCT (sale_date AT TIME ZONE 'UTC')::date FROM lightspeed_sales
+            WHERE outlet_id = ANY(changed)));
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- FUNCTION: analytics_mark_lightspeed_sales()
 CREATE FUNCTION analytics_mark_lightspeed_sales() RETURNS trigger
     LANGUAGE plpgsql
@@ -42,6 +67,53 @@ BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM analytics_mark_days('square', ARRAY(
             SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM old_rows));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- FUNCTION: analytics_mark_square_locations()
+CREATE FUNCTION analytics_mark_square_locations() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changed TEXT[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        changed := ARRAY(SELECT id FROM new_rows);
+    ELSIF TG_OP = 'UPDATE' THEN
+        changed := ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE n.timezone IS DISTINCT FROM o.timezone);
+    ELSE
+        changed := ARRAY(SELECT id FROM old_rows);
+    END IF;
+    IF cardinality(changed) > 0 THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM square_orders
+            WHERE location_id = ANY(changed)
+            UNION
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM square_payments
+            WHERE location_id = ANY(changed)));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- FUNCTION: analytics_mark_square_order_children()
+CREATE FUNCTION analytics_mark_square_order_children() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM new_rows));
+        PERFORM analytics_mark_days('square', analytics_square_order_days(ARRAY(
+            SELECT DISTINCT order_id FROM new_rows WHERE order_id IS NOT NULL)));
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM old_rows));
+        PERFORM analytics_mark_days('square', analytics_square_order_days(ARRAY(
+            SELECT DISTINCT order_id FROM old_rows WHERE order_id IS NOT NULL)));
     END IF;
     RETURN NULL;
 END $$;
@@ -201,6 +273,14 @@ BEGIN
     WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, location_id, product_key;
 END $$;
+
+-- FUNCTION: analytics_square_order_days(text[])
+CREATE FUNCTION analytics_square_order_days(order_ids text[]) RETURNS date[]
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT ARRAY(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date
+                 FROM square_orders WHERE id = ANY(order_ids));
+$$;
 
 -- FUNCTION: sync_health_at(timestamp with time zone, numeric, numeric, jsonb)
 CREATE FUNCTION sync_health_at(as_of timestamp with time zone, default_green_hours numeric, default_yellow_hours numeric, per_entity jsonb) RETURNS TABLE(source text, entity_type text, status text, last_sync_time timestamp with time zone, last_attempt_time timestamp with time zone, error_message text, last_version bigint, watermark timestamp with time zone, records_total bigint, created_at timestamp with time zone, age interval, health text, green_hours numeric, yellow_hours numeric)
@@ -1659,32 +1739,59 @@ CREATE INDEX idx_sync_log_timestamp ON sync_log USING btree ("timestamp" DESC);
 -- INDEX: idx_sync_quarantine_last_seen
 CREATE INDEX idx_sync_quarantine_last_seen ON sync_quarantine USING btree (last_seen DESC);
 
+-- TRIGGER: lightspeed_outlets analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON lightspeed_outlets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
+
 -- TRIGGER: lightspeed_sales analytics_stale_delete
 CREATE TRIGGER analytics_stale_delete AFTER DELETE ON lightspeed_sales REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_locations analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_locations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
 
 -- TRIGGER: square_orders analytics_stale_delete
 CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
 
 -- TRIGGER: square_payments analytics_stale_delete
-CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: square_refunds analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_refunds REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: lightspeed_outlets analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON lightspeed_outlets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
 
 -- TRIGGER: lightspeed_sales analytics_stale_insert
 CREATE TRIGGER analytics_stale_insert AFTER INSERT ON lightspeed_sales REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_locations analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_locations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
 
 -- TRIGGER: square_orders analytics_stale_insert
 CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
 
 -- TRIGGER: square_payments analytics_stale_insert
-CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: square_refunds analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_refunds REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: lightspeed_outlets analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON lightspeed_outlets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
 
 -- TRIGGER: lightspeed_sales analytics_stale_update
 CREATE TRIGGER analytics_stale_update AFTER UPDATE ON lightspeed_sales REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_locations analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_locations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
 
 -- TRIGGER: square_orders analytics_stale_update
 CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
 
 -- TRIGGER: square_payments analytics_stale_update
-CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: square_refunds analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_refunds REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
 
 -- FK CONSTRAINT: alert_incident_entities alert_incident_entities_incident_id_fkey
 ALTER TABLE ONLY alert_incident_entities
