@@ -161,19 +161,7 @@ BEGIN
                 PERFORM analytics_refresh_square(island.lo, island.hi, t_lo, t_hi);
             END IF;
         END LOOP;
-        -- The months of those days, from the daily product rows just written.
-        DELETE FROM analytics_product_month_rollup m
-        WHERE m.source = src
-          AND m.month IN (SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
-        INSERT INTO analytics_product_month_rollup
-        SELECT src, date_trunc('month', r.business_date)::date, r.product_key,
-               max(r.product_name), max(r.currency), sum(r.units_e5), sum(r.net_sales_e5),
-               sum(r.cost_e5), sum(r.sold_lines)
-        FROM analytics_product_rollup r
-        JOIN (SELECT DISTINCT date_trunc('month', d)::date AS month FROM unnest(days) AS d) m
-          ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
-        WHERE r.source = src
-        GROUP BY 2, 3;
+        PERFORM analytics_refresh_product_periods(src, days);
     END LOOP;
     RETURN days_done;
 END $$;
@@ -218,6 +206,41 @@ BEGIN
     FROM lightspeed_line_facts
     WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, outlet_id, product_id;
+END $$;
+
+-- FUNCTION: analytics_refresh_product_periods(text, date[])
+CREATE FUNCTION analytics_refresh_product_periods(src text, days date[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    months DATE[] := ARRAY(SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
+    years DATE[] := ARRAY(SELECT DISTINCT date_trunc('year', d)::date FROM unnest(days) AS d);
+BEGIN
+    DELETE FROM analytics_product_month_rollup WHERE source = src AND month = ANY(months);
+    INSERT INTO analytics_product_month_rollup
+        (source, month, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
+         sold_lines, day_rows)
+    SELECT src, date_trunc('month', r.business_date)::date, r.product_key, max(r.product_name),
+           max(r.currency), sum(r.units_e5), sum(r.net_sales_e5), sum(r.cost_e5),
+           sum(r.sold_lines), count(*)
+    FROM analytics_product_rollup r
+    JOIN unnest(months) AS m (month)
+      ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
+    WHERE r.source = src
+    GROUP BY 2, 3;
+
+    DELETE FROM analytics_product_year_rollup WHERE source = src AND year = ANY(years);
+    INSERT INTO analytics_product_year_rollup
+        (source, year, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
+         sold_lines, day_rows)
+    SELECT src, date_trunc('year', r.month)::date, r.product_key, max(r.product_name),
+           max(r.currency), sum(r.units_e5), sum(r.net_sales_e5), sum(r.cost_e5),
+           sum(r.sold_lines), sum(r.day_rows)
+    FROM analytics_product_month_rollup r
+    JOIN unnest(years) AS y (year)
+      ON r.month >= y.year AND r.month < y.year + interval '1 year'
+    WHERE r.source = src
+    GROUP BY 2, 3;
 END $$;
 
 -- FUNCTION: analytics_refresh_square(date, date, timestamp with time zone, timestamp with time zone)
@@ -411,7 +434,8 @@ CREATE TABLE analytics_product_month_rollup (
     units_e5 bigint NOT NULL,
     net_sales_e5 bigint NOT NULL,
     cost_e5 bigint,
-    sold_lines bigint NOT NULL
+    sold_lines bigint NOT NULL,
+    day_rows bigint NOT NULL
 );
 
 -- TABLE: analytics_product_rollup
@@ -426,6 +450,20 @@ CREATE TABLE analytics_product_rollup (
     net_sales_e5 bigint NOT NULL,
     cost_e5 bigint,
     sold_lines bigint NOT NULL
+);
+
+-- TABLE: analytics_product_year_rollup
+CREATE TABLE analytics_product_year_rollup (
+    source text NOT NULL,
+    year date NOT NULL,
+    product_key text,
+    product_name text,
+    currency text,
+    units_e5 bigint NOT NULL,
+    net_sales_e5 bigint NOT NULL,
+    cost_e5 bigint,
+    sold_lines bigint NOT NULL,
+    day_rows bigint NOT NULL
 );
 
 -- TABLE: analytics_stale_days
@@ -1554,13 +1592,16 @@ CREATE INDEX idx_analytics_breakdown_rollup ON analytics_breakdown_rollup USING 
 CREATE INDEX idx_analytics_daily_rollup ON analytics_daily_rollup USING btree (source, business_date);
 
 -- INDEX: idx_analytics_product_month_rollup
-CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup USING btree (source, month) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines);
+CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup USING btree (source, month) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
 
 -- INDEX: idx_analytics_product_rollup
 CREATE INDEX idx_analytics_product_rollup ON analytics_product_rollup USING btree (source, business_date) INCLUDE (product_key, location_id, units_e5, net_sales_e5, cost_e5, sold_lines);
 
 -- INDEX: idx_analytics_product_rollup_product
 CREATE INDEX idx_analytics_product_rollup_product ON analytics_product_rollup USING btree (source, product_key, business_date);
+
+-- INDEX: idx_analytics_product_year_rollup
+CREATE INDEX idx_analytics_product_year_rollup ON analytics_product_year_rollup USING btree (source, year) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
 
 -- INDEX: idx_dashboard_sessions_last_seen
 CREATE INDEX idx_dashboard_sessions_last_seen ON dashboard_sessions USING btree (last_seen_at);
@@ -1821,6 +1862,9 @@ ALTER TABLE analytics_product_month_rollup ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: analytics_product_rollup
 ALTER TABLE analytics_product_rollup ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_product_year_rollup
+ALTER TABLE analytics_product_year_rollup ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: analytics_stale_days
 ALTER TABLE analytics_stale_days ENABLE ROW LEVEL SECURITY;

@@ -183,7 +183,7 @@ def category_table(categories: list[ProductFigures]) -> Table:
     )  # fmt: skip
 
 
-def unsold_table(days: int, unsold: list[UnsoldProduct]) -> Table:
+def unsold_table(days: int, unsold: list[UnsoldProduct], total: int | None = None) -> Table:
     return Table(
         "unsold",
         f"Not sold for {days} days",
@@ -191,6 +191,7 @@ def unsold_table(days: int, unsold: list[UnsoldProduct]) -> Table:
         "end; last sold is their latest sale before then.",
         (Column("Product"), Column("SKU"), Column("On hand", "quantity"), Column("Last sold")),
         [[u.name, u.sku, u.on_hand, u.last_sold or "never"] for u in unsold],
+        total,
     )
 
 

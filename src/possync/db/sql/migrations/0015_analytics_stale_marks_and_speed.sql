@@ -128,3 +128,116 @@ CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_locations
 CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_locations
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
+
+-- 2. The Products page sums any range from a few calendar blocks added or subtracted (years,
+--    months, days: web/analytics/blocks.py): 3 October – 1 November is October + 1 November
+--    − 1 and 2 October, a year is a year's and a few months' rows, about 15,000 to 35,000
+--    rows on the large store where days alone took 70,000 to 100,000. `day_rows` counts the
+--    daily rows a month or a year holds, so a product that only sold in a subtracted day is
+--    known to be out of the range (its sums come to zero, and so does its count).
+ALTER TABLE analytics_product_month_rollup ADD COLUMN day_rows BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE analytics_product_month_rollup ALTER COLUMN day_rows DROP DEFAULT;
+DROP INDEX idx_analytics_product_month_rollup;
+CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup (source, month)
+    INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
+
+-- Per source, calendar year of business dates (its first day) and product.
+CREATE TABLE analytics_product_year_rollup (
+    source       TEXT NOT NULL,
+    year         DATE NOT NULL,
+    product_key  TEXT,
+    product_name TEXT,
+    currency     TEXT,
+    units_e5     BIGINT NOT NULL,
+    net_sales_e5 BIGINT NOT NULL,
+    cost_e5      BIGINT,
+    sold_lines   BIGINT NOT NULL,
+    day_rows     BIGINT NOT NULL
+);
+CREATE INDEX idx_analytics_product_year_rollup ON analytics_product_year_rollup (source, year)
+    INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
+ALTER TABLE analytics_product_year_rollup ENABLE ROW LEVEL SECURITY;
+
+-- The months and years of some days, rebuilt from the daily product rows.
+CREATE FUNCTION analytics_refresh_product_periods(src TEXT, days DATE[]) RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    months DATE[] := ARRAY(SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
+    years DATE[] := ARRAY(SELECT DISTINCT date_trunc('year', d)::date FROM unnest(days) AS d);
+BEGIN
+    DELETE FROM analytics_product_month_rollup WHERE source = src AND month = ANY(months);
+    INSERT INTO analytics_product_month_rollup
+        (source, month, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
+         sold_lines, day_rows)
+    SELECT src, date_trunc('month', r.business_date)::date, r.product_key, max(r.product_name),
+           max(r.currency), sum(r.units_e5), sum(r.net_sales_e5), sum(r.cost_e5),
+           sum(r.sold_lines), count(*)
+    FROM analytics_product_rollup r
+    JOIN unnest(months) AS m (month)
+      ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
+    WHERE r.source = src
+    GROUP BY 2, 3;
+
+    DELETE FROM analytics_product_year_rollup WHERE source = src AND year = ANY(years);
+    INSERT INTO analytics_product_year_rollup
+        (source, year, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
+         sold_lines, day_rows)
+    SELECT src, date_trunc('year', r.month)::date, r.product_key, max(r.product_name),
+           max(r.currency), sum(r.units_e5), sum(r.net_sales_e5), sum(r.cost_e5),
+           sum(r.sold_lines), sum(r.day_rows)
+    FROM analytics_product_month_rollup r
+    JOIN unnest(years) AS y (year)
+      ON r.month >= y.year AND r.month < y.year + interval '1 year'
+    WHERE r.source = src
+    GROUP BY 2, 3;
+END $$;
+
+-- 0012's refresh, with the months and years of the days it did.
+CREATE OR REPLACE FUNCTION analytics_refresh(p_source TEXT DEFAULT NULL) RETURNS INTEGER
+LANGUAGE plpgsql SET work_mem = '64MB' AS $$
+DECLARE
+    days_done INTEGER := 0;
+    src TEXT;
+    days DATE[];
+    island RECORD;
+    t_lo TIMESTAMPTZ;
+    t_hi TIMESTAMPTZ;
+BEGIN
+    FOR src IN SELECT unnest(ARRAY['lightspeed', 'square']) LOOP
+        CONTINUE WHEN p_source IS NOT NULL AND p_source <> src;
+        WITH taken AS (
+            DELETE FROM analytics_stale_days WHERE source = src RETURNING business_date
+        )
+        SELECT array_agg(business_date ORDER BY business_date) INTO days FROM taken;
+        CONTINUE WHEN days IS NULL;
+        days_done := days_done + cardinality(days);
+        -- Runs of consecutive days: each reads its own range of sales through the timestamp
+        -- index and keeps exactly its own business dates (no day is in two runs).
+        FOR island IN
+            SELECT min(d) AS lo, max(d) AS hi FROM (
+                SELECT d, d - (row_number() OVER (ORDER BY d))::int AS grp
+                FROM unnest(days) AS d
+            ) runs GROUP BY grp
+        LOOP
+            t_lo := (island.lo - 2)::timestamp AT TIME ZONE 'UTC';
+            t_hi := (island.hi + 3)::timestamp AT TIME ZONE 'UTC';
+            DELETE FROM analytics_daily_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            DELETE FROM analytics_breakdown_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            DELETE FROM analytics_product_rollup
+            WHERE source = src AND business_date BETWEEN island.lo AND island.hi;
+            IF src = 'lightspeed' THEN
+                PERFORM analytics_refresh_lightspeed(island.lo, island.hi, t_lo, t_hi);
+            ELSE
+                PERFORM analytics_refresh_square(island.lo, island.hi, t_lo, t_hi);
+            END IF;
+        END LOOP;
+        PERFORM analytics_refresh_product_periods(src, days);
+    END LOOP;
+    RETURN days_done;
+END $$;
+
+-- A database that already holds rollups: its months (with their day counts) and years.
+SELECT analytics_refresh_product_periods(source, array_agg(DISTINCT business_date))
+FROM analytics_product_rollup GROUP BY source;
