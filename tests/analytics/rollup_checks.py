@@ -63,6 +63,16 @@ LIGHTSPEED_PAIRS = (
                   sum(net_sales_e5), sum(cost_e5), sum(sold_lines), count(*)
            FROM analytics_product_rollup WHERE source = 'lightspeed' GROUP BY 1, 2""",
     ),
+    (
+        "stock rate",
+        "SELECT as_of, product_key, location_id, units_e5 FROM analytics_stock_rate",
+        """SELECT n.newest, r.product_key, r.location_id, sum(r.units_e5)
+           FROM analytics_product_rollup r,
+                (SELECT max(business_date) AS newest FROM analytics_product_rollup
+                  WHERE source = 'lightspeed') n
+           WHERE r.source = 'lightspeed' AND r.business_date BETWEEN n.newest - 27 AND n.newest
+           GROUP BY 1, 2, 3""",
+    ),
 )
 
 SQUARE_PAIRS = (

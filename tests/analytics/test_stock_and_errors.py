@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
+from possync.db.connection import Database
 from possync.simulator import RunningSimulator
 from tests.analytics.conftest import lightspeed_state
 from tests.analytics.truth import counted_sales, local_time
@@ -128,3 +129,37 @@ def test_a_range_after_the_newest_sale_offers_the_newest_sales(
     assert "data-newest-sales" not in client.get("/sales", query_string=inside).get_data(
         as_text=True
     )
+
+
+def test_days_of_cover_up_to_the_newest_day_equal_the_sales(
+    client: FlaskClient, db: Database
+) -> None:
+    # The range ending on the newest day with sales reads the rate the refresh keeps
+    # (migration 0015); it must equal the lines of the 28 days summed from the sales.
+    with db.connect() as conn:
+        kept = conn.execute("SELECT max(as_of) FROM analytics_stock_rate").fetchone()
+        newest = conn.execute("SELECT max(business_date) FROM lightspeed_line_facts").fetchone()
+        assert kept is not None and newest is not None and kept[0] == newest[0]
+        sold = {
+            (sku, outlet): units
+            for sku, outlet, units in conn.execute(
+                """SELECT p.sku, o.name, sum(l.units)
+                   FROM lightspeed_line_facts l
+                   JOIN lightspeed_products p ON p.id = l.product_id
+                   JOIN lightspeed_outlets o ON o.id = l.outlet_id
+                   WHERE l.business_date BETWEEN %s::date - 27 AND %s
+                   GROUP BY 1, 2""",
+                [newest[0], newest[0]],
+            )
+        }
+    args = {"source": "lightspeed", "to": newest[0].isoformat()}
+    response = client.get("/analytics/stock/reorder.csv", query_string=args)
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert sum(1 for r in rows if Decimal(r["Sold (28 days)"]) > 0) > 10
+    for row in rows:
+        expected = sold.get((row["SKU"], row["Outlet"]), Decimal(0))
+        assert Decimal(row["Sold (28 days)"]) == expected, row
+        if expected > 0:
+            on_hand = max(Decimal(row["On hand"]), Decimal(0))
+            cover = (on_hand * 28 / expected).quantize(Decimal("0.1"))
+            assert Decimal(row["Days of cover"]) == cover, row

@@ -162,6 +162,9 @@ BEGIN
             END IF;
         END LOOP;
         PERFORM analytics_refresh_product_periods(src, days);
+        IF src = 'lightspeed' THEN
+            PERFORM analytics_refresh_stock_rate(days);
+        END IF;
     END LOOP;
     RETURN days_done;
 END $$;
@@ -216,6 +219,9 @@ DECLARE
     months DATE[] := ARRAY(SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
     years DATE[] := ARRAY(SELECT DISTINCT date_trunc('year', d)::date FROM unnest(days) AS d);
 BEGIN
+    -- One rebuilder at a time (until its transaction ends): two refreshes of different days
+    -- of one month would otherwise both delete the month and both insert it.
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
     DELETE FROM analytics_product_month_rollup WHERE source = src AND month = ANY(months);
     INSERT INTO analytics_product_month_rollup
         (source, month, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
@@ -295,6 +301,29 @@ BEGIN
     FROM square_line_facts
     WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, location_id, product_key;
+END $$;
+
+-- FUNCTION: analytics_refresh_stock_rate(date[])
+CREATE FUNCTION analytics_refresh_stock_rate(days date[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    newest DATE := (SELECT max(business_date) FROM analytics_product_rollup
+                    WHERE source = 'lightspeed');
+    kept DATE := (SELECT max(as_of) FROM analytics_stock_rate);
+BEGIN
+    IF newest IS NOT DISTINCT FROM kept
+       AND NOT EXISTS (SELECT 1 FROM unnest(days) AS d WHERE d BETWEEN newest - 27 AND newest)
+    THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    DELETE FROM analytics_stock_rate;
+    INSERT INTO analytics_stock_rate (as_of, product_key, location_id, units_e5)
+    SELECT newest, product_key, location_id, sum(units_e5)
+    FROM analytics_product_rollup
+    WHERE source = 'lightspeed' AND business_date BETWEEN newest - 27 AND newest
+    GROUP BY product_key, location_id;
 END $$;
 
 -- FUNCTION: analytics_square_order_days(text[])
@@ -470,6 +499,14 @@ CREATE TABLE analytics_product_year_rollup (
 CREATE TABLE analytics_stale_days (
     source text NOT NULL,
     business_date date NOT NULL
+);
+
+-- TABLE: analytics_stock_rate
+CREATE TABLE analytics_stock_rate (
+    as_of date NOT NULL,
+    product_key text,
+    location_id text,
+    units_e5 bigint NOT NULL
 );
 
 -- TABLE: lightspeed_outlets
@@ -1868,6 +1905,9 @@ ALTER TABLE analytics_product_year_rollup ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: analytics_stale_days
 ALTER TABLE analytics_stale_days ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stock_rate
+ALTER TABLE analytics_stock_rate ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: dashboard_sessions
 ALTER TABLE dashboard_sessions ENABLE ROW LEVEL SECURITY;

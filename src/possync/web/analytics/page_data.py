@@ -23,7 +23,7 @@ from possync.web.analytics.sales_data import (
     read_sales_page,
     total_of,
 )
-from possync.web.analytics.stock_data import read_reorder, read_stock_totals
+from possync.web.analytics.stock_data import read_stock
 from possync.web.analytics.tables import (
     Table,
     breakdown_table,
@@ -134,8 +134,7 @@ def stock(
     conn: psycopg.Connection[Any], source: str, period: Period, limit: int | None = None
 ) -> tuple[dict[str, Any], list[Table]]:
     """Stock value at cost and the reorder list (Lightspeed): the first `limit` lines, or all."""
-    totals = read_stock_totals(conn, source, period)
-    reorder = read_reorder(conn, source, period, limit)
+    totals, reorder = read_stock(conn, source, period, limit)
     summary = {
         "stock_value": totals.stock_value,
         "to_reorder": totals.to_reorder,

@@ -165,6 +165,9 @@ DECLARE
     months DATE[] := ARRAY(SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
     years DATE[] := ARRAY(SELECT DISTINCT date_trunc('year', d)::date FROM unnest(days) AS d);
 BEGIN
+    -- One rebuilder at a time (until its transaction ends): two refreshes of different days
+    -- of one month would otherwise both delete the month and both insert it.
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
     DELETE FROM analytics_product_month_rollup WHERE source = src AND month = ANY(months);
     INSERT INTO analytics_product_month_rollup
         (source, month, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
@@ -190,6 +193,39 @@ BEGIN
       ON r.month >= y.year AND r.month < y.year + interval '1 year'
     WHERE r.source = src
     GROUP BY 2, 3;
+END $$;
+
+-- 3. The Stock page's days of cover need each product's and outlet's units sold in the 28 days
+--    up to the range's end: 67,000 daily rows on the large store, for any page. For the range
+--    that ends on the newest day with sales (the usual one) they are kept here, recomputed by
+--    the refresh when that day or a day of its window changed.
+CREATE TABLE analytics_stock_rate (
+    as_of       DATE NOT NULL,  -- the window's last day (the newest with Lightspeed sales)
+    product_key TEXT,
+    location_id TEXT,
+    units_e5    BIGINT NOT NULL
+);
+ALTER TABLE analytics_stock_rate ENABLE ROW LEVEL SECURITY;
+
+CREATE FUNCTION analytics_refresh_stock_rate(days DATE[]) RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    newest DATE := (SELECT max(business_date) FROM analytics_product_rollup
+                    WHERE source = 'lightspeed');
+    kept DATE := (SELECT max(as_of) FROM analytics_stock_rate);
+BEGIN
+    IF newest IS NOT DISTINCT FROM kept
+       AND NOT EXISTS (SELECT 1 FROM unnest(days) AS d WHERE d BETWEEN newest - 27 AND newest)
+    THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    DELETE FROM analytics_stock_rate;
+    INSERT INTO analytics_stock_rate (as_of, product_key, location_id, units_e5)
+    SELECT newest, product_key, location_id, sum(units_e5)
+    FROM analytics_product_rollup
+    WHERE source = 'lightspeed' AND business_date BETWEEN newest - 27 AND newest
+    GROUP BY product_key, location_id;
 END $$;
 
 -- 0012's refresh, with the months and years of the days it did.
@@ -234,10 +270,15 @@ BEGIN
             END IF;
         END LOOP;
         PERFORM analytics_refresh_product_periods(src, days);
+        IF src = 'lightspeed' THEN
+            PERFORM analytics_refresh_stock_rate(days);
+        END IF;
     END LOOP;
     RETURN days_done;
 END $$;
 
--- A database that already holds rollups: its months (with their day counts) and years.
+-- A database that already holds rollups: its months (with their day counts) and years, and
+-- the stock's sales rate.
 SELECT analytics_refresh_product_periods(source, array_agg(DISTINCT business_date))
 FROM analytics_product_rollup GROUP BY source;
+SELECT analytics_refresh_stock_rate(ARRAY[]::date[]);
