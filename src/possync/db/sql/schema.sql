@@ -118,6 +118,25 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- FUNCTION: analytics_mark_stock()
+CREATE FUNCTION analytics_mark_stock() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    wrote BOOLEAN;
+BEGIN
+    IF TG_OP = 'DELETE' THEN  -- each transition table exists only for its own operations
+        wrote := EXISTS (SELECT 1 FROM old_rows);
+    ELSE
+        wrote := EXISTS (SELECT 1 FROM new_rows);
+    END IF;
+    IF wrote THEN
+        INSERT INTO analytics_stale_days VALUES ('lightspeed-stock', DATE '2000-01-01')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- FUNCTION: analytics_refresh(text)
 CREATE FUNCTION analytics_refresh(p_source text DEFAULT NULL::text) RETURNS integer
     LANGUAGE plpgsql
@@ -130,6 +149,7 @@ DECLARE
     island RECORD;
     t_lo TIMESTAMPTZ;
     t_hi TIMESTAMPTZ;
+    stock_stale BOOLEAN := false;
 BEGIN
     FOR src IN SELECT unnest(ARRAY['lightspeed', 'square']) LOOP
         CONTINUE WHEN p_source IS NOT NULL AND p_source <> src;
@@ -162,10 +182,20 @@ BEGIN
             END IF;
         END LOOP;
         PERFORM analytics_refresh_product_periods(src, days);
-        IF src = 'lightspeed' THEN
-            PERFORM analytics_refresh_stock_rate(days);
+        IF src = 'lightspeed' AND analytics_refresh_stock_rate(days) THEN
+            stock_stale := true;
         END IF;
     END LOOP;
+    -- The Stock page's snapshot, when its sales rate moved or the inventory changed.
+    IF p_source IS NULL OR p_source = 'lightspeed' THEN
+        WITH taken AS (
+            DELETE FROM analytics_stale_days WHERE source = 'lightspeed-stock' RETURNING 1
+        )
+        SELECT stock_stale OR count(*) > 0 INTO stock_stale FROM taken;
+        IF stock_stale THEN
+            PERFORM analytics_refresh_stock_snapshot();
+        END IF;
+    END IF;
     RETURN days_done;
 END $$;
 
@@ -304,7 +334,7 @@ BEGIN
 END $$;
 
 -- FUNCTION: analytics_refresh_stock_rate(date[])
-CREATE FUNCTION analytics_refresh_stock_rate(days date[]) RETURNS void
+CREATE FUNCTION analytics_refresh_stock_rate(days date[]) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -315,7 +345,7 @@ BEGIN
     IF newest IS NOT DISTINCT FROM kept
        AND NOT EXISTS (SELECT 1 FROM unnest(days) AS d WHERE d BETWEEN newest - 27 AND newest)
     THEN
-        RETURN;
+        RETURN false;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
     DELETE FROM analytics_stock_rate;
@@ -324,6 +354,38 @@ BEGIN
     FROM analytics_product_rollup
     WHERE source = 'lightspeed' AND business_date BETWEEN newest - 27 AND newest
     GROUP BY product_key, location_id;
+    RETURN true;
+END $$;
+
+-- FUNCTION: analytics_refresh_stock_snapshot()
+CREATE FUNCTION analytics_refresh_stock_snapshot() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    kept DATE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    kept := (SELECT max(as_of) FROM analytics_stock_rate);
+    DELETE FROM analytics_stock_summary;
+    DELETE FROM analytics_stock_reorder;
+    IF kept IS NULL THEN
+        RETURN;  -- no sales in the window: the page sums its window itself
+    END IF;
+    WITH stock_now AS MATERIALIZED (
+        SELECT * FROM analytics_stock_lines(kept - 27, kept, true)
+    ), summary AS (
+        INSERT INTO analytics_stock_summary
+        SELECT kept, COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder),
+               count(*), COALESCE(sum(GREATEST(current_amount, 0)), 0)
+        FROM stock_now
+    )
+    INSERT INTO analytics_stock_reorder
+    SELECT kept, row_number() OVER (ORDER BY
+               CASE WHEN units_e5 > 0 THEN GREATEST(current_amount, 0) / units_e5 END NULLS LAST,
+               current_amount, name, product_id, outlet_id),
+           product_id, name, sku, outlet_id, current_amount, reorder_point, reorder_amount,
+           stock_value, units_e5
+    FROM stock_now WHERE needs_reorder;
 END $$;
 
 -- FUNCTION: analytics_square_order_days(text[])
@@ -332,6 +394,38 @@ CREATE FUNCTION analytics_square_order_days(order_ids text[]) RETURNS date[]
     AS $$
     SELECT ARRAY(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date
                  FROM square_orders WHERE id = ANY(order_ids));
+$$;
+
+-- FUNCTION: analytics_stock_lines(date, date, boolean)
+CREATE FUNCTION analytics_stock_lines(w_start date, w_end date, kept boolean) RETURNS TABLE(product_id text, name text, sku text, outlet_id text, current_amount numeric, reorder_point numeric, reorder_amount numeric, stock_value numeric, needs_reorder boolean, units_e5 bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH lines AS (
+        SELECT i.product_id, p.name, p.sku, i.outlet_id, i.current_amount, i.reorder_point,
+               i.reorder_amount,
+               round(GREATEST(i.current_amount, 0)
+                     * COALESCE(i.average_cost, p.supply_price, 0), 2) AS stock_value,
+               i.reorder_point IS NOT NULL AND i.current_amount <= i.reorder_point
+                   AS needs_reorder
+        FROM lightspeed_inventory i
+        JOIN lightspeed_products p ON p.id = i.product_id
+        WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL
+          AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true)
+    ), recent AS (
+        SELECT product_key, location_id, units_e5
+        FROM analytics_stock_rate WHERE kept AND as_of = w_end
+        UNION ALL
+        SELECT r.product_key, r.location_id, sum(r.units_e5)
+        FROM analytics_product_rollup r
+        WHERE NOT kept AND r.source = 'lightspeed' AND r.business_date BETWEEN w_start AND w_end
+          AND (r.product_key, r.location_id) IN (
+              SELECT l.product_id, l.outlet_id FROM lines l WHERE l.needs_reorder)
+        GROUP BY 1, 2
+    )
+    SELECT l.*, CASE WHEN l.needs_reorder THEN COALESCE(r.units_e5, 0) END
+    FROM lines l
+    LEFT JOIN recent r ON l.needs_reorder
+         AND r.product_key = l.product_id AND r.location_id = l.outlet_id;
 $$;
 
 -- FUNCTION: sync_health_at(timestamp with time zone, numeric, numeric, jsonb)
@@ -507,6 +601,30 @@ CREATE TABLE analytics_stock_rate (
     product_key text,
     location_id text,
     units_e5 bigint NOT NULL
+);
+
+-- TABLE: analytics_stock_reorder
+CREATE TABLE analytics_stock_reorder (
+    as_of date NOT NULL,
+    "position" integer NOT NULL,
+    product_id text,
+    name text,
+    sku text,
+    outlet_id text,
+    current_amount numeric,
+    reorder_point numeric,
+    reorder_amount numeric,
+    stock_value numeric,
+    units_e5 bigint
+);
+
+-- TABLE: analytics_stock_summary
+CREATE TABLE analytics_stock_summary (
+    as_of date NOT NULL,
+    stock_value numeric NOT NULL,
+    to_reorder bigint NOT NULL,
+    stock_lines bigint NOT NULL,
+    units_on_hand numeric NOT NULL
 );
 
 -- TABLE: lightspeed_outlets
@@ -1640,6 +1758,9 @@ CREATE INDEX idx_analytics_product_rollup_product ON analytics_product_rollup US
 -- INDEX: idx_analytics_product_year_rollup
 CREATE INDEX idx_analytics_product_year_rollup ON analytics_product_year_rollup USING btree (source, year) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
 
+-- INDEX: idx_analytics_stock_reorder
+CREATE INDEX idx_analytics_stock_reorder ON analytics_stock_reorder USING btree (as_of, "position");
+
 -- INDEX: idx_dashboard_sessions_last_seen
 CREATE INDEX idx_dashboard_sessions_last_seen ON dashboard_sessions USING btree (last_seen_at);
 
@@ -1853,6 +1974,24 @@ CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_payments REFERENCIN
 -- TRIGGER: square_refunds analytics_stale_insert
 CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_refunds REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
 
+-- TRIGGER: lightspeed_inventory analytics_stale_stock_delete
+CREATE TRIGGER analytics_stale_stock_delete AFTER DELETE ON lightspeed_inventory REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_products analytics_stale_stock_delete
+CREATE TRIGGER analytics_stale_stock_delete AFTER DELETE ON lightspeed_products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_inventory analytics_stale_stock_insert
+CREATE TRIGGER analytics_stale_stock_insert AFTER INSERT ON lightspeed_inventory REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_products analytics_stale_stock_insert
+CREATE TRIGGER analytics_stale_stock_insert AFTER INSERT ON lightspeed_products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_inventory analytics_stale_stock_update
+CREATE TRIGGER analytics_stale_stock_update AFTER UPDATE ON lightspeed_inventory REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_products analytics_stale_stock_update
+CREATE TRIGGER analytics_stale_stock_update AFTER UPDATE ON lightspeed_products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
 -- TRIGGER: lightspeed_outlets analytics_stale_update
 CREATE TRIGGER analytics_stale_update AFTER UPDATE ON lightspeed_outlets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
 
@@ -1908,6 +2047,12 @@ ALTER TABLE analytics_stale_days ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: analytics_stock_rate
 ALTER TABLE analytics_stock_rate ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stock_reorder
+ALTER TABLE analytics_stock_reorder ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stock_summary
+ALTER TABLE analytics_stock_summary ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: dashboard_sessions
 ALTER TABLE dashboard_sessions ENABLE ROW LEVEL SECURITY;

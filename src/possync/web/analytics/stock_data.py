@@ -14,56 +14,43 @@ from possync.web.analytics.periods import Period
 
 RATE_DAYS = 28
 
-# Stock lines of active, stock-tracked products (not deleted), valued at cost; the totals of
-# them all and the lines to reorder in one statement (one pass over the inventory). The sales
-# rate is read only for the lines to reorder (their product and outlet, the window's daily
-# rollup rows), and names only for the lines listed.
-_STOCK = """
-WITH lines AS (
-    SELECT i.product_id, p.name, i.outlet_id, i.current_amount, i.reorder_point,
-           i.reorder_amount,
-           round(GREATEST(i.current_amount, 0)
-                 * COALESCE(i.average_cost, p.supply_price, 0), 2) AS stock_value,
-           i.reorder_point IS NOT NULL AND i.current_amount <= i.reorder_point AS needs_reorder
-    FROM lightspeed_inventory i
-    JOIN lightspeed_products p ON p.id = i.product_id
-    WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL
-      AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true)
-), low AS MATERIALIZED (
-    SELECT * FROM lines WHERE needs_reorder
-), recent AS ({recent}
+# The stock lines (analytics_stock_lines, migration 0015: active stock-tracked products, valued
+# at cost, the window's units sold for the lines to reorder): their totals and the lines to
+# reorder that run out soonest first, in one statement; outlet names joined when read.
+_LIVE = """
+WITH lines AS MATERIALIZED (
+    SELECT * FROM analytics_stock_lines(%(start)s, %(end)s, %(kept_rate)s)
 ), listed AS (
-    SELECT l.*, COALESCE(r.units_e5, 0) AS units_e5
-    FROM low l
-    LEFT JOIN recent r ON r.product_id = l.product_id AND r.outlet_id = l.outlet_id
-    ORDER BY CASE WHEN COALESCE(r.units_e5, 0) > 0
-                  THEN GREATEST(l.current_amount, 0) / r.units_e5 END NULLS LAST,
-             l.current_amount, l.name, l.product_id, l.outlet_id
+    SELECT * FROM lines WHERE needs_reorder
+    ORDER BY CASE WHEN units_e5 > 0 THEN GREATEST(current_amount, 0) / units_e5 END NULLS LAST,
+             current_amount, name, product_id, outlet_id
     LIMIT %(limit)s
 )
-SELECT 'totals', NULL, NULL, NULL, NULL, sum(GREATEST(current_amount, 0)), NULL, NULL,
-       COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder), count(*)
+SELECT 'totals', NULL, NULL, NULL, NULL, COALESCE(sum(GREATEST(current_amount, 0)), 0),
+       NULL, NULL, COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder), count(*)
 FROM lines
 UNION ALL
-(SELECT 'line', l.product_id, l.name, p.sku, o.name, l.current_amount, l.reorder_point,
+(SELECT 'line', l.product_id, l.name, l.sku, o.name, l.current_amount, l.reorder_point,
         l.reorder_amount, l.stock_value, l.units_e5, NULL
- FROM listed l
- JOIN lightspeed_products p ON p.id = l.product_id
- LEFT JOIN lightspeed_outlets o ON o.id = l.outlet_id
+ FROM listed l LEFT JOIN lightspeed_outlets o ON o.id = l.outlet_id
  ORDER BY CASE WHEN l.units_e5 > 0 THEN GREATEST(l.current_amount, 0) / l.units_e5 END
           NULLS LAST, l.current_amount, l.name, l.product_id, l.outlet_id)"""
-# The window's units: kept by the refresh when the window ends on the newest day with sales
-# (migration 0015), else summed from the daily rollup rows of the lines to reorder.
-_KEPT_RATE = """
-    SELECT product_key AS product_id, location_id AS outlet_id, units_e5
-    FROM analytics_stock_rate WHERE as_of = %(end)s"""
-_SUMMED_RATE = """
-    SELECT r.product_key AS product_id, r.location_id AS outlet_id, sum(r.units_e5) AS units_e5
-    FROM analytics_product_rollup r
-    WHERE r.source = 'lightspeed' AND r.business_date BETWEEN %(start)s AND %(end)s
-      AND (r.product_key, r.location_id) IN (SELECT product_id, outlet_id FROM low)
-    GROUP BY 1, 2"""
-_KEPT_AS_OF = "SELECT max(as_of) FROM analytics_stock_rate"
+# The same as the refresh left it for the window ending on the newest day with sales.
+_SNAPSHOT = """
+SELECT 'totals', NULL, NULL, NULL, NULL, units_on_hand, NULL, NULL, stock_value, to_reorder,
+       stock_lines
+FROM analytics_stock_summary WHERE as_of = %(end)s
+UNION ALL
+(SELECT 'line', r.product_id, r.name, r.sku, o.name, r.current_amount, r.reorder_point,
+        r.reorder_amount, r.stock_value, r.units_e5, NULL
+ FROM analytics_stock_reorder r LEFT JOIN lightspeed_outlets o ON o.id = r.outlet_id
+ WHERE r.as_of = %(end)s ORDER BY r.position LIMIT %(limit)s)"""
+# What the refresh keeps (the window's last day, of the rate and of the snapshot) and
+# whether the inventory changed since.
+_KEPT = """
+SELECT (SELECT max(as_of) FROM analytics_stock_rate),
+       (SELECT max(as_of) FROM analytics_stock_summary),
+       EXISTS (SELECT 1 FROM analytics_stale_days WHERE source = 'lightspeed-stock')"""
 
 
 @dataclass(frozen=True)
@@ -107,11 +94,14 @@ def read_stock(
     the ones that run out soonest first (the first `limit`, or all). Lightspeed only."""
     if source != "lightspeed":
         return StockTotals(Decimal(0), 0, 0, Decimal(0)), []
-    kept = conn.execute(_KEPT_AS_OF).fetchone()
-    rate = _KEPT_RATE if kept and kept[0] == period.end else _SUMMED_RATE
+    kept = conn.execute(_KEPT).fetchone()
+    assert kept is not None
+    rate_as_of, snapshot_as_of, stock_changed = kept
+    use_snapshot = snapshot_as_of == period.end and not stock_changed
+    params = {**_window(period), "limit": limit, "kept_rate": rate_as_of == period.end}
     totals: StockTotals | None = None
     lines = []
-    for row in conn.execute(_STOCK.format(recent=rate), {**_window(period), "limit": limit}):
+    for row in conn.execute(_SNAPSHOT if use_snapshot else _LIVE, params):
         if row[0] == "totals":
             totals = StockTotals(Decimal(row[8]), int(row[9]), int(row[10]), Decimal(row[5] or 0))
             continue

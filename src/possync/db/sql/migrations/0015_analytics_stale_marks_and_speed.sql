@@ -207,7 +207,7 @@ CREATE TABLE analytics_stock_rate (
 );
 ALTER TABLE analytics_stock_rate ENABLE ROW LEVEL SECURITY;
 
-CREATE FUNCTION analytics_refresh_stock_rate(days DATE[]) RETURNS VOID
+CREATE FUNCTION analytics_refresh_stock_rate(days DATE[]) RETURNS BOOLEAN
 LANGUAGE plpgsql AS $$
 DECLARE
     newest DATE := (SELECT max(business_date) FROM analytics_product_rollup
@@ -217,7 +217,7 @@ BEGIN
     IF newest IS NOT DISTINCT FROM kept
        AND NOT EXISTS (SELECT 1 FROM unnest(days) AS d WHERE d BETWEEN newest - 27 AND newest)
     THEN
-        RETURN;
+        RETURN false;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
     DELETE FROM analytics_stock_rate;
@@ -226,7 +226,131 @@ BEGIN
     FROM analytics_product_rollup
     WHERE source = 'lightspeed' AND business_date BETWEEN newest - 27 AND newest
     GROUP BY product_key, location_id;
+    RETURN true;
 END $$;
+
+-- 4. The Stock page's lines: every stock line of an active, stock-tracked product (not
+--    deleted) valued at cost, and for the lines at or under their reorder point the units
+--    sold in the window (`kept`: from analytics_stock_rate, whose window it must be). One
+--    definition for the page (any window) and for the snapshot below.
+CREATE FUNCTION analytics_stock_lines(w_start DATE, w_end DATE, kept BOOLEAN)
+RETURNS TABLE (product_id TEXT, name TEXT, sku TEXT, outlet_id TEXT, current_amount NUMERIC,
+               reorder_point NUMERIC, reorder_amount NUMERIC, stock_value NUMERIC,
+               needs_reorder BOOLEAN, units_e5 BIGINT)
+LANGUAGE sql STABLE AS $$
+    WITH lines AS (
+        SELECT i.product_id, p.name, p.sku, i.outlet_id, i.current_amount, i.reorder_point,
+               i.reorder_amount,
+               round(GREATEST(i.current_amount, 0)
+                     * COALESCE(i.average_cost, p.supply_price, 0), 2) AS stock_value,
+               i.reorder_point IS NOT NULL AND i.current_amount <= i.reorder_point
+                   AS needs_reorder
+        FROM lightspeed_inventory i
+        JOIN lightspeed_products p ON p.id = i.product_id
+        WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL
+          AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true)
+    ), recent AS (
+        SELECT product_key, location_id, units_e5
+        FROM analytics_stock_rate WHERE kept AND as_of = w_end
+        UNION ALL
+        SELECT r.product_key, r.location_id, sum(r.units_e5)
+        FROM analytics_product_rollup r
+        WHERE NOT kept AND r.source = 'lightspeed' AND r.business_date BETWEEN w_start AND w_end
+          AND (r.product_key, r.location_id) IN (
+              SELECT l.product_id, l.outlet_id FROM lines l WHERE l.needs_reorder)
+        GROUP BY 1, 2
+    )
+    SELECT l.*, CASE WHEN l.needs_reorder THEN COALESCE(r.units_e5, 0) END
+    FROM lines l
+    LEFT JOIN recent r ON l.needs_reorder
+         AND r.product_key = l.product_id AND r.location_id = l.outlet_id;
+$$;
+
+-- The Stock page for the window that ends on the newest day with sales, as the refresh
+-- leaves it: the totals, and the lines to reorder in the order the page lists them (the ones
+-- that run out soonest first). Inventory and products mark it stale (a pseudo-source in
+-- analytics_stale_days), and a new sales rate refreshes it.
+CREATE TABLE analytics_stock_summary (
+    as_of         DATE NOT NULL,
+    stock_value   NUMERIC NOT NULL,
+    to_reorder    BIGINT NOT NULL,
+    stock_lines   BIGINT NOT NULL,
+    units_on_hand NUMERIC NOT NULL
+);
+CREATE TABLE analytics_stock_reorder (
+    as_of          DATE NOT NULL,
+    position       INTEGER NOT NULL,
+    product_id     TEXT,
+    name           TEXT,
+    sku            TEXT,
+    outlet_id      TEXT,
+    current_amount NUMERIC,
+    reorder_point  NUMERIC,
+    reorder_amount NUMERIC,
+    stock_value    NUMERIC,
+    units_e5       BIGINT
+);
+CREATE INDEX idx_analytics_stock_reorder ON analytics_stock_reorder (as_of, position);
+ALTER TABLE analytics_stock_summary ENABLE ROW LEVEL SECURITY;
+ALTER TABLE analytics_stock_reorder ENABLE ROW LEVEL SECURITY;
+
+CREATE FUNCTION analytics_refresh_stock_snapshot() RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    kept DATE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    kept := (SELECT max(as_of) FROM analytics_stock_rate);
+    DELETE FROM analytics_stock_summary;
+    DELETE FROM analytics_stock_reorder;
+    IF kept IS NULL THEN
+        RETURN;  -- no sales in the window: the page sums its window itself
+    END IF;
+    WITH stock_now AS MATERIALIZED (
+        SELECT * FROM analytics_stock_lines(kept - 27, kept, true)
+    ), summary AS (
+        INSERT INTO analytics_stock_summary
+        SELECT kept, COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder),
+               count(*), COALESCE(sum(GREATEST(current_amount, 0)), 0)
+        FROM stock_now
+    )
+    INSERT INTO analytics_stock_reorder
+    SELECT kept, row_number() OVER (ORDER BY
+               CASE WHEN units_e5 > 0 THEN GREATEST(current_amount, 0) / units_e5 END NULLS LAST,
+               current_amount, name, product_id, outlet_id),
+           product_id, name, sku, outlet_id, current_amount, reorder_point, reorder_amount,
+           stock_value, units_e5
+    FROM stock_now WHERE needs_reorder;
+END $$;
+
+-- A statement that wrote stock lines or products (not one that wrote none).
+CREATE FUNCTION analytics_mark_stock() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    wrote BOOLEAN;
+BEGIN
+    IF TG_OP = 'DELETE' THEN  -- each transition table exists only for its own operations
+        wrote := EXISTS (SELECT 1 FROM old_rows);
+    ELSE
+        wrote := EXISTS (SELECT 1 FROM new_rows);
+    END IF;
+    IF wrote THEN
+        INSERT INTO analytics_stale_days VALUES ('lightspeed-stock', DATE '2000-01-01')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER analytics_stale_stock_insert AFTER INSERT ON lightspeed_inventory
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+CREATE TRIGGER analytics_stale_stock_update AFTER UPDATE ON lightspeed_inventory
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+CREATE TRIGGER analytics_stale_stock_delete AFTER DELETE ON lightspeed_inventory
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+CREATE TRIGGER analytics_stale_stock_insert AFTER INSERT ON lightspeed_products
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+CREATE TRIGGER analytics_stale_stock_update AFTER UPDATE ON lightspeed_products
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+CREATE TRIGGER analytics_stale_stock_delete AFTER DELETE ON lightspeed_products
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
 
 -- 0012's refresh, with the months and years of the days it did.
 CREATE OR REPLACE FUNCTION analytics_refresh(p_source TEXT DEFAULT NULL) RETURNS INTEGER
@@ -238,6 +362,7 @@ DECLARE
     island RECORD;
     t_lo TIMESTAMPTZ;
     t_hi TIMESTAMPTZ;
+    stock_stale BOOLEAN := false;
 BEGIN
     FOR src IN SELECT unnest(ARRAY['lightspeed', 'square']) LOOP
         CONTINUE WHEN p_source IS NOT NULL AND p_source <> src;
@@ -270,10 +395,20 @@ BEGIN
             END IF;
         END LOOP;
         PERFORM analytics_refresh_product_periods(src, days);
-        IF src = 'lightspeed' THEN
-            PERFORM analytics_refresh_stock_rate(days);
+        IF src = 'lightspeed' AND analytics_refresh_stock_rate(days) THEN
+            stock_stale := true;
         END IF;
     END LOOP;
+    -- The Stock page's snapshot, when its sales rate moved or the inventory changed.
+    IF p_source IS NULL OR p_source = 'lightspeed' THEN
+        WITH taken AS (
+            DELETE FROM analytics_stale_days WHERE source = 'lightspeed-stock' RETURNING 1
+        )
+        SELECT stock_stale OR count(*) > 0 INTO stock_stale FROM taken;
+        IF stock_stale THEN
+            PERFORM analytics_refresh_stock_snapshot();
+        END IF;
+    END IF;
     RETURN days_done;
 END $$;
 
@@ -282,3 +417,4 @@ END $$;
 SELECT analytics_refresh_product_periods(source, array_agg(DISTINCT business_date))
 FROM analytics_product_rollup GROUP BY source;
 SELECT analytics_refresh_stock_rate(ARRAY[]::date[]);
+SELECT analytics_refresh_stock_snapshot();
