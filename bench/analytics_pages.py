@@ -5,8 +5,9 @@ The store is imported for real (`possync sync` against the simulator in its own 
 a scratch database on the embedded PostgreSQL, then ANALYZE), and each page is asked for
 `--requests` times, one after another, through the real Flask app (login, templates, SQL,
 rendering; no HTTP server in between) for the last 30 days, the last 90 days and the whole
-year of data. Target: every page under 300 ms p95. The pages read the rollups of migration
-0012; the time to rebuild them all is measured too (what a full import's sync adds).
+year of data. Target: every page under 300 ms p95. The pages read the rollups of migrations
+0012 and 0015 (daily, monthly and yearly product sums, the stock snapshot); the time to
+rebuild them all is measured too (what a full import's sync adds).
 
 Rerun: .venv/bin/python -m bench.analytics_pages                 (large store: the default)
        .venv/bin/python -m bench.analytics_pages --scale medium  (a quicker check)

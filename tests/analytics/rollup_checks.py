@@ -1,5 +1,6 @@
-"""The rollups of migration 0012 summed as the views of 0011 sum the same figures: each pair
-of queries answers one row per key, and the two answers must be equal."""
+"""The rollups of migrations 0012 and 0015 summed as the views of 0011 sum the same figures
+(and the monthly and yearly product rollups as the daily one): each pair of queries answers
+one row per key, and the two answers must be equal."""
 
 from __future__ import annotations
 
@@ -46,6 +47,32 @@ LIGHTSPEED_PAIRS = (
            FROM analytics_product_rollup WHERE source = 'lightspeed' GROUP BY 1, 2""",
         "SELECT business_date, product_id, units, net_sales, cost FROM lightspeed_product_sales",
     ),
+    (
+        "product month",
+        """SELECT month, product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows
+           FROM analytics_product_month_rollup WHERE source = 'lightspeed'""",
+        """SELECT date_trunc('month', business_date)::date, product_key, sum(units_e5),
+                  sum(net_sales_e5), sum(cost_e5), sum(sold_lines), count(*)
+           FROM analytics_product_rollup WHERE source = 'lightspeed' GROUP BY 1, 2""",
+    ),
+    (
+        "product year",
+        """SELECT year, product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows
+           FROM analytics_product_year_rollup WHERE source = 'lightspeed'""",
+        """SELECT date_trunc('year', business_date)::date, product_key, sum(units_e5),
+                  sum(net_sales_e5), sum(cost_e5), sum(sold_lines), count(*)
+           FROM analytics_product_rollup WHERE source = 'lightspeed' GROUP BY 1, 2""",
+    ),
+    (
+        "stock rate",
+        "SELECT as_of, product_key, location_id, units_e5 FROM analytics_stock_rate",
+        """SELECT n.newest, r.product_key, r.location_id, sum(r.units_e5)
+           FROM analytics_product_rollup r,
+                (SELECT max(business_date) AS newest FROM analytics_product_rollup
+                  WHERE source = 'lightspeed') n
+           WHERE r.source = 'lightspeed' AND r.business_date BETWEEN n.newest - 27 AND n.newest
+           GROUP BY 1, 2, 3""",
+    ),
 )
 
 SQUARE_PAIRS = (
@@ -79,6 +106,22 @@ SQUARE_PAIRS = (
            FROM analytics_product_rollup WHERE source = 'square' GROUP BY 1, 2""",
         """SELECT business_date, catalog_object_id, units, net_sales_money
            FROM square_product_sales""",
+    ),
+    (
+        "product month",
+        """SELECT month, product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows
+           FROM analytics_product_month_rollup WHERE source = 'square'""",
+        """SELECT date_trunc('month', business_date)::date, product_key, sum(units_e5),
+                  sum(net_sales_e5), sum(cost_e5), sum(sold_lines), count(*)
+           FROM analytics_product_rollup WHERE source = 'square' GROUP BY 1, 2""",
+    ),
+    (
+        "product year",
+        """SELECT year, product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows
+           FROM analytics_product_year_rollup WHERE source = 'square'""",
+        """SELECT date_trunc('year', business_date)::date, product_key, sum(units_e5),
+                  sum(net_sales_e5), sum(cost_e5), sum(sold_lines), count(*)
+           FROM analytics_product_rollup WHERE source = 'square' GROUP BY 1, 2""",
     ),
 )
 

@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
+from possync.db.connection import Database
 from possync.simulator import RunningSimulator
+from possync.web.analytics.periods import Period
+from possync.web.analytics.stock_data import read_stock
 from tests.analytics.conftest import lightspeed_state
 from tests.analytics.truth import counted_sales, local_time
 
@@ -128,3 +131,80 @@ def test_a_range_after_the_newest_sale_offers_the_newest_sales(
     assert "data-newest-sales" not in client.get("/sales", query_string=inside).get_data(
         as_text=True
     )
+
+
+def test_days_of_cover_up_to_the_newest_day_equal_the_sales(
+    client: FlaskClient, db: Database
+) -> None:
+    # The range ending on the newest day with sales reads the rate the refresh keeps
+    # (migration 0015); it must equal the lines of the 28 days summed from the sales.
+    with db.connect() as conn:
+        kept = conn.execute("SELECT max(as_of) FROM analytics_stock_rate").fetchone()
+        newest = conn.execute("SELECT max(business_date) FROM lightspeed_line_facts").fetchone()
+        assert kept is not None and newest is not None and kept[0] == newest[0]
+        sold = {
+            (sku, outlet): units
+            for sku, outlet, units in conn.execute(
+                """SELECT p.sku, o.name, sum(l.units)
+                   FROM lightspeed_line_facts l
+                   JOIN lightspeed_products p ON p.id = l.product_id
+                   JOIN lightspeed_outlets o ON o.id = l.outlet_id
+                   WHERE l.business_date BETWEEN %s::date - 27 AND %s
+                   GROUP BY 1, 2""",
+                [newest[0], newest[0]],
+            )
+        }
+    args = {"source": "lightspeed", "to": newest[0].isoformat()}
+    response = client.get("/analytics/stock/reorder.csv", query_string=args)
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert sum(1 for r in rows if Decimal(r["Sold (28 days)"]) > 0) > 10
+    for row in rows:
+        expected = sold.get((row["SKU"], row["Outlet"]), Decimal(0))
+        assert Decimal(row["Sold (28 days)"]) == expected, row
+        if expected > 0:
+            on_hand = max(Decimal(row["On hand"]), Decimal(0))
+            cover = (on_hand * 28 / expected).quantize(Decimal("0.1"))
+            assert Decimal(row["Days of cover"]) == cover, row
+
+
+def test_the_stock_snapshot_equals_the_stock_summed_at_request(
+    client: FlaskClient, db: Database
+) -> None:
+    # Three readings of the same stock and window: the snapshot the refresh keeps, the lines
+    # with the kept sales rate, and the lines with the rate summed from the daily rollups.
+    with db.connect() as conn:
+        newest = conn.execute("SELECT max(as_of) FROM analytics_stock_summary").fetchone()
+        assert newest is not None and newest[0] is not None
+        period = Period(newest[0] - timedelta(days=29), newest[0])
+        snapshot = read_stock(conn, "lightspeed", period)
+        # The inventory written again (a sync's page): the snapshot is not used until refreshed.
+        conn.execute("UPDATE lightspeed_inventory SET version = version")
+        with_kept_rate = read_stock(conn, "lightspeed", period)
+        conn.execute("DELETE FROM analytics_stock_rate")
+        summed = read_stock(conn, "lightspeed", period)
+        conn.rollback()
+    assert snapshot[0].to_reorder > 10 and len(snapshot[1]) == snapshot[0].to_reorder
+    assert snapshot == with_kept_rate == summed
+
+
+def test_a_changed_stock_line_reaches_the_stock_page(client: FlaskClient, db: Database) -> None:
+    with db.connect() as conn:
+        row = conn.execute(
+            """SELECT i.id, p.sku, s.as_of FROM lightspeed_inventory i
+               JOIN lightspeed_products p ON p.id = i.product_id, analytics_stock_summary s
+               WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL AND p.active
+                 AND p.has_inventory AND i.reorder_point > 0
+                 AND i.current_amount > i.reorder_point
+               ORDER BY i.id LIMIT 1"""
+        ).fetchone()
+        assert row is not None
+        line_id, sku, newest = row
+    args = {"source": "lightspeed", "to": newest.isoformat()}
+    before = client.get("/api/analytics/stock", query_string=args).get_json()
+    with db.connect() as conn:
+        conn.execute("UPDATE lightspeed_inventory SET current_amount = 0 WHERE id = %s", [line_id])
+        conn.commit()
+    after = client.get("/api/analytics/stock", query_string=args).get_json()
+    assert after["summary"]["to_reorder"] == before["summary"]["to_reorder"] + 1
+    assert sku in {r["SKU"] for r in after["tables"]["reorder"]}
+    assert sku not in {r["SKU"] for r in before["tables"]["reorder"]}

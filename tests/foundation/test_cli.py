@@ -158,10 +158,10 @@ def test_status_without_tables_says_to_migrate(
 def test_status_on_a_database_not_migrated_since_an_upgrade_says_to_migrate(
     possync_cli: RunPossync, db: Database, tmp_path: Path
 ) -> None:
-    # A database left at migration 0013: the tables are there, 0014's function is not.
+    # A database without migration 0014: the tables are there, 0014's function is not (later
+    # migrations stay applied: only 0014 is undone).
     with db.connect() as conn:
         conn.execute("DROP FUNCTION sync_health_at CASCADE")
-        # Later migrations stay applied: only 0014 is undone.
         conn.execute("DELETE FROM possync_migrations WHERE version = 14")
         conn.commit()
     result = possync_cli("status", env=environment_for(db, tmp_path))

@@ -7,6 +7,8 @@ the dashboard before it reads when a day is still stale (a run that stopped half
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -25,3 +27,20 @@ def stale_days(conn: psycopg.Connection[Any], up_to: int) -> int:
     """How many days are stale, counted up to `up_to` (an index read, however many there are)."""
     row = conn.execute(query("count_stale_days"), [up_to]).fetchone()
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class StaleDays:
+    """Business dates of one source whose rollups wait for a refresh."""
+
+    count: int
+    first: date
+    last: date
+
+
+def stale_days_of(conn: psycopg.Connection[Any], source: str) -> StaleDays | None:
+    """The days of `source` still stale (None: the rollups are current)."""
+    row = conn.execute(query("stale_days_of_source"), [source]).fetchone()
+    if row is None or not row[0]:
+        return None
+    return StaleDays(int(row[0]), row[1], row[2])

@@ -14,6 +14,31 @@ CREATE FUNCTION analytics_mark_days(src text, utc_days date[]) RETURNS void
     ON CONFLICT DO NOTHING;
 $$;
 
+-- FUNCTION: analytics_mark_lightspeed_outlets()
+CREATE FUNCTION analytics_mark_lightspeed_outlets() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changed TEXT[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        changed := ARRAY(SELECT id FROM new_rows);
+    ELSIF TG_OP = 'UPDATE' THEN
+        changed := ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE n.time_zone IS DISTINCT FROM o.time_zone
+               OR n.currency IS DISTINCT FROM o.currency);
+    ELSE
+        changed := ARRAY(SELECT id FROM old_rows);
+    END IF;
+    IF cardinality(changed) > 0 THEN
+        PERFORM analytics_mark_days('lightspeed', ARRAY(
+            SELECT DISTINCT (sale_date AT TIME ZONE 'UTC')::date FROM lightspeed_sales
+            WHERE outlet_id = ANY(changed)));
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- FUNCTION: analytics_mark_lightspeed_sales()
 CREATE FUNCTION analytics_mark_lightspeed_sales() RETURNS trigger
     LANGUAGE plpgsql
@@ -46,6 +71,72 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- FUNCTION: analytics_mark_square_locations()
+CREATE FUNCTION analytics_mark_square_locations() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changed TEXT[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        changed := ARRAY(SELECT id FROM new_rows);
+    ELSIF TG_OP = 'UPDATE' THEN
+        changed := ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE n.timezone IS DISTINCT FROM o.timezone);
+    ELSE
+        changed := ARRAY(SELECT id FROM old_rows);
+    END IF;
+    IF cardinality(changed) > 0 THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM square_orders
+            WHERE location_id = ANY(changed)
+            UNION
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM square_payments
+            WHERE location_id = ANY(changed)));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- FUNCTION: analytics_mark_square_order_children()
+CREATE FUNCTION analytics_mark_square_order_children() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM new_rows));
+        PERFORM analytics_mark_days('square', analytics_square_order_days(ARRAY(
+            SELECT DISTINCT order_id FROM new_rows WHERE order_id IS NOT NULL)));
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM analytics_mark_days('square', ARRAY(
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM old_rows));
+        PERFORM analytics_mark_days('square', analytics_square_order_days(ARRAY(
+            SELECT DISTINCT order_id FROM old_rows WHERE order_id IS NOT NULL)));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- FUNCTION: analytics_mark_stock()
+CREATE FUNCTION analytics_mark_stock() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    wrote BOOLEAN;
+BEGIN
+    IF TG_OP = 'DELETE' THEN  -- each transition table exists only for its own operations
+        wrote := EXISTS (SELECT 1 FROM old_rows);
+    ELSE
+        wrote := EXISTS (SELECT 1 FROM new_rows);
+    END IF;
+    IF wrote THEN
+        INSERT INTO analytics_stale_days VALUES ('lightspeed-stock', DATE '2000-01-01')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- FUNCTION: analytics_refresh(text)
 CREATE FUNCTION analytics_refresh(p_source text DEFAULT NULL::text) RETURNS integer
     LANGUAGE plpgsql
@@ -58,6 +149,7 @@ DECLARE
     island RECORD;
     t_lo TIMESTAMPTZ;
     t_hi TIMESTAMPTZ;
+    stock_stale BOOLEAN := false;
 BEGIN
     FOR src IN SELECT unnest(ARRAY['lightspeed', 'square']) LOOP
         CONTINUE WHEN p_source IS NOT NULL AND p_source <> src;
@@ -89,20 +181,21 @@ BEGIN
                 PERFORM analytics_refresh_square(island.lo, island.hi, t_lo, t_hi);
             END IF;
         END LOOP;
-        -- The months of those days, from the daily product rows just written.
-        DELETE FROM analytics_product_month_rollup m
-        WHERE m.source = src
-          AND m.month IN (SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
-        INSERT INTO analytics_product_month_rollup
-        SELECT src, date_trunc('month', r.business_date)::date, r.product_key,
-               max(r.product_name), max(r.currency), sum(r.units_e5), sum(r.net_sales_e5),
-               sum(r.cost_e5), sum(r.sold_lines)
-        FROM analytics_product_rollup r
-        JOIN (SELECT DISTINCT date_trunc('month', d)::date AS month FROM unnest(days) AS d) m
-          ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
-        WHERE r.source = src
-        GROUP BY 2, 3;
+        PERFORM analytics_refresh_product_periods(src, days);
+        IF src = 'lightspeed' AND analytics_refresh_stock_rate(days) THEN
+            stock_stale := true;
+        END IF;
     END LOOP;
+    -- The Stock page's snapshot, when its sales rate moved or the inventory changed.
+    IF p_source IS NULL OR p_source = 'lightspeed' THEN
+        WITH taken AS (
+            DELETE FROM analytics_stale_days WHERE source = 'lightspeed-stock' RETURNING 1
+        )
+        SELECT stock_stale OR count(*) > 0 INTO stock_stale FROM taken;
+        IF stock_stale THEN
+            PERFORM analytics_refresh_stock_snapshot();
+        END IF;
+    END IF;
     RETURN days_done;
 END $$;
 
@@ -146,6 +239,44 @@ BEGIN
     FROM lightspeed_line_facts
     WHERE sale_date >= t_lo AND sale_date < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, outlet_id, product_id;
+END $$;
+
+-- FUNCTION: analytics_refresh_product_periods(text, date[])
+CREATE FUNCTION analytics_refresh_product_periods(src text, days date[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    months DATE[] := ARRAY(SELECT DISTINCT date_trunc('month', d)::date FROM unnest(days) AS d);
+    years DATE[] := ARRAY(SELECT DISTINCT date_trunc('year', d)::date FROM unnest(days) AS d);
+BEGIN
+    -- One rebuilder at a time (until its transaction ends): two refreshes of different days
+    -- of one month would otherwise both delete the month and both insert it.
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    DELETE FROM analytics_product_month_rollup WHERE source = src AND month = ANY(months);
+    INSERT INTO analytics_product_month_rollup
+        (source, month, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
+         sold_lines, day_rows)
+    SELECT src, date_trunc('month', r.business_date)::date, r.product_key, max(r.product_name),
+           max(r.currency), sum(r.units_e5), sum(r.net_sales_e5), sum(r.cost_e5),
+           sum(r.sold_lines), count(*)
+    FROM analytics_product_rollup r
+    JOIN unnest(months) AS m (month)
+      ON r.business_date >= m.month AND r.business_date < m.month + interval '1 month'
+    WHERE r.source = src
+    GROUP BY 2, 3;
+
+    DELETE FROM analytics_product_year_rollup WHERE source = src AND year = ANY(years);
+    INSERT INTO analytics_product_year_rollup
+        (source, year, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
+         sold_lines, day_rows)
+    SELECT src, date_trunc('year', r.month)::date, r.product_key, max(r.product_name),
+           max(r.currency), sum(r.units_e5), sum(r.net_sales_e5), sum(r.cost_e5),
+           sum(r.sold_lines), sum(r.day_rows)
+    FROM analytics_product_month_rollup r
+    JOIN unnest(years) AS y (year)
+      ON r.month >= y.year AND r.month < y.year + interval '1 year'
+    WHERE r.source = src
+    GROUP BY 2, 3;
 END $$;
 
 -- FUNCTION: analytics_refresh_square(date, date, timestamp with time zone, timestamp with time zone)
@@ -201,6 +332,101 @@ BEGIN
     WHERE created_at >= t_lo AND created_at < t_hi AND business_date BETWEEN lo AND hi
     GROUP BY business_date, location_id, product_key;
 END $$;
+
+-- FUNCTION: analytics_refresh_stock_rate(date[])
+CREATE FUNCTION analytics_refresh_stock_rate(days date[]) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    newest DATE := (SELECT max(business_date) FROM analytics_product_rollup
+                    WHERE source = 'lightspeed');
+    kept DATE := (SELECT max(as_of) FROM analytics_stock_rate);
+BEGIN
+    IF newest IS NOT DISTINCT FROM kept
+       AND NOT EXISTS (SELECT 1 FROM unnest(days) AS d WHERE d BETWEEN newest - 27 AND newest)
+    THEN
+        RETURN false;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    DELETE FROM analytics_stock_rate;
+    INSERT INTO analytics_stock_rate (as_of, product_key, location_id, units_e5)
+    SELECT newest, product_key, location_id, sum(units_e5)
+    FROM analytics_product_rollup
+    WHERE source = 'lightspeed' AND business_date BETWEEN newest - 27 AND newest
+    GROUP BY product_key, location_id;
+    RETURN true;
+END $$;
+
+-- FUNCTION: analytics_refresh_stock_snapshot()
+CREATE FUNCTION analytics_refresh_stock_snapshot() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    kept DATE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    kept := (SELECT max(as_of) FROM analytics_stock_rate);
+    DELETE FROM analytics_stock_summary;
+    DELETE FROM analytics_stock_reorder;
+    IF kept IS NULL THEN
+        RETURN;  -- no sales in the window: the page sums its window itself
+    END IF;
+    WITH stock_now AS MATERIALIZED (
+        SELECT * FROM analytics_stock_lines(kept - 27, kept, true)
+    ), summary AS (
+        INSERT INTO analytics_stock_summary
+        SELECT kept, COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder),
+               count(*), COALESCE(sum(GREATEST(current_amount, 0)), 0)
+        FROM stock_now
+    )
+    INSERT INTO analytics_stock_reorder
+    SELECT kept, row_number() OVER (ORDER BY
+               CASE WHEN units_e5 > 0 THEN GREATEST(current_amount, 0) / units_e5 END NULLS LAST,
+               current_amount, name, product_id, outlet_id),
+           product_id, name, sku, outlet_id, current_amount, reorder_point, reorder_amount,
+           stock_value, units_e5
+    FROM stock_now WHERE needs_reorder;
+END $$;
+
+-- FUNCTION: analytics_square_order_days(text[])
+CREATE FUNCTION analytics_square_order_days(order_ids text[]) RETURNS date[]
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT ARRAY(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date
+                 FROM square_orders WHERE id = ANY(order_ids));
+$$;
+
+-- FUNCTION: analytics_stock_lines(date, date, boolean)
+CREATE FUNCTION analytics_stock_lines(w_start date, w_end date, kept boolean) RETURNS TABLE(product_id text, name text, sku text, outlet_id text, current_amount numeric, reorder_point numeric, reorder_amount numeric, stock_value numeric, needs_reorder boolean, units_e5 bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH lines AS (
+        SELECT i.product_id, p.name, p.sku, i.outlet_id, i.current_amount, i.reorder_point,
+               i.reorder_amount,
+               round(GREATEST(i.current_amount, 0)
+                     * COALESCE(i.average_cost, p.supply_price, 0), 2) AS stock_value,
+               i.reorder_point IS NOT NULL AND i.current_amount <= i.reorder_point
+                   AS needs_reorder
+        FROM lightspeed_inventory i
+        JOIN lightspeed_products p ON p.id = i.product_id
+        WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL
+          AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true)
+    ), recent AS (
+        SELECT product_key, location_id, units_e5
+        FROM analytics_stock_rate WHERE kept AND as_of = w_end
+        UNION ALL
+        SELECT r.product_key, r.location_id, sum(r.units_e5)
+        FROM analytics_product_rollup r
+        WHERE NOT kept AND r.source = 'lightspeed' AND r.business_date BETWEEN w_start AND w_end
+          AND (r.product_key, r.location_id) IN (
+              SELECT l.product_id, l.outlet_id FROM lines l WHERE l.needs_reorder)
+        GROUP BY 1, 2
+    )
+    SELECT l.*, CASE WHEN l.needs_reorder THEN COALESCE(r.units_e5, 0) END
+    FROM lines l
+    LEFT JOIN recent r ON l.needs_reorder
+         AND r.product_key = l.product_id AND r.location_id = l.outlet_id;
+$$;
 
 -- FUNCTION: sync_health_at(timestamp with time zone, numeric, numeric, jsonb)
 CREATE FUNCTION sync_health_at(as_of timestamp with time zone, default_green_hours numeric, default_yellow_hours numeric, per_entity jsonb) RETURNS TABLE(source text, entity_type text, status text, last_sync_time timestamp with time zone, last_attempt_time timestamp with time zone, error_message text, last_version bigint, watermark timestamp with time zone, records_total bigint, created_at timestamp with time zone, age interval, health text, green_hours numeric, yellow_hours numeric)
@@ -331,7 +557,8 @@ CREATE TABLE analytics_product_month_rollup (
     units_e5 bigint NOT NULL,
     net_sales_e5 bigint NOT NULL,
     cost_e5 bigint,
-    sold_lines bigint NOT NULL
+    sold_lines bigint NOT NULL,
+    day_rows bigint NOT NULL
 );
 
 -- TABLE: analytics_product_rollup
@@ -348,10 +575,56 @@ CREATE TABLE analytics_product_rollup (
     sold_lines bigint NOT NULL
 );
 
+-- TABLE: analytics_product_year_rollup
+CREATE TABLE analytics_product_year_rollup (
+    source text NOT NULL,
+    year date NOT NULL,
+    product_key text,
+    product_name text,
+    currency text,
+    units_e5 bigint NOT NULL,
+    net_sales_e5 bigint NOT NULL,
+    cost_e5 bigint,
+    sold_lines bigint NOT NULL,
+    day_rows bigint NOT NULL
+);
+
 -- TABLE: analytics_stale_days
 CREATE TABLE analytics_stale_days (
     source text NOT NULL,
     business_date date NOT NULL
+);
+
+-- TABLE: analytics_stock_rate
+CREATE TABLE analytics_stock_rate (
+    as_of date NOT NULL,
+    product_key text,
+    location_id text,
+    units_e5 bigint NOT NULL
+);
+
+-- TABLE: analytics_stock_reorder
+CREATE TABLE analytics_stock_reorder (
+    as_of date NOT NULL,
+    "position" integer NOT NULL,
+    product_id text,
+    name text,
+    sku text,
+    outlet_id text,
+    current_amount numeric,
+    reorder_point numeric,
+    reorder_amount numeric,
+    stock_value numeric,
+    units_e5 bigint
+);
+
+-- TABLE: analytics_stock_summary
+CREATE TABLE analytics_stock_summary (
+    as_of date NOT NULL,
+    stock_value numeric NOT NULL,
+    to_reorder bigint NOT NULL,
+    stock_lines bigint NOT NULL,
+    units_on_hand numeric NOT NULL
 );
 
 -- TABLE: lightspeed_outlets
@@ -1550,13 +1823,19 @@ CREATE INDEX idx_analytics_breakdown_rollup ON analytics_breakdown_rollup USING 
 CREATE INDEX idx_analytics_daily_rollup ON analytics_daily_rollup USING btree (source, business_date);
 
 -- INDEX: idx_analytics_product_month_rollup
-CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup USING btree (source, month) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines);
+CREATE INDEX idx_analytics_product_month_rollup ON analytics_product_month_rollup USING btree (source, month) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
 
 -- INDEX: idx_analytics_product_rollup
 CREATE INDEX idx_analytics_product_rollup ON analytics_product_rollup USING btree (source, business_date) INCLUDE (product_key, location_id, units_e5, net_sales_e5, cost_e5, sold_lines);
 
 -- INDEX: idx_analytics_product_rollup_product
 CREATE INDEX idx_analytics_product_rollup_product ON analytics_product_rollup USING btree (source, product_key, business_date);
+
+-- INDEX: idx_analytics_product_year_rollup
+CREATE INDEX idx_analytics_product_year_rollup ON analytics_product_year_rollup USING btree (source, year) INCLUDE (product_key, units_e5, net_sales_e5, cost_e5, sold_lines, day_rows);
+
+-- INDEX: idx_analytics_stock_reorder
+CREATE INDEX idx_analytics_stock_reorder ON analytics_stock_reorder USING btree (as_of, "position");
 
 -- INDEX: idx_dashboard_sessions_last_seen
 CREATE INDEX idx_dashboard_sessions_last_seen ON dashboard_sessions USING btree (last_seen_at);
@@ -1738,32 +2017,77 @@ CREATE INDEX idx_sync_log_timestamp ON sync_log USING btree ("timestamp" DESC);
 -- INDEX: idx_sync_quarantine_last_seen
 CREATE INDEX idx_sync_quarantine_last_seen ON sync_quarantine USING btree (last_seen DESC);
 
+-- TRIGGER: lightspeed_outlets analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON lightspeed_outlets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
+
 -- TRIGGER: lightspeed_sales analytics_stale_delete
 CREATE TRIGGER analytics_stale_delete AFTER DELETE ON lightspeed_sales REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_locations analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_locations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
 
 -- TRIGGER: square_orders analytics_stale_delete
 CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
 
 -- TRIGGER: square_payments analytics_stale_delete
-CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: square_refunds analytics_stale_delete
+CREATE TRIGGER analytics_stale_delete AFTER DELETE ON square_refunds REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: lightspeed_outlets analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON lightspeed_outlets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
 
 -- TRIGGER: lightspeed_sales analytics_stale_insert
 CREATE TRIGGER analytics_stale_insert AFTER INSERT ON lightspeed_sales REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_locations analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_locations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
 
 -- TRIGGER: square_orders analytics_stale_insert
 CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
 
 -- TRIGGER: square_payments analytics_stale_insert
-CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: square_refunds analytics_stale_insert
+CREATE TRIGGER analytics_stale_insert AFTER INSERT ON square_refunds REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: lightspeed_inventory analytics_stale_stock_delete
+CREATE TRIGGER analytics_stale_stock_delete AFTER DELETE ON lightspeed_inventory REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_products analytics_stale_stock_delete
+CREATE TRIGGER analytics_stale_stock_delete AFTER DELETE ON lightspeed_products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_inventory analytics_stale_stock_insert
+CREATE TRIGGER analytics_stale_stock_insert AFTER INSERT ON lightspeed_inventory REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_products analytics_stale_stock_insert
+CREATE TRIGGER analytics_stale_stock_insert AFTER INSERT ON lightspeed_products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_inventory analytics_stale_stock_update
+CREATE TRIGGER analytics_stale_stock_update AFTER UPDATE ON lightspeed_inventory REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_products analytics_stale_stock_update
+CREATE TRIGGER analytics_stale_stock_update AFTER UPDATE ON lightspeed_products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_stock();
+
+-- TRIGGER: lightspeed_outlets analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON lightspeed_outlets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_outlets();
 
 -- TRIGGER: lightspeed_sales analytics_stale_update
 CREATE TRIGGER analytics_stale_update AFTER UPDATE ON lightspeed_sales REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_lightspeed_sales();
+
+-- TRIGGER: square_locations analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_locations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_locations();
 
 -- TRIGGER: square_orders analytics_stale_update
 CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
 
 -- TRIGGER: square_payments analytics_stale_update
-CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square();
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
+
+-- TRIGGER: square_refunds analytics_stale_update
+CREATE TRIGGER analytics_stale_update AFTER UPDATE ON square_refunds REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_square_order_children();
 
 -- FK CONSTRAINT: alert_incident_entities alert_incident_entities_incident_id_fkey
 ALTER TABLE ONLY alert_incident_entities
@@ -1798,8 +2122,20 @@ ALTER TABLE analytics_product_month_rollup ENABLE ROW LEVEL SECURITY;
 -- ROW SECURITY: analytics_product_rollup
 ALTER TABLE analytics_product_rollup ENABLE ROW LEVEL SECURITY;
 
+-- ROW SECURITY: analytics_product_year_rollup
+ALTER TABLE analytics_product_year_rollup ENABLE ROW LEVEL SECURITY;
+
 -- ROW SECURITY: analytics_stale_days
 ALTER TABLE analytics_stale_days ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stock_rate
+ALTER TABLE analytics_stock_rate ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stock_reorder
+ALTER TABLE analytics_stock_reorder ENABLE ROW LEVEL SECURITY;
+
+-- ROW SECURITY: analytics_stock_summary
+ALTER TABLE analytics_stock_summary ENABLE ROW LEVEL SECURITY;
 
 -- ROW SECURITY: dashboard_sessions
 ALTER TABLE dashboard_sessions ENABLE ROW LEVEL SECURITY;

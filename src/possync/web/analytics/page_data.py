@@ -10,14 +10,20 @@ import psycopg
 
 from possync.web.analytics.chart import daily_sales_chart
 from possync.web.analytics.periods import Period
-from possync.web.analytics.products_data import read_products, read_unsold, roll_up_categories
+from possync.web.analytics.product_page import read_products_page
+from possync.web.analytics.products_data import (
+    read_products,
+    read_unsold,
+    roll_up_categories,
+    worst_first,
+)
 from possync.web.analytics.sales_data import (
     BREAKDOWN_TITLES,
     read_daily_sales,
     read_sales_page,
     total_of,
 )
-from possync.web.analytics.stock_data import read_reorder, read_stock_totals
+from possync.web.analytics.stock_data import read_stock
 from possync.web.analytics.tables import (
     Table,
     breakdown_table,
@@ -88,30 +94,38 @@ def products(
     page_rows: int | None = None,
 ) -> tuple[dict[str, Any], list[Table]]:
     """Top and bottom products, categories, and products not sold for `unsold_days` (None:
-    in the range itself). `page_rows`: the page shows only that many of every product sold
-    (thousands on a big store), so only those are formatted; None: all (CSV, JSON)."""
-    figures = read_products(conn, source, period)
-    categories = roll_up_categories(figures)
-    sold = [p for p in figures if p.units > 0]
-    # Lines with no positive takings (Lightspeed's discount item) are not products that sell.
-    earning = [p for p in sold if p.net_sales > 0]
-    bottom = sorted(earning, key=lambda p: (p.net_sales, p.name))[:TOP_N]
+    in the range itself). `page_rows`: the page shows only that many rows of each table, so
+    only those are read (product_page); None: every row (CSV, JSON)."""
     unsold_days = unsold_days or period.days
-    sold_keys = {p.key for p in figures if p.sold_lines > 0}
-    unsold = read_unsold(conn, source, period, unsold_days, sold_in_range=sold_keys)
-    summary = {
-        "products_sold": len(sold),
-        "net_sales": sum((p.net_sales for p in figures), Decimal(0)),
-        "units": sum((p.units for p in figures), Decimal(0)),
-        "unsold_count": len(unsold),
-        "unsold_days": unsold_days,
-    }
+    if page_rows is not None:
+        page = read_products_page(
+            conn, source, period, unsold_days, rows=page_rows, bottom=TOP_N, unsold_limit=page_rows
+        )
+        top, bottom, categories = page.top, page.bottom, page.categories
+        listed, unsold, unsold_count = page.products_listed, page.unsold, page.unsold_count
+        summary = {"products_sold": page.products_sold, "net_sales": page.net_sales,
+                   "units": page.units}  # fmt: skip
+    else:
+        top = read_products(conn, source, period)
+        categories = roll_up_categories(top)
+        sold = [p for p in top if p.units > 0]
+        # Lines with no positive takings (Lightspeed's discount item) are not products that sell.
+        earning = [p for p in sold if p.net_sales > 0]
+        bottom = sorted(earning, key=worst_first)[:TOP_N]
+        listed = len(top)
+        unsold, unsold_count = read_unsold(conn, source, period, unsold_days)
+        summary = {
+            "products_sold": len(sold),
+            "net_sales": sum((p.net_sales for p in top), Decimal(0)),
+            "units": sum((p.units for p in top), Decimal(0)),
+        }
+    summary.update(unsold_count=unsold_count, unsold_days=unsold_days)
     tables = [
-        product_table("top", f"Top {TOP_N} products by net sales", figures[:TOP_N]),
+        product_table("top", f"Top {TOP_N} products by net sales", top[:TOP_N]),
         product_table("bottom", f"Bottom {TOP_N} products that sold", bottom),
         category_table(categories),
-        product_table("all", "Every product sold", figures[:page_rows], len(figures)),
-        unsold_table(unsold_days, unsold),
+        product_table("all", "Every product sold", top, listed),
+        unsold_table(unsold_days, unsold, unsold_count),
     ]
     return summary, tables
 
@@ -120,8 +134,7 @@ def stock(
     conn: psycopg.Connection[Any], source: str, period: Period, limit: int | None = None
 ) -> tuple[dict[str, Any], list[Table]]:
     """Stock value at cost and the reorder list (Lightspeed): the first `limit` lines, or all."""
-    totals = read_stock_totals(conn, source, period)
-    reorder = read_reorder(conn, source, period, limit)
+    totals, reorder = read_stock(conn, source, period, limit)
     summary = {
         "stock_value": totals.stock_value,
         "to_reorder": totals.to_reorder,

@@ -14,49 +14,43 @@ from possync.web.analytics.periods import Period
 
 RATE_DAYS = 28
 
-# Stock lines of active, stock-tracked products (not deleted), valued at cost.
-_STOCK = """
-WITH stock AS (
-    SELECT i.product_id, p.name, p.sku, i.outlet_id, o.name AS outlet_name,
-           i.current_amount, i.reorder_point, i.reorder_amount,
-           round(GREATEST(i.current_amount, 0)
-                 * COALESCE(i.average_cost, p.supply_price, 0), 2) AS stock_value,
-           i.reorder_point IS NOT NULL AND i.current_amount <= i.reorder_point AS needs_reorder
-    FROM lightspeed_inventory i
-    JOIN lightspeed_products p ON p.id = i.product_id
-    LEFT JOIN lightspeed_outlets o ON o.id = i.outlet_id
-    WHERE i.deleted_at IS NULL AND p.deleted_at IS NULL
-      AND COALESCE(p.has_inventory, true) AND COALESCE(p.active, true)
+# The stock lines (analytics_stock_lines, migration 0015: active stock-tracked products, valued
+# at cost, the window's units sold for the lines to reorder): their totals and the lines to
+# reorder that run out soonest first, in one statement; outlet names joined when read.
+_LIVE = """
+WITH lines AS MATERIALIZED (
+    SELECT * FROM analytics_stock_lines(%(start)s, %(end)s, %(kept_rate)s)
+), listed AS (
+    SELECT * FROM lines WHERE needs_reorder
+    ORDER BY CASE WHEN units_e5 > 0 THEN GREATEST(current_amount, 0) / units_e5 END NULLS LAST,
+             current_amount, name, product_id, outlet_id
+    LIMIT %(limit)s
 )
-"""
-_TOTALS = (
-    _STOCK
-    + """
-SELECT COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder), count(*),
-       sum(GREATEST(current_amount, 0)) FROM stock"""
-)
-# The sales rate only of the lines to reorder: the window's rollup rows of their products.
-_REORDER = (
-    _STOCK
-    + """, low AS (
-    SELECT * FROM stock WHERE needs_reorder
-), recent AS (
-    SELECT product_key AS product_id, location_id AS outlet_id,
-           sum(units_e5)::numeric / 100000 AS units
-    FROM analytics_product_rollup
-    WHERE source = 'lightspeed' AND business_date BETWEEN %(start)s AND %(end)s
-      AND product_key IN (SELECT product_id FROM low)
-    GROUP BY 1, 2
-)
-SELECT l.product_id, l.name, l.sku, l.outlet_name, l.current_amount, l.reorder_point,
-       l.reorder_amount, l.stock_value, COALESCE(r.units, 0) AS units_sold
-FROM low l
-LEFT JOIN recent r ON r.product_id = l.product_id AND r.outlet_id = l.outlet_id
-ORDER BY CASE WHEN COALESCE(r.units, 0) > 0
-              THEN GREATEST(l.current_amount, 0) / r.units END NULLS LAST,
-         l.current_amount, l.name
-LIMIT %(limit)s"""
-)
+SELECT 'totals', NULL, NULL, NULL, NULL, COALESCE(sum(GREATEST(current_amount, 0)), 0),
+       NULL, NULL, COALESCE(sum(stock_value), 0), count(*) FILTER (WHERE needs_reorder), count(*)
+FROM lines
+UNION ALL
+(SELECT 'line', l.product_id, l.name, l.sku, o.name, l.current_amount, l.reorder_point,
+        l.reorder_amount, l.stock_value, l.units_e5, NULL
+ FROM listed l LEFT JOIN lightspeed_outlets o ON o.id = l.outlet_id
+ ORDER BY CASE WHEN l.units_e5 > 0 THEN GREATEST(l.current_amount, 0) / l.units_e5 END
+          NULLS LAST, l.current_amount, l.name, l.product_id, l.outlet_id)"""
+# The same as the refresh left it for the window ending on the newest day with sales.
+_SNAPSHOT = """
+SELECT 'totals', NULL, NULL, NULL, NULL, units_on_hand, NULL, NULL, stock_value, to_reorder,
+       stock_lines
+FROM analytics_stock_summary WHERE as_of = %(end)s
+UNION ALL
+(SELECT 'line', r.product_id, r.name, r.sku, o.name, r.current_amount, r.reorder_point,
+        r.reorder_amount, r.stock_value, r.units_e5, NULL
+ FROM analytics_stock_reorder r LEFT JOIN lightspeed_outlets o ON o.id = r.outlet_id
+ WHERE r.as_of = %(end)s ORDER BY r.position LIMIT %(limit)s)"""
+# What the refresh keeps (the window's last day, of the rate and of the snapshot) and
+# whether the inventory changed since.
+_KEPT = """
+SELECT (SELECT max(as_of) FROM analytics_stock_rate),
+       (SELECT max(as_of) FROM analytics_stock_summary),
+       EXISTS (SELECT 1 FROM analytics_stale_days WHERE source = 'lightspeed-stock')"""
 
 
 @dataclass(frozen=True)
@@ -93,33 +87,36 @@ def _window(period: Period) -> dict[str, Any]:
     return {"start": window.start, "end": window.end}
 
 
-def read_stock_totals(conn: psycopg.Connection[Any], source: str, period: Period) -> StockTotals:
-    """Stock value at cost and how many product-outlet lines need reordering (Lightspeed)."""
-    if source != "lightspeed":
-        return StockTotals(Decimal(0), 0, 0, Decimal(0))
-    row = conn.execute(_TOTALS).fetchone()
-    assert row is not None  # an aggregate always answers one row
-    return StockTotals(Decimal(row[0]), int(row[1]), int(row[2]), Decimal(row[3] or 0))
-
-
-def read_reorder(
+def read_stock(
     conn: psycopg.Connection[Any], source: str, period: Period, limit: int | None = None
-) -> list[StockLine]:
-    """Stock at or under its reorder point, the ones that run out soonest first."""
+) -> tuple[StockTotals, list[StockLine]]:
+    """Stock value at cost, how many product-outlet lines need reordering, and those lines,
+    the ones that run out soonest first (the first `limit`, or all). Lightspeed only."""
     if source != "lightspeed":
-        return []
-    params = {**_window(period), "limit": limit}
-    return [
-        StockLine(
-            str(row[0]),
-            str(row[1]),
-            row[2],
-            row[3],
-            Decimal(row[4]),
-            None if row[5] is None else Decimal(row[5]),
-            None if row[6] is None else Decimal(row[6]),
-            Decimal(row[7]),
-            Decimal(row[8]),
+        return StockTotals(Decimal(0), 0, 0, Decimal(0)), []
+    kept = conn.execute(_KEPT).fetchone()
+    assert kept is not None
+    rate_as_of, snapshot_as_of, stock_changed = kept
+    use_snapshot = snapshot_as_of == period.end and not stock_changed
+    params = {**_window(period), "limit": limit, "kept_rate": rate_as_of == period.end}
+    totals: StockTotals | None = None
+    lines = []
+    for row in conn.execute(_SNAPSHOT if use_snapshot else _LIVE, params):
+        if row[0] == "totals":
+            totals = StockTotals(Decimal(row[8]), int(row[9]), int(row[10]), Decimal(row[5] or 0))
+            continue
+        lines.append(
+            StockLine(
+                str(row[1]),
+                str(row[2]),
+                row[3],
+                row[4],
+                Decimal(row[5]),
+                None if row[6] is None else Decimal(row[6]),
+                None if row[7] is None else Decimal(row[7]),
+                Decimal(row[8]),
+                Decimal(int(row[9])).scaleb(-5).normalize(),
+            )
         )
-        for row in conn.execute(_REORDER, params)
-    ]
+    assert totals is not None  # an aggregate always answers one row
+    return totals, lines

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from possync.web.analytics.money import money_display, money_text
 from possync.web.analytics.products_data import ProductFigures, UnsoldProduct
 from possync.web.analytics.sales_data import Breakdown
@@ -37,6 +39,24 @@ class Table:
     def row_count(self) -> int:
         return len(self.rows) if self.total is None else self.total
 
+    def html_rows(self, limit: int | None = None) -> list[Markup]:
+        """The first `limit` rows (None: all) as `<tr>` elements, formatted for people and
+        escaped. Built here rather than cell by cell in the template: a page shows a thousand
+        cells, and a template call per cell was a fifth of the Products page's time."""
+        numeric = [column.kind != "text" for column in self.columns]
+        rows = self.rows[:limit] if limit else self.rows
+        return [
+            Markup(
+                "<tr>"
+                + "".join(
+                    (_NUM_CELL if num else _CELL) % escape(display(value, column.kind))
+                    for value, column, num in zip(row, self.columns, numeric, strict=True)
+                )
+                + "</tr>"
+            )
+            for row in rows
+        ]
+
     def csv_text(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
@@ -46,6 +66,8 @@ class Table:
         return out.getvalue()
 
 
+_CELL = "<td>%s</td>"
+_NUM_CELL = '<td class="num">%s</td>'
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 
@@ -183,7 +205,7 @@ def category_table(categories: list[ProductFigures]) -> Table:
     )  # fmt: skip
 
 
-def unsold_table(days: int, unsold: list[UnsoldProduct]) -> Table:
+def unsold_table(days: int, unsold: list[UnsoldProduct], total: int | None = None) -> Table:
     return Table(
         "unsold",
         f"Not sold for {days} days",
@@ -191,6 +213,7 @@ def unsold_table(days: int, unsold: list[UnsoldProduct]) -> Table:
         "end; last sold is their latest sale before then.",
         (Column("Product"), Column("SKU"), Column("On hand", "quantity"), Column("Last sold")),
         [[u.name, u.sku, u.on_hand, u.last_sold or "never"] for u in unsold],
+        total,
     )
 
 

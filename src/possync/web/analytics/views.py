@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from possync.db.rollups import refresh_rollups, stale_days
+from possync.db.rollups import refresh_rollups, stale_days, stale_days_of
 from possync.web.analytics import page_data
 from possync.web.analytics.money import money_text
 from possync.web.analytics.periods import (
@@ -97,8 +97,13 @@ def reading() -> Iterator[psycopg.Connection[Any]]:
     conn = shop_connection()
     _refresh_stale_days(conn)
     with conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
+        # Repeatable read: every statement of the page sees the same snapshot (the Products
+        # page's blocks are chosen from the dates that hold data, then summed).
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute("SET LOCAL work_mem = '64MB'")  # product sums stay in memory, not on disk
+        # A page sums a few thousand rows: starting parallel workers and merging their sorted
+        # parts costs more than it saves (the Products page's sums: 55 ms → 20 ms without).
+        conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         yield conn
 
 
@@ -128,27 +133,27 @@ def _refresh_stale_days(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-def _tables(page: str, query: Query, *, full: bool = True) -> tuple[dict[str, Any], list[Table]]:
-    with reading() as conn:
-        if page == "sales":
-            return page_data.sales(conn, query.source, query.period)
-        if page == "products":
-            return page_data.products(
-                conn,
-                query.source,
-                query.period,
-                query.unsold_days,
-                None if full else PRODUCT_PAGE_ROWS,
-            )
-        return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
+def _tables(
+    conn: psycopg.Connection[Any], page: str, query: Query, *, full: bool = True
+) -> tuple[dict[str, Any], list[Table]]:
+    if page == "sales":
+        return page_data.sales(conn, query.source, query.period)
+    if page == "products":
+        return page_data.products(
+            conn,
+            query.source,
+            query.period,
+            query.unsold_days,
+            None if full else PRODUCT_PAGE_ROWS,
+        )
+    return page_data.stock(conn, query.source, query.period, None if full else PAGE_ROWS)
 
 
-def _newest_sales(query: Query) -> Period | None:
+def _newest_sales(conn: psycopg.Connection[Any], query: Query) -> Period | None:
     """The 30 days up to the newest stored sale, when the range asked for starts after it
     (a shop closed for a while, a sync that stopped, or the demo's simulated store): the page
     then offers them rather than a page of zeros."""
-    with reading() as conn:
-        newest = newest_sale_date(conn, query.source, current_settings().timezone)
+    newest = newest_sale_date(conn, query.source, current_settings().timezone)
     if newest is None or newest >= query.period.start:
         return None
     return Period(newest - timedelta(days=29), newest)
@@ -156,8 +161,12 @@ def _newest_sales(query: Query) -> Period | None:
 
 def _render(page: str) -> str:
     query = read_query()
-    summary, tables = _tables(page, query, full=False)
-    newest = _newest_sales(query)
+    with reading() as conn:
+        summary, tables = _tables(conn, page, query, full=False)
+        newest = _newest_sales(conn, query)
+        # Days a stopped import left stale (more than the page refreshes itself) are said
+        # out loud rather than shown as if current.
+        stale = stale_days_of(conn, query.source)
     return render_template(
         f"analytics/{page}.html",
         page=page,
@@ -167,6 +176,7 @@ def _render(page: str) -> str:
         tables=tables,
         display=display,
         newest=newest,
+        stale=stale,
     )
 
 
@@ -195,6 +205,7 @@ def api_daily_sales() -> Response:
     with reading() as conn:
         rows = read_daily_sales(conn, query.source, query.period)
         previous = total_of(read_daily_sales(conn, query.source, query.period.previous()))
+        stale = stale_days_of(conn, query.source)
     totals = total_of(rows)
     return jsonify(
         source=query.source,
@@ -203,6 +214,7 @@ def api_daily_sales() -> Response:
         rows=[_json_row(row) for row in rows],
         totals=_json_row(totals),
         previous_totals=_json_row(previous),
+        stale_days=stale.count if stale else 0,
     )
 
 
@@ -212,11 +224,14 @@ def api_page(page: str) -> Response:
     if page not in ("products", "stock"):
         abort(404)
     query = read_query()
-    summary, tables = _tables(page, query)
+    with reading() as conn:
+        summary, tables = _tables(conn, page, query)
+        stale = stale_days_of(conn, query.source)
     return jsonify(
         source=query.source,
         **{"from": query.period.start.isoformat(), "to": query.period.end.isoformat()},
         summary=_json_row(summary),
+        stale_days=stale.count if stale else 0,
         tables={
             t.name: [
                 {c.title: _json_value(v) for c, v in zip(t.columns, row, strict=True)}
@@ -233,7 +248,8 @@ def export_csv(page: str, table: str) -> Response:
     if page not in PAGES:
         abort(404)
     query = read_query()
-    _, tables = _tables(page, query)
+    with reading() as conn:
+        _, tables = _tables(conn, page, query)
     chosen = next((t for t in tables if t.name == table), None)
     if chosen is None:
         abort(404)
