@@ -189,7 +189,7 @@ def run_worker_count(
 def number(value: float) -> str:
     if value != value:  # nan: nothing measured (every shop of the cycle stale)
         return "–"
-    if value == int(value) and value >= 1:
+    if value == int(value):
         return f"{value:,.0f}"
     return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
 
