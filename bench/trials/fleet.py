@@ -188,5 +188,5 @@ def workers(fleet: Fleet, db: Database, count: int, log_dir: Path) -> Iterator[l
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(30)
-        for log in logs:
-            log.close()
+        for opened in logs:
+            opened.close()

@@ -32,7 +32,7 @@ def tree_cpu_seconds(pid: int) -> float:
     try:
         process = psutil.Process(pid)
         times = process.cpu_times()
-        total = times.user + times.system + times.children_user + times.children_system
+        total = float(times.user + times.system + times.children_user + times.children_system)
         children = process.children()
     except psutil.Error:
         return 0.0
