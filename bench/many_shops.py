@@ -277,7 +277,7 @@ def report(
         cells = [f"{number(v)} {unit}".strip() for v in values]
         rate = ratio(values[0], values[-1]) if len(values) > 1 else "–"
         lines.append(f"| {metric} | " + " | ".join(cells) + f" | {rate} |")
-    lines += ["", "The faulty shop when the others were done (its jobs: status/attempts):", ""]
+    lines += ["", "The faulty shop at the end of its cycle (its jobs: status/attempts):", ""]
     for n in counts:
         for cycle in ("failing", "dripping"):
             for name, (age, states) in runs[n][cycle]["faulty"].items():
