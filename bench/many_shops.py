@@ -14,8 +14,9 @@ copy of the registered shops:
                  (a stalled API, re-pointed at bench/trials/dripping.py): the others' freshness.
 Freshness of a shop = when its last sync of the cycle finished minus the cycle's start.
 
-Rerun: .venv/bin/python -m bench.many_shops (200 shops, ~25 min on a busy 2-core machine),
-`--shops 20 --scale small` for a quick check (~3 min). Writes bench/results/many_shops.{md,json}.
+Rerun: .venv/bin/python -m bench.many_shops (200 shops: about 70 min on a 2-core machine shared
+with other work), `--shops 20 --scale small --fault-timeout 60` for a check (~6 min). Writes
+bench/results/many_shops.{md,json}.
 """
 
 from __future__ import annotations
@@ -264,7 +265,8 @@ def report(
         f"### Many shops: {shops} shops of mixed sizes (store 1 `{args.scale}`, every tenth "
         "`small`, the rest `tiny`), Lightspeed + Square each",
         "",
-        f"Command: `.venv/bin/python -m bench.many_shops --shops {shops} --scale {args.scale}` "
+        f"Command: `.venv/bin/python -m bench.many_shops --shops {shops} --scale {args.scale} "
+        f"--fault-timeout {args.fault_timeout:g}` "
         f"(took {setup['total_minutes']:.0f} min). Registering the {shops} shops with "
         f"`possync shops add` took {setup['register_seconds']:.0f} s; workers run at "
         "`POSSYNC_WORKER_CONCURRENCY` 2 (the default), all settings default. Freshness: when a "

@@ -9,7 +9,8 @@ In order, each in its own process (so one's memory never counts against the next
   bench.dashboard_load     50 clients on the dashboard with a million sync_log rows;
   bench.analytics_pages    p50/p95 of the Sales, Products and Stock pages on the store;
   bench.square_sync        the Square import (when that benchmark is present);
-  bench.many_shops         200 shops on one, then two workers (`--shops N`; ~25 min at 200).
+  bench.many_shops         200 shops on one, then two workers (`--shops N`; 20 with
+                           --scale medium; about an hour at 200 on a shared 2-core machine).
 Each writes bench/results/NAME.md (and NAME.json with its key numbers); this script adds a
 summary and the machine, date and command on top. A benchmark that fails is reported as
 failed and the others still run; the exit code is then 1.
@@ -32,6 +33,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 SMALLER = {"medium": "small", "large": "medium"}
+SHOPS = {"medium": 20, "large": 200}  # bench.many_shops's shops when --shops is not given
 
 
 def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
@@ -62,10 +64,11 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     if (BENCH_DIR / "square_sync.py").exists():
         square = ["--scale", args.scale, "--memory-scale", SMALLER[args.scale]]
         planned.append(("square_sync", ["bench.square_sync", *square]))
+    shops = args.shops if args.shops is not None else SHOPS[args.scale]
     planned.append(
         (
             "many_shops",
-            ["bench.many_shops", "--shops", str(args.shops), "--scale", SMALLER[args.scale]],
+            ["bench.many_shops", "--shops", str(shops), "--scale", SMALLER[args.scale]],
         )
     )
     return [(name, module) for name, module in planned if name not in args.skip]
@@ -203,7 +206,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--requests", type=int, default=20, help="requests per business page (analytics_pages)"
     )
     parser.add_argument(
-        "--shops", type=int, default=200, help="shops in bench.many_shops (default 200)"
+        "--shops",
+        type=int,
+        default=None,
+        help="shops in bench.many_shops (default 200 at --scale large, 20 at medium)",
     )
     parser.add_argument(
         "--skip",
@@ -222,7 +228,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.repeat, args.clients, args.seconds) < 1 or not args.window > 0:
         parser.error("--repeat, --clients, --seconds and --window must be positive")
-    if args.shops < 4:
+    if args.shops is not None and args.shops < 4:
         parser.error("--shops must be at least 4")
     return args
 

@@ -22,6 +22,8 @@ def test_run_all_runs_many_shops_with_its_shop_count() -> None:
     assert planned["many_shops"] == ["bench.many_shops", "--shops", "40", "--scale", "small"]
     full = dict(run_all.benchmarks(run_all.parse_args([])))
     assert full["many_shops"] == ["bench.many_shops", "--shops", "200", "--scale", "medium"]
+    check = dict(run_all.benchmarks(run_all.parse_args(["--scale", "medium"])))
+    assert check["many_shops"] == ["bench.many_shops", "--shops", "20", "--scale", "small"]
     skipped = run_all.parse_args(["--skip", "many_shops"])
     assert "many_shops" not in dict(run_all.benchmarks(skipped))
 
