@@ -8,7 +8,9 @@ In order, each in its own process (so one's memory never counts against the next
   bench.rate_limit         a full import against the simulator's rate limit;
   bench.dashboard_load     50 clients on the dashboard with a million sync_log rows;
   bench.analytics_pages    p50/p95 of the Sales, Products and Stock pages on the store;
-  bench.square_sync        the Square import (when that benchmark is present).
+  bench.square_sync        the Square import (when that benchmark is present);
+  bench.many_shops         200 shops on one, then two workers (`--shops N`; 20 with
+                           --scale medium; about an hour at 200 on a shared 2-core machine).
 Each writes bench/results/NAME.md (and NAME.json with its key numbers); this script adds a
 summary and the machine, date and command on top. A benchmark that fails is reported as
 failed and the others still run; the exit code is then 1.
@@ -31,6 +33,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 SMALLER = {"medium": "small", "large": "medium"}
+SHOPS = {"medium": 20, "large": 200}  # bench.many_shops's shops when --shops is not given
 
 
 def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
@@ -61,6 +64,13 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     if (BENCH_DIR / "square_sync.py").exists():
         square = ["--scale", args.scale, "--memory-scale", SMALLER[args.scale]]
         planned.append(("square_sync", ["bench.square_sync", *square]))
+    shops = args.shops if args.shops is not None else SHOPS[args.scale]
+    planned.append(
+        (
+            "many_shops",
+            ["bench.many_shops", "--shops", str(shops), "--scale", SMALLER[args.scale]],
+        )
+    )
     return [(name, module) for name, module in planned if name not in args.skip]
 
 
@@ -147,6 +157,16 @@ def summary_rows(ran: set[str]) -> list[str]:
                     f"{run['p50_ms']:,.0f} / {run['p95_ms']:,.0f} ms "
                     f"({run['per_second']:,.0f} requests/s) |"
                 )
+    fleet = load_numbers("many_shops", ran)
+    if fleet:
+        rows += [
+            f"| {fleet['shops']} shops, one worker: worst freshness after the hour; no-change "
+            f"sync per shop | {fleet['worst_fresh_seconds']:,.0f} s (target < 600 s); "
+            f"{fleet['no_change_wall_per_shop']:.3f} s wall, "
+            f"{fleet['no_change_cpu_per_shop']:.3f} CPU s |",
+            f"| shops one worker keeps hourly (extrapolated from the no-change cycle) | "
+            f"{fleet['shops_per_worker_hour']:,.0f} (target 1,000) |",
+        ]
     return rows
 
 
@@ -171,7 +191,7 @@ def report(args: argparse.Namespace, ran: set[str], sections: list[str], timings
     return "\n".join(lines)
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--scale", default="large", choices=sorted(SMALLER), help="store size (default large)"
@@ -186,6 +206,12 @@ def main() -> int:
         "--requests", type=int, default=20, help="requests per business page (analytics_pages)"
     )
     parser.add_argument(
+        "--shops",
+        type=int,
+        default=None,
+        help="shops in bench.many_shops (default 200 at --scale large, 20 at medium)",
+    )
+    parser.add_argument(
         "--skip",
         action="append",
         default=[],
@@ -195,12 +221,20 @@ def main() -> int:
             "dashboard_load",
             "analytics_pages",
             "square_sync",
+            "many_shops",
         ],
         help="leave a benchmark out (repeatable)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if min(args.repeat, args.clients, args.seconds) < 1 or not args.window > 0:
         parser.error("--repeat, --clients, --seconds and --window must be positive")
+    if args.shops is not None and args.shops < 4:
+        parser.error("--shops must be at least 4")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     started = time.perf_counter()
     sections: list[str] = []
     timings: list[str] = []
