@@ -174,12 +174,19 @@ def run_sync(
                     ensure_state_rows(conn, request.source, list(entities_for(request.source)))
                     conn.commit()
                     sweep_abandoned_runs(conn, request.source)
-                for entity in entities:
+                failing_in_a_row = 0
+                for position, entity in enumerate(entities):
                     result = _sync_entity(
                         conn, db.url, settings, active_source, request, entity, writers, on_progress
                     )
                     report.results.append(result)
                     if result.status == "failed" and result.error and _is_critical(result):
+                        break
+                    passing = result.status == "failed" and result.transient
+                    failing_in_a_row = failing_in_a_row + 1 if passing else 0
+                    if failing_in_a_row >= FAILING_ENTITIES_IN_A_ROW:
+                        rest = entities[position + 1 :]
+                        report.results.extend(_not_attempted(request, rest, failing_in_a_row))
                         break
                 if not request.dry_run:
                     report.rollup_error = _refresh_rollups(conn, request.source)
@@ -205,6 +212,23 @@ def _refresh_rollups(conn: psycopg.Connection[Any], source: str) -> str | None:
         log.warning("the business pages' rollups were not refreshed: %s", reason)
         return reason
     return None
+
+
+# Entities in a row whose requests kept failing for a passing reason (server errors,
+# timeouts) after their retries: the source's API is down, and each further entity would
+# hold the job (and a worker slot other shops wait for) through its own retries.
+FAILING_ENTITIES_IN_A_ROW = 2
+
+
+def _not_attempted(request: SyncRequest, entities: list[str], failed: int) -> list[EntityResult]:
+    reason = (
+        f"not attempted: {request.source}'s API failed {failed} entities in a row; "
+        "the next run tries again"
+    )
+    return [
+        EntityResult(request.source, entity, uuid.uuid4(), "skipped", "none", error=reason)
+        for entity in entities
+    ]
 
 
 def _is_critical(result: EntityResult) -> bool:
