@@ -104,8 +104,8 @@ def test_each_enabled_shop_is_queued_once_per_scheduled_time(
     # Never synced: imports. Each job's running lock is its shop's source (one at a time).
     assert sorted((task, q, lock, args.get("shop", "")) for task, q, lock, args in jobs) == [
         ("possync.sync", "possync-import", "possync:source:lightspeed", ""),
-        ("possync.sync", "possync-import", "possync:source:north:lightspeed", "north"),
-        ("possync.sync", "possync-import", "possync:source:north:square", "north"),
+        ("possync.sync", "possync-import", "possync:shop:north", "north"),
+        ("possync.sync", "possync-import", "possync:shop:north", "north"),
     ]
     assert all(args["trigger"] == "schedule" for _, _, _, args in jobs)
 

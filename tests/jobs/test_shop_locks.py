@@ -12,9 +12,7 @@ retailer or merchant to itself. The sync_log rows of every shop's schema prove i
 from __future__ import annotations
 
 import itertools
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,8 @@ from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job
 from tests.support.environment import environment_for
 from tests.support.shops import register_shop
+from tests.support.workers import worker_processes
 
-POSSYNC = Path(sys.executable).with_name("possync")
 KEY = Fernet.generate_key().decode()
 SHOPS = {"one": 1, "two": 2, "three": 3}
 EXTRA_JOBS = {"lightspeed": ("products", "customers"), "square": ("catalog_items", "customers")}
@@ -56,26 +54,8 @@ def workers(db: Database, tmp_path: Path) -> Iterator[list[subprocess.Popen[byte
         POSSYNC_WORKER_CONCURRENCY="2",
         POSSYNC_JOB_RETRY_BASE_SECONDS="1",
     )
-    processes = [
-        subprocess.Popen(
-            [str(POSSYNC), "worker"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    yield processes
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with worker_processes(env, tmp_path) as processes:
+        yield processes
 
 
 def test_two_workers_never_run_one_shops_source_twice_at_once(

@@ -25,6 +25,7 @@ from possync.simulator import FaultConfig, RunningSimulator, SimulatorConfig, ru
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_for_job
 from tests.support.environment import possync_environment
+from tests.support.workers import worker_processes
 
 POSSYNC = Path(sys.executable).with_name("possync")
 SAME_LOCK_JOBS = 8
@@ -57,26 +58,8 @@ def two_workers(
     db: Database, slow_simulator: RunningSimulator, tmp_path: Path
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = _worker_env(db, slow_simulator)
-    workers = [
-        subprocess.Popen(
-            [str(POSSYNC), "worker"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    yield workers
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGINT)
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    with worker_processes(env, tmp_path) as workers:
+        yield workers
 
 
 def test_two_workers_never_run_one_entity_at_once(

@@ -4,9 +4,7 @@ rotated Lightspeed refresh token is ever sent twice (the simulator counts reuse)
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,9 +25,9 @@ from tests.oauth.conftest import (
     oauth_variables,
 )
 from tests.support.environment import environment_for
+from tests.support.workers import worker_processes
 from tests.web.conftest import log_in
 
-POSSYNC = Path(sys.executable).with_name("possync")
 STEP_MINUTES = 7 * 24 * 60 + 12 * 60  # 7.5 days: every Lightspeed token (7 days) lapses
 STEPS = 8  # 60 days
 SHOPS = {"north": 1, "south": 2}  # shop → the simulated store it connects
@@ -57,26 +55,8 @@ def two_workers(
         POSSYNC_SCHEDULE_DEEP="",
         POSSYNC_JOB_RETRY_BASE_SECONDS="1",
     )
-    workers = [
-        subprocess.Popen(
-            [str(POSSYNC), "worker"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    yield workers
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGINT)
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    with worker_processes(env, tmp_path) as workers:
+        yield workers
 
 
 def queued_jobs(db: Database) -> list[int]:
