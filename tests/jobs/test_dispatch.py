@@ -101,11 +101,12 @@ def test_each_enabled_shop_is_queued_once_per_scheduled_time(
         False,
     ]
     jobs = queued_jobs(db)
-    # Never synced: imports. Each job's running lock is its shop's source (one at a time).
+    # Never synced: imports. A registered shop's jobs run one at a time (its shop's lock);
+    # the environment's shop's, one per source.
     assert sorted((task, q, lock, args.get("shop", "")) for task, q, lock, args in jobs) == [
+        ("possync.sync", "possync-import", "possync:shop:north", "north"),
+        ("possync.sync", "possync-import", "possync:shop:north", "north"),
         ("possync.sync", "possync-import", "possync:source:lightspeed", ""),
-        ("possync.sync", "possync-import", "possync:shop:north", "north"),
-        ("possync.sync", "possync-import", "possync:shop:north", "north"),
     ]
     assert all(args["trigger"] == "schedule" for _, _, _, args in jobs)
 

@@ -85,9 +85,13 @@ def test_two_workers_never_run_one_entity_at_once(
             same.defer(source="lightspeed", entity="products", full=True)
             for _ in range(SAME_LOCK_JOBS)
         ]
+        # A third job lock: three jobs can run at once, more than one process's two slots, so
+        # both processes work (a process that just finished a job fetches the next one
+        # before the other, idle one hears of it).
+        third = app.configure_task(SYNC_TASK, queue="possync", lock="possync:test:third")
         job_ids += [
-            other.defer(source="lightspeed", entity="products", full=True)
-            for _ in range(OTHER_LOCK_JOBS)
+            (other if n % 2 else third).defer(source="lightspeed", entity="products", full=True)
+            for n in range(OTHER_LOCK_JOBS)
         ]
     finally:
         queue.close()
