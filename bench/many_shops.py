@@ -59,6 +59,8 @@ from bench.trials.fleet_measure import (
     wait_for_jobs,
 )
 from bench.trials.pgserver import RestartableServer
+from bench.trials.square_truth import assert_square_matches_truth
+from bench.trials.truth import assert_lightspeed_matches_truth
 from possync.db.connection import Database
 from possync.jobs.queue import JobQueue
 
@@ -176,6 +178,9 @@ def run_worker_count(
         # Its API is back: its jobs retry by themselves (and any job the cap left behind ends).
         left = [job for ids in results["failing"]["job_ids"].values() for job in ids]
         results["failing"]["recovered_seconds"] = wait_for_jobs(db, left, args.fault_timeout)
+        # Before the dripping shop is pointed away from its store: every shop, the one that
+        # answered 500 included, equals its store's truth.
+        results["failing"]["truth_differing"] = shops_differing_from_truth(fleet, db)
 
         # Last: a dripping request holds its worker slot until the workers are stopped.
         with dripping_server(interval=1.0, give_up_after=3600) as drip:
@@ -185,6 +190,23 @@ def run_worker_count(
                 ignore=frozenset({shop_name(DRIPPING_STORE)}), timeout=args.fault_timeout,
             )  # fmt: skip
     return results
+
+
+def shops_differing_from_truth(fleet: Fleet, db: Database) -> list[str]:
+    """Every shop's schema against its store's truth (ids alive and deleted, each day's
+    money): the names of those that differ, with why."""
+    differing = []
+    for store in range(1, fleet.shops + 1):
+        truth = httpx.get(
+            f"{fleet.sim.base_url}/_simulator/truth", params={"store": store}, timeout=60
+        ).json()
+        with Database(db.url, shop_schema(store), isolated=True).connect() as conn:
+            try:
+                assert_lightspeed_matches_truth(conn, truth["lightspeed"])
+                assert_square_matches_truth(conn, truth["square"])
+            except AssertionError as exc:
+                differing.append(f"{shop_name(store)}: {str(exc).splitlines()[0]}")
+    return differing
 
 
 def number(value: float) -> str:
@@ -285,6 +307,12 @@ def report(
             for name, (age, states) in runs[n][cycle]["faulty"].items():
                 fresh = "not fresh" if age is None else f"fresh after {age:.1f} s"
                 lines.append(f"- {n} worker(s), {cycle}, {name}: {fresh}; jobs {', '.join(states)}")
+        differing = runs[n]["failing"]["truth_differing"]
+        lines.append(
+            f"- {n} worker(s): shops equal to their store's truth after the 500 cycle: "
+            f"{shops - len(differing)} of {shops}"
+            + (f" (differing: {'; '.join(differing[:5])})" if differing else "")
+        )
         back = runs[n]["failing"]["recovered_seconds"]
         later = f"not after {args.fault_timeout:.0f} s" if back is None else f"{back:.0f} s later"
         lines.append(
