@@ -253,8 +253,11 @@ def test_a_shop_named_in_alerts_keeps_its_times_in_its_time_zone(
     )  # fmt: skip
     assert added.returncode == 0, added.explain()
     set_entity(db, "shop_east", failed=True)
-    with Database(db.url, "shop_east").connect() as conn:  # it last succeeded a day ago
-        conn.execute("UPDATE sync_state SET last_sync_time = %s", (NOW - timedelta(days=1),))
+    # It last succeeded a day ago: a day before now, not before the module was imported (a
+    # long suite runs it minutes later, and "1 d 7 min ago" is what it would then say).
+    a_day_ago = datetime.now(UTC) - timedelta(days=1)
+    with Database(db.url, "shop_east").connect() as conn:
+        conn.execute("UPDATE sync_state SET last_sync_time = %s", (a_day_ago,))
         conn.commit()
     checked = possync_cli("alerts", "check", "--all-shops", env=shops_env)
     assert checked.returncode == 0, checked.explain()
