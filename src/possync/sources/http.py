@@ -194,7 +194,7 @@ class ApiClient:
             except ValueError:
                 self._retry_or_raise(attempt, f"{method} {path}: truncated or invalid JSON")
                 continue
-            self._answered.date = _http_date(response.headers.get("Date"))
+            self._answered.date = http_date(response.headers.get("Date"))
             return payload
 
     def _send_within_deadline(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
@@ -292,7 +292,8 @@ class _DeadlinePassed(Exception):
     """The request's total deadline passed while its answer was still arriving."""
 
 
-def _http_date(header: str | None) -> datetime | None:
+def http_date(header: str | None) -> datetime | None:
+    """An HTTP `Date` header as an aware datetime, or None when absent or unreadable."""
     if not header:
         return None
     try:

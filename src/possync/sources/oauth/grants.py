@@ -7,14 +7,14 @@ simulator, whose clock travels) then still gets its tokens refreshed before they
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from pydantic import SecretStr
 
 from possync.errors import AuthError, TransientError
+from possync.sources.http import http_date
 
 READ_SCOPES = {
     # Lightspeed: space separated, one per domain (products:read covers brands and product
@@ -55,14 +55,7 @@ class TokenGrant:
 
 def vendor_clock(response: httpx.Response) -> datetime | None:
     """The vendor's clock when it answered (its `Date` header), if readable."""
-    header = response.headers.get("Date")
-    if not header:
-        return None
-    try:
-        moment = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return http_date(response.headers.get("Date"))
 
 
 def local_expiry(
