@@ -194,7 +194,13 @@ def test_all_shops_skips_paused_reports_a_broken_shop_and_refuses_shop_too(
         "south: could not check: possync's tables are missing in schema 'shop_south': "
         "run `possync migrate`",
     ]
-    assert all(inbox.messages == [] for inbox in inboxes.values())
+    # South cannot alert about itself: the global URL hears it once, naming the shop and why.
+    assert inboxes["north"].messages == [] and inboxes["south"].messages == []
+    assert inboxes["global"].subjects == ["possync alert: shop south sync failed"]
+    text = plain_text(inboxes["global"], 0)
+    assert "- shop south: sync failed" in text and "run `possync migrate`" in text
+    again = possync_cli("alerts", "check", "--all-shops", env=shops_env)
+    assert again.returncode == 1 and len(inboxes["global"].messages) == 1  # once per streak
 
     both = possync_cli("alerts", "check", "--all-shops", "--shop", "north", env=shops_env)
     assert both.returncode == 2

@@ -16,9 +16,12 @@ from typing import Any
 from possync.config.settings import Settings
 from possync.db.access import ensure_schema_exists
 from possync.db.connection import Database
+from possync.errors import ConfigError
 from possync.notify.model import AlertOutcome
-from possync.notify.service import check_health, could_not_run
-from possync.shops.resolve import all_shops, pick_shop, shop_database, shop_settings
+from possync.notify.service import check_health, could_not_run, report_unchecked_shops
+from possync.shops.registry import load_shops
+from possync.shops.resolve import all_shops, cipher_for, pick_shop, shop_database, shop_settings
+from possync.shops.secrets import NO_KEY
 
 
 @dataclass(frozen=True)
@@ -45,23 +48,36 @@ def check_all_shops(
 ) -> list[ShopAlerts]:
     """`check_health` for every shop, the environment's first; with no shop at all, the
     environment's alone (today's single-shop setup). Raises only when the shops cannot be
-    read (the control database unusable, POSSYNC_ENCRYPTION_KEY missing or wrong)."""
+    listed (the control database unusable); a shop whose secrets cannot be read is checked
+    as failed, its message sent to the global alert URLs."""
     with control.connect() as conn:
-        shops = all_shops(conn, base, secrets=True)
+        shops = all_shops(conn, base)  # names and settings; each shop's secrets below
+    cipher = cipher_for(base)
     checked = []
-    for shop in shops or [pick_shop([], None, base)]:
-        if shop.paused:
-            checked.append(ShopAlerts(shop.name, paused=True))
+    for listed in shops or [pick_shop([], None, base)]:
+        if listed.paused:
+            checked.append(ShopAlerts(listed.name, paused=True))
             continue
-        settings = shop_settings(base, shop)
-        db = shop_database(control, shop) if shop.registered else control
+        shop = listed
+        db = shop_database(control, listed) if listed.registered else control
         try:
-            # A registered shop whose schema is gone would otherwise read the control
-            # schema's tables (the search path ends with public) under the shop's name.
+            if listed.registered:  # its alert URLs: one shop's bad key never silences others
+                if cipher is None:
+                    raise ConfigError(NO_KEY)
+                with control.connect() as conn:
+                    shop = load_shops(conn, cipher, only=listed.name)[0]
+            settings = shop_settings(base, shop)
+            # A registered shop whose schema is gone: said, never another schema read.
             with db.connect() as conn:
                 ensure_schema_exists(conn, db.schema, check_access=False)
             outcome = check_health(settings, db, now)
         except Exception as exc:  # one shop's failure never hides the others' alerts
-            outcome = could_not_run(settings, db, f"for shop {shop.name}", exc)
-        checked.append(ShopAlerts(shop.name, outcome, channels=len(settings.notify_url_list)))
+            settings = shop_settings(base, shop)  # the global URLs at least
+            outcome = could_not_run(settings, db, f"for shop {listed.name}", exc)
+        checked.append(ShopAlerts(listed.name, outcome, channels=len(settings.notify_url_list)))
+    # A shop that could not be checked cannot alert about itself: the global URLs hear of it,
+    # once per streak (an incident in the control schema), and again when it recovers.
+    registered = {shop.name for shop in shops if shop.registered and not shop.paused}
+    failed = {c.shop: c.outcome.error for c in checked if c.shop in registered and c.outcome.error}
+    report_unchecked_shops(base, control, failed, registered - failed.keys(), now)
     return checked

@@ -35,6 +35,7 @@ _SHORT_PROBLEM: dict[ProblemKind, str] = {
 _INTRO = {
     "sync_health": "possync cannot keep these entities up to date:",
     "reconciliation": "A reconciliation found stored data that disagrees with the POS:",
+    "shops": "possync could not check these shops, so their own alerts cannot run:",
 }
 
 

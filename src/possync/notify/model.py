@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-IncidentKind = Literal["sync_health", "reconciliation"]
+IncidentKind = Literal["sync_health", "reconciliation", "shops"]
 ProblemKind = Literal["failed", "stale", "never_synced", "mismatch"]
 MessageKind = Literal["opened", "reminder", "recovered", "daily_summary", "test", "quarantine"]
 # apprise's NotifyType values: they pick the colour and icon of a Slack or Teams message.

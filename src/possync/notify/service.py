@@ -28,6 +28,7 @@ from possync.notify.model import (
     EntityKey,
     EntityProblem,
     ReconciliationMismatch,
+    SentMessage,
     SyncReportLike,
 )
 from possync.notify.quarantine import quarantine_alerts
@@ -152,6 +153,28 @@ def _evaluate_health(
         sent += send_daily_summary_if_due(conn, settings, now, send)
         open_ids = [incident.id for incident in incidents.open_incidents(conn)]
     return AlertOutcome(problems, sent, open_ids)
+
+
+def report_unchecked_shops(
+    settings: Settings,
+    control: Database,
+    unchecked: dict[str, str],
+    checked: Iterable[str],
+    now: datetime | None = None,
+) -> list[SentMessage]:
+    """The shops whose health could not be checked (name → reason), as one incident in the
+    control schema sent to the global alert URLs; the shops in `checked` are resolved."""
+    problems = [
+        EntityProblem("shop", name, "failed", scrub(reason, secret_values(settings)), None)
+        for name, reason in sorted(unchecked.items())
+    ]
+    covered = [("shop", name) for name in [*checked, *unchecked]]
+    send = partial(send_message, settings)
+    with control.connect() as conn, conn.transaction():
+        incidents.lock_alerts(conn)
+        return incidents.update_incident(
+            conn, settings, "shops", problems, now=now or _utcnow(), send=send, checked=covered
+        )
 
 
 def could_not_run(settings: Settings, db: Database, when: str, exc: Exception) -> AlertOutcome:

@@ -55,7 +55,7 @@ class Shop:
     schema_name: str
     timezone: str = "UTC"
     paused: bool = False
-    notify_urls: tuple[str, ...] = ()
+    notify_urls: tuple[str, ...] = field(default=(), repr=False)  # they hold passwords
     health_thresholds: str = ""
     schedule_incremental: str | None = None  # None: the global POSSYNC_SCHEDULE_*
     schedule_deep: str | None = None

@@ -7,6 +7,7 @@ and alert URLs are left out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,22 +27,27 @@ def registry_exists(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def load_shops(conn: psycopg.Connection[Any], cipher: TokenCipher | None = None) -> list[Shop]:
-    """Every registered shop with its connections, by name; [] before `possync migrate`."""
+def load_shops(
+    conn: psycopg.Connection[Any], cipher: TokenCipher | None = None, *, only: str | None = None
+) -> list[Shop]:
+    """Every registered shop (or the one named `only`) with its connections, by name; []
+    before `possync migrate`. Only the shops returned are decrypted: one shop whose secrets
+    an old key encrypted never keeps the others from loading."""
     if not registry_exists(conn):
         return []
     connections: dict[str, dict[str, Connection]] = {}
     for row in conn.execute(query("list_shop_connections")):
         (shop_name, source, api_url, prefix, auth, access, refresh, expires, refreshed) = row[:9]
+        if only is not None and shop_name != only:
+            continue
+        reveal = _revealer(cipher, shop_name)
         connections.setdefault(shop_name, {})[source] = Connection(
             source=source,
             api_url=api_url,
             domain_prefix=prefix,
             auth=auth,
-            access_token=SecretStr(cipher.decrypt(access)) if cipher else HIDDEN,
-            refresh_token=(
-                SecretStr(cipher.decrypt(refresh)) if cipher and refresh is not None else None
-            ),
+            access_token=SecretStr(reveal(access)) if cipher else HIDDEN,
+            refresh_token=SecretStr(reveal(refresh)) if cipher and refresh is not None else None,
             expires_at=expires,
             refreshed_at=refreshed,
             status=row[9],
@@ -50,7 +56,10 @@ def load_shops(conn: psycopg.Connection[Any], cipher: TokenCipher | None = None)
     shops = []
     for row in conn.execute(query("list_shops")):
         name, schema_name, timezone, paused, notify, thresholds, incremental, deep = row
-        urls = cipher.decrypt(notify).split() if cipher and notify is not None else []
+        if only is not None and name != only:
+            continue
+        reveal = _revealer(cipher, name)
+        urls = reveal(notify).split() if cipher and notify is not None else []
         shops.append(
             Shop(
                 name=name,
@@ -67,12 +76,31 @@ def load_shops(conn: psycopg.Connection[Any], cipher: TokenCipher | None = None)
     return shops
 
 
+def _revealer(cipher: TokenCipher | None, shop_name: str) -> Callable[[bytes], str]:
+    """Decrypts one shop's values; a failure names the shop."""
+
+    def reveal(token: bytes) -> str:
+        assert cipher is not None
+        try:
+            return cipher.decrypt(token)
+        except ConfigError as exc:
+            raise ConfigError(f"shop {shop_name}: {exc}") from None
+
+    return reveal
+
+
 def insert_shop(conn: psycopg.Connection[Any], shop: Shop, cipher: TokenCipher | None) -> None:
     """Add `shop` and its connections (the caller holds the transaction)."""
     secrets_given = shop.notify_urls or shop.connections
     if secrets_given and cipher is None:
         raise ConfigError("a shop's tokens and alert URLs need POSSYNC_ENCRYPTION_KEY")
     notify = cipher.encrypt(" ".join(shop.notify_urls)) if cipher and shop.notify_urls else None
+    control = conn.execute(query("current_schema_name")).fetchone()
+    if control is not None and control[0] == shop.schema_name:
+        raise ConfigError(
+            f"shop {shop.name!r} would keep its data in {shop.schema_name}, possync's own schema "
+            "(POSSYNC_SCHEMA): pick another shop name"
+        )
     try:
         conn.execute(
             query("insert_shop"),

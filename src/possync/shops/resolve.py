@@ -145,5 +145,5 @@ def choose_shop(control: Database, base: Settings, name: str | None) -> Shop:
         cipher = cipher_for(base)
         if cipher is None:
             raise ConfigError(NO_KEY)
-        shop = next(s for s in load_shops(conn, cipher) if s.name == chosen.name)
+        shop = load_shops(conn, cipher, only=chosen.name)[0]
     return refresh_due(control, base, shop)  # OAuth tokens due for a refresh, refreshed first

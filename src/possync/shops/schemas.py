@@ -13,6 +13,7 @@ from possync.db.connection import Database
 from possync.db.migrate import migrate
 from possync.db.migration_files import Migration
 from possync.db.queries import query, template
+from possync.errors import ConfigError
 from possync.shops.model import Shop
 from possync.shops.registry import load_shops
 from possync.shops.resolve import shop_database, shop_settings
@@ -41,5 +42,7 @@ def schema_exists(conn: psycopg.Connection[Any], schema_name: str) -> bool:
 
 
 def drop_shop_schema(control: Database, schema_name: str) -> None:
+    if schema_name == control.schema:  # never possync's own: the registry and the job queue
+        raise ConfigError(f"{schema_name} is possync's own schema (POSSYNC_SCHEMA): not dropped")
     with control.connect(autocommit=True) as conn:
         conn.execute(template("drop_shop_schema").format(schema=sql.Identifier(schema_name)))

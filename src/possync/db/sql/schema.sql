@@ -251,7 +251,7 @@ DECLARE
 BEGIN
     -- One rebuilder at a time (until its transaction ends): two refreshes of different days
     -- of one month would otherwise both delete the month and both insert it.
-    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods/' || current_schema()));
     DELETE FROM analytics_product_month_rollup WHERE source = src AND month = ANY(months);
     INSERT INTO analytics_product_month_rollup
         (source, month, product_key, product_name, currency, units_e5, net_sales_e5, cost_e5,
@@ -347,7 +347,7 @@ BEGIN
     THEN
         RETURN false;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods/' || current_schema()));
     DELETE FROM analytics_stock_rate;
     INSERT INTO analytics_stock_rate (as_of, product_key, location_id, units_e5)
     SELECT newest, product_key, location_id, sum(units_e5)
@@ -364,7 +364,7 @@ CREATE FUNCTION analytics_refresh_stock_snapshot() RETURNS void
 DECLARE
     kept DATE;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods'));
+    PERFORM pg_advisory_xact_lock(hashtext('possync analytics_refresh_product_periods/' || current_schema()));
     kept := (SELECT max(as_of) FROM analytics_stock_rate);
     DELETE FROM analytics_stock_summary;
     DELETE FROM analytics_stock_reorder;
@@ -478,7 +478,7 @@ CREATE TABLE alert_incidents (
     messages_sent integer DEFAULT 0 NOT NULL,
     last_delivery_error text,
     CONSTRAINT alert_incidents_check CHECK (((closed_at IS NULL) OR (closed_at >= opened_at))),
-    CONSTRAINT alert_incidents_kind_check CHECK ((kind = ANY (ARRAY['sync_health'::text, 'reconciliation'::text])))
+    CONSTRAINT alert_incidents_kind_check CHECK ((kind = ANY (ARRAY['sync_health'::text, 'reconciliation'::text, 'shops'::text])))
 );
 
 -- SEQUENCE: alert_incidents_id_seq

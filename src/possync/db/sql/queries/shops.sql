@@ -8,6 +8,10 @@ SELECT to_regclass('possync_shops') IS NOT NULL
        AND has_table_privilege('possync_shops', 'SELECT')
        AND has_table_privilege('possync_shop_connections', 'SELECT')
 
+-- current_schema_name --
+-- The control schema (first on the search path of the control database's connections).
+SELECT current_schema()
+
 -- list_shops --
 SELECT name, schema_name, timezone, paused, notify_urls, health_thresholds,
        schedule_incremental, schedule_deep
