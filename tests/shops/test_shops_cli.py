@@ -119,7 +119,7 @@ def test_tokens_are_encrypted_at_rest_never_listed_and_rotate_to_a_new_key(
     old_only = possync_cli("sync", "--shop", "north", env=env)
     assert old_only.returncode == 2
     assert old_only.stderr_lines == [
-        "error: a shop's credentials were encrypted with a key that is not in "
+        "error: shop north: a shop's credentials were encrypted with a key that is not in "
         "POSSYNC_ENCRYPTION_KEY: add that key back (after the newest)"
     ]
 

@@ -16,6 +16,10 @@ SHOP_SCHEMA_PREFIX = "shop_"
 _SHOP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
+# `/shops/connect/…` is the dashboard's "Add a shop": a shop of that name had no pages.
+RESERVED_SHOP_NAMES = frozenset({"connect"})
+
+
 def check_shop_name(name: str) -> str:
     """A shop name: lowercase letters, digits and dashes, up to 40 (it names a schema)."""
     if not _SHOP_NAME.match(name):
@@ -23,6 +27,8 @@ def check_shop_name(name: str) -> str:
             f"invalid shop name {name!r}: use 1 to 40 lowercase letters, digits and dashes, "
             "starting with a letter or digit (e.g. corner-shop)"
         )
+    if name in RESERVED_SHOP_NAMES:
+        raise ConfigError(f"{name!r} names a dashboard page (/shops/{name}): pick another name")
     return name
 
 

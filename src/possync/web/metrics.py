@@ -10,9 +10,10 @@ from typing import Any
 
 import psycopg
 
+from possync.errors import DatabaseError
 from possync.web.cache import activity_fingerprint
 from possync.web.liveness import current_liveness
-from possync.web.shop_context import ShopView, every_shop_view
+from possync.web.shop_context import ShopView, ensure_shop_schema, every_shop_view
 from possync.web.state import borrowed_connection, connection, web_state
 from possync.web.status_data import (
     HEALTH_LEVELS,
@@ -34,6 +35,10 @@ METRIC_HELP = {
     "possync_entity_running": ("gauge", "1 while a run of the entity is going on."),
     "possync_sync_last_duration_seconds": ("gauge", "Duration of the last finished run."),
     "possync_sync_runs_total": ("counter", "Finished runs by outcome (from sync_log)."),
+    "possync_shop_readable": (
+        "gauge",
+        "1 when a registered shop's schema could be read (0: missing, not migrated, or refused).",
+    ),
     "possync_jobs": ("gauge", "possync's jobs in the queue by status."),
     "possync_worker_up": ("gauge", "Workers whose heartbeat is recent (0: jobs do not run)."),
     "possync_scheduler_up": ("gauge", "Schedulers whose heartbeat is recent (0: no schedules)."),
@@ -90,7 +95,18 @@ def render_metrics() -> str:
     samples["possync_up"].append(_sample("possync_up", {}, 1))
     for shop in every_shop_view():
         with borrowed_connection(shop.path) as conn:
-            _shop_samples(conn, shop, samples)
+            try:
+                # Unchecked, a missing schema would be read through the search path: the
+                # control schema's entities reported under this shop's name.
+                ensure_shop_schema(conn, shop)
+            except DatabaseError:
+                readable = 0
+            else:
+                readable = 1
+                _shop_samples(conn, shop, samples)
+        if shop.shop.registered:
+            name = "possync_shop_readable"
+            samples[name].append(_sample(name, {"shop": shop.name}, readable))
     for status, count in read_queue_job_counts(connection()):
         samples["possync_jobs"].append(_sample("possync_jobs", {"status": status}, count))
     for role, beats in current_liveness().items():

@@ -158,12 +158,10 @@ def shop_connection() -> psycopg.Connection[Any]:
 def ensure_shop_schema(conn: psycopg.Connection[Any], shop: ShopView) -> None:
     """A registered shop's schema must hold possync's tables, or its queries would fall
     through the search path to the control schema's: another shop's data. SchemaMissingError
-    (503, "run `possync migrate`") otherwise; checked once per schema and process."""
-    checked = web_state().checked_schemas
-    if not shop.shop.registered or shop.db.schema in checked:
-        return
-    ensure_schema_exists(conn, shop.db.schema, check_access=False)
-    checked.add(shop.db.schema)
+    (503, "run `possync migrate`") otherwise. Checked on every request (one catalog lookup):
+    a schema dropped while the dashboard runs must not go unnoticed."""
+    if shop.shop.registered:
+        ensure_schema_exists(conn, shop.db.schema, check_access=False)
 
 
 def current_settings() -> Settings:

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from possync.errors import SchemaMissingError
+from possync.errors import DatabaseError
 from possync.health.status import NEVER_SYNCED_HEALTH, read_entity_statuses
 from possync.sources.registry import configured_sources, entities_for
 from possync.web.reconcile_data import MoneyCheck, read_money_checks
@@ -55,6 +55,8 @@ class ShopRow:
     @property
     def worst(self) -> str:
         """The worst colour among its entities ("none" when it has none yet)."""
+        if self.problem is not None:  # unreadable: as bad as a red entity, never "none"
+            return "red"
         present = [colour for colour, count in self.health.items() if count]
         return max(present, key=HEALTH_LEVELS.__getitem__) if present else "none"
 
@@ -80,7 +82,7 @@ def read_shop_row(conn: psycopg.Connection[Any], shop: ShopView) -> ShopRow:
     try:
         ensure_shop_schema(conn, shop)
         return _read_shop_row(conn, shop)
-    except (SchemaMissingError, psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction):
+    except (DatabaseError, psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction):
         return ShopRow(
             name=shop.name,
             schema=shop.db.schema,

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template, url_for
 
+from possync.shops.oauth.apps import configured_vendors
 from possync.web.cache import activity_fingerprint
 from possync.web.shop_context import every_shop_view
 from possync.web.shops_data import ShopRow, read_shop_row
@@ -37,15 +38,12 @@ def read_shop_rows() -> list[ShopRow]:
 
 
 def _connect_links() -> dict[str, str]:
-    """The OAuth connect pages that are set up: source → the URL the form GETs (a shop name
-    is added as `name`). Empty until an OAuth app's id is configured."""
-    settings = web_state().settings
-    links = {}
-    if settings.lightspeed_client_id:
-        links["lightspeed"] = "/shops/connect/lightspeed"
-    if settings.square_application_id:
-        links["square"] = "/shops/connect/square"
-    return links
+    """The OAuth connect pages that are set up (client id and secret): source → the URL the
+    form GETs (a shop name is added as `name`). Empty until an OAuth app is configured."""
+    return {
+        vendor: url_for("oauth.start", vendor=vendor)
+        for vendor in configured_vendors(web_state().settings)
+    }
 
 
 def render_shops_page() -> str:

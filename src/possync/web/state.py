@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
@@ -29,7 +29,6 @@ class WebState:
     # `serve` runs a worker and the scheduler itself: /healthz fails while they are down.
     expect_worker: bool = False
     # Shop schemas seen to hold possync's tables (possync.web.shop_context.ensure_shop_schema).
-    checked_schemas: set[str] = field(default_factory=set)
 
     def close(self) -> None:
         """Let go of the job queue and the pooled connections."""
