@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from possync.db.connection import Database
-from possync.simulator import RunningSimulator
+from possync.simulator import RunningSimulator, SimulatorConfig, running_simulator
 from possync.web import create_app
 from tests.oauth.conftest import (
     connect_through_dashboard,
@@ -127,3 +127,36 @@ def test_bad_names_and_the_environments_shop_are_refused_before_any_consent(
         assert urlsplit(answer.headers["Location"]).path == "/shops/connect"
     anonymous = dashboard.test_client().get("/shops/connect/square?name=ok")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_connecting_a_shop_again_to_another_seller_is_refused_and_changes_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    with running_simulator(SimulatorConfig(seed=18, scale="small", stores=2)) as sim:
+        settings = oauth_settings(db, tmp_path, sim)
+        dashboard = create_app(settings, db)
+        try:
+            client = dashboard.test_client()
+            assert log_in(client).status_code == 302
+            assert connect_through_dashboard(client, sim, "square", "north", 1) == ("/shops/north/")
+            before = _square_connection(db)
+            refused = connect_through_dashboard(client, sim, "square", "north", 2)
+            assert refused.startswith("/shops/connect")
+            page = client.get(refused).get_data(as_text=True)
+            assert "connect that one as a new shop (another name)" in page
+            assert _square_connection(db) == before  # same seller, same token
+            # The same seller again (a reconnect after a revocation) is welcome.
+            assert connect_through_dashboard(client, sim, "square", "north", 1) == ("/shops/north/")
+        finally:
+            dashboard.extensions["possync"].close()
+
+
+def _square_connection(db: Database) -> bytes:
+    """North's Square token as stored (encrypted): it changes with any new grant."""
+    with db.connect() as conn:
+        row = conn.execute(
+            """SELECT access_token FROM possync_shop_connections
+               WHERE shop_name = 'north' AND source = 'square'"""
+        ).fetchone()
+    assert row is not None
+    return bytes(row[0])

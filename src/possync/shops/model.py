@@ -51,6 +51,8 @@ class Connection:
     refreshed_at: datetime | None = None
     status: str = "ok"  # "revoked" or "failed" when possync may no longer sign in
     status_detail: str | None = None
+    # The store or seller it reads (Lightspeed domain prefix, Square merchant id), when known.
+    account_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def load_shops(
             refreshed_at=refreshed,
             status=row[9],
             status_detail=row[10],
+            account_id=row[11],
         )
     shops = []
     for row in conn.execute(query("list_shops")):
@@ -145,6 +146,7 @@ def save_connection(
             "refresh_token": cipher.encrypt(refresh.get_secret_value()) if refresh else None,
             "expires_at": connection.expires_at,
             "refreshed_at": connection.refreshed_at,
+            "account_id": connection.account_id,
         },
     )
 

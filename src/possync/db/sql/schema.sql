@@ -1133,6 +1133,7 @@ CREATE TABLE possync_shop_connections (
     status_detail text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    account_id text,
     CONSTRAINT possync_shop_connections_auth_check CHECK ((auth = ANY (ARRAY['token'::text, 'oauth'::text]))),
     CONSTRAINT possync_shop_connections_source_check CHECK ((source = ANY (ARRAY['lightspeed'::text, 'square'::text]))),
     CONSTRAINT possync_shop_connections_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'revoked'::text, 'failed'::text])))

@@ -76,6 +76,21 @@ def take_state(control: Database, session_id: str, source: str, state: str) -> s
     return str(row[0]) if row else None
 
 
+def _same_account(shop: Shop, vendor: str, account: str | None) -> None:
+    """A shop connected again reads the same store: another one's records would mix with the
+    first's in one schema, read from the first's cursors."""
+    before = shop.connections.get(vendor)
+    if before is None or before.account_id is None or account is None:
+        return
+    if before.account_id != account:
+        title = "Lightspeed store" if vendor == "lightspeed" else "Square seller"
+        raise ConfigError(
+            f"shop {shop.name} reads {title} {before.account_id}, and this consent was for "
+            f"{account}: connect that one as a new shop (another name), so the two stores' "
+            "data never mix"
+        )
+
+
 def finish_connect(
     control: Database, settings: Settings, app: OAuthApp, shop_name: str, grant: TokenGrant
 ) -> Connected:
@@ -83,6 +98,7 @@ def finish_connect(
     if settings.encryption_key is None:
         raise ConfigError(NO_KEY)
     cipher = TokenCipher.from_setting(settings.encryption_key)
+    account = grant.domain_prefix if app.vendor == "lightspeed" else grant.merchant_id
     connection = Connection(
         source=app.vendor,
         api_url=app.api_url(grant.domain_prefix),
@@ -92,16 +108,23 @@ def finish_connect(
         refresh_token=grant.refresh_token,
         expires_at=grant.expires_at,
         refreshed_at=datetime.now(UTC),
+        account_id=account,
     )
     with control.connect() as conn:
-        existing = next((s for s in load_shops(conn) if s.name == shop_name), None)
-        if existing is None:
-            shop = Shop(shop_name, schema_for(shop_name), connections={app.vendor: connection})
-            insert_shop(conn, shop, cipher)
-        else:
-            save_connection(conn, shop_name, connection, cipher)
-            shop = existing
-        conn.commit()
+        found = load_shops(conn, only=shop_name)
+    existing = found[0] if found else None
     if existing is None:
+        # Tables first, registry row last: a worker never sees a shop without its tables,
+        # and a failed migration leaves no shop behind.
+        shop = Shop(shop_name, schema_for(shop_name), connections={app.vendor: connection})
         migrate_shop(control, settings, shop)
+        with control.connect() as conn:
+            insert_shop(conn, shop, cipher)
+            conn.commit()
+    else:
+        _same_account(existing, app.vendor, account)
+        with control.connect() as conn:
+            save_connection(conn, shop_name, connection, cipher)
+            conn.commit()
+        shop = existing
     return Connected(shop, created=existing is None)

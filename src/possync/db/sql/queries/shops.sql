@@ -20,7 +20,7 @@ ORDER BY name
 
 -- list_shop_connections --
 SELECT shop_name, source, api_url, domain_prefix, auth, access_token, refresh_token,
-       expires_at, refreshed_at, status, status_detail
+       expires_at, refreshed_at, status, status_detail, account_id
 FROM possync_shop_connections
 ORDER BY shop_name, source
 
@@ -33,11 +33,14 @@ VALUES (%(name)s, %(schema_name)s, %(timezone)s, %(notify_urls)s, %(health_thres
 -- upsert_shop_connection --
 -- A new token (or a new OAuth grant) replaces the old one and clears a revoked status.
 INSERT INTO possync_shop_connections (shop_name, source, api_url, domain_prefix, auth,
-                                      access_token, refresh_token, expires_at, refreshed_at)
+                                      access_token, refresh_token, expires_at, refreshed_at,
+                                      account_id)
 VALUES (%(shop_name)s, %(source)s, %(api_url)s, %(domain_prefix)s, %(auth)s,
-        %(access_token)s, %(refresh_token)s, %(expires_at)s, %(refreshed_at)s)
+        %(access_token)s, %(refresh_token)s, %(expires_at)s, %(refreshed_at)s,
+        %(account_id)s)
 ON CONFLICT (shop_name, source) DO UPDATE
 SET api_url = EXCLUDED.api_url, domain_prefix = EXCLUDED.domain_prefix, auth = EXCLUDED.auth,
+    account_id = coalesce(EXCLUDED.account_id, possync_shop_connections.account_id),
     access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token,
     expires_at = EXCLUDED.expires_at, refreshed_at = EXCLUDED.refreshed_at,
     status = 'ok', status_detail = NULL, updated_at = now()
