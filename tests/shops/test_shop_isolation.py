@@ -4,6 +4,8 @@ never be the control schema."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 
 import psycopg
@@ -12,6 +14,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from possync.db.connection import Database
+from possync.db.migrate import MIGRATION_LOCK_KEY
 from possync.errors import ConfigError
 from possync.notify import check_all_shops
 from possync.shops import registry
@@ -20,7 +23,7 @@ from possync.shops.resolve import choose_shop, shop_database
 from possync.shops.schemas import migrate_shop
 from possync.shops.secrets import TokenCipher
 from tests.conftest import make_settings
-from tests.support.cli import RunPossync
+from tests.support.cli import POSSYNC_SCRIPT, RunPossync
 from tests.support.environment import environment_for
 
 KEY = Fernet.generate_key().decode()
@@ -90,3 +93,39 @@ def test_one_shops_rollup_rebuild_never_waits_for_anothers(db: Database, tmp_pat
         finally:
             second.close()
         first.rollback()
+
+
+def test_the_same_shop_added_twice_at_once_keeps_the_winners_schema(
+    db: Database, tmp_path: Path
+) -> None:
+    env = environment_for(db, tmp_path, POSSYNC_ENCRYPTION_KEY=KEY)
+    with psycopg.connect(db.url, autocommit=True) as holder:
+        # Both adds wait for the migration lock, so both saw no schema and no shop.
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        adds = [
+            subprocess.Popen(
+                [str(POSSYNC_SCRIPT), "shops", "add", "north"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        deadline = time.monotonic() + 60
+        while holder.execute(waiting).fetchone() != (2,):
+            assert time.monotonic() < deadline, "the two adds never reached the lock"
+            time.sleep(0.05)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+    codes = sorted(add.wait(timeout=120) for add in adds)
+    for add in adds:
+        assert add.stdout is not None and add.stderr is not None
+        add.stdout.close()
+        add.stderr.close()
+    assert codes == [0, 2]
+    with db.connect() as conn:
+        assert conn.execute("SELECT name FROM possync_shops").fetchall() == [("north",)]
+        tables = conn.execute("SELECT to_regclass('shop_north.sync_state') IS NOT NULL")
+        assert tables.fetchone() == (True,)

@@ -22,6 +22,7 @@ from possync.cli.shop_input import (
 from possync.cli.shops_set import set_command
 from possync.config.parsing import time_zone_name
 from possync.config.thresholds import checked_thresholds
+from possync.db.connection import Database
 from possync.errors import ConfigError
 from possync.shops import registry
 from possync.shops.model import Shop, check_shop_name, schema_for
@@ -105,18 +106,24 @@ def add_command(
         if not registry.registry_exists(conn):
             raise ConfigError("the database has no shops registry yet: run `possync migrate`")
         existed = schema_exists(conn, shop.schema_name)  # a removed shop's data, kept
-    # Tables first, registry row last: a worker that sees the shop finds all its tables (a
-    # shop's search path ends with the control schema, whose tables it would use instead).
+    # Tables first, registry row last: a worker that sees the shop finds all its tables.
     try:
         migrate_shop(control, app.base_settings, shop)
         with control.connect() as conn, conn.transaction():
             registry.insert_shop(conn, shop, cipher)
     except BaseException:
-        if not existed:
+        # Only a schema this command created, and never one a shop now registered owns (the
+        # same `shops add` run twice at once: the other run won).
+        if not existed and not _registered_schema(control, shop.schema_name):
             drop_shop_schema(control, shop.schema_name)
         raise
     sources = ", ".join(shop.sources) or "none yet"
     click.echo(f"added shop {name}: schema {shop.schema_name}, sources {sources}")
+
+
+def _registered_schema(control: Database, schema_name: str) -> bool:
+    with control.connect() as conn:
+        return any(s.schema_name == schema_name for s in registry.load_shops(conn))
 
 
 @shops_command.command("list")
