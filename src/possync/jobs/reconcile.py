@@ -14,7 +14,7 @@ from possync.config.settings import Settings
 from possync.db.connection import Database
 from possync.errors import DatabaseError, RateLimitedError, TransientError
 from possync.jobs.names import ENVIRONMENT_SHOP_ARG, QUEUE, RECONCILE_TASK
-from possync.jobs.shop_target import ShopGone, job_target
+from possync.jobs.shop_target import ShopGone, ShopPaused, job_target
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,11 @@ def register_reconcile_task(app: App, settings: Settings, db: Database) -> None:
         source: str, days: int = RECONCILE_DAYS, shop: str = ENVIRONMENT_SHOP_ARG
     ) -> dict[str, Any]:
         try:
-            shop_settings, shop_db = job_target(settings, db, shop)
-        except ShopGone as gone:
-            logger.info("%s", gone)
-            return {"skipped": str(gone)}
-        return run_reconcile_job(shop_settings, shop_db, source, days)
+            target = job_target(settings, db, shop, trigger="schedule")
+        except (ShopGone, ShopPaused) as reason:
+            logger.info("%s", reason)
+            return {"skipped": str(reason)}
+        return run_reconcile_job(target.settings, target.db, source, days)
 
     app.task(name=RECONCILE_TASK, queue=QUEUE, retry=retry)(reconcile_job)
 

@@ -20,7 +20,13 @@ from possync.db.connection import Database
 from possync.db.queries import query
 from possync.errors import DatabaseError, PossyncError, SyncLockedError
 from possync.jobs.names import ENVIRONMENT_SHOP_ARG, EVERY_ENTITY, QUEUE, SYNC_TASK
-from possync.jobs.shop_target import ShopGone, job_target, oauth_source
+from possync.jobs.shop_target import (
+    ShopGone,
+    ShopPaused,
+    job_target,
+    oauth_source,
+    shop_schema_database,
+)
 
 if TYPE_CHECKING:
     from possync.engine.run import EntityResult, SyncReport
@@ -57,14 +63,21 @@ def register_sync_task(app: App, settings: Settings, db: Database) -> None:
         shop: str = ENVIRONMENT_SHOP_ARG,
     ) -> dict[str, Any]:
         try:
-            shop_settings, shop_db = job_target(settings, db, shop)
-        except ShopGone as gone:
-            logger.info("job %s: %s", context.job.id, gone)
-            return {"records": 0, "entities": [], "skipped": str(gone)}
-        api = oauth_source(settings, db, shop, shop_settings, source)  # renews on a 401
+            target = job_target(settings, db, shop, trigger)
+            api = oauth_source(settings, db, target, source)  # renews on a 401
+        except (ShopGone, ShopPaused) as reason:
+            logger.info("job %s: %s", context.job.id, reason)
+            return {"records": 0, "entities": [], "skipped": str(reason)}
+        except PossyncError as exc:  # its secrets unreadable, say: the jobs page says why
+            if context.job.id is not None:
+                attempt = context.job.attempts + 1
+                outcomes = shop_schema_database(db, shop)
+                record_outcome(outcomes, context.job.id, source, entity, attempt, None, str(exc))
+            raise
         return run_sync_job(
-            shop_settings, shop_db, context, source, entity, full=full, trigger=trigger, api=api
-        )
+            target.settings, target.db, context, source, entity, full=full, trigger=trigger,
+            api=api,
+        )  # fmt: skip
 
     app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True, retry=retry)(sync_job)
 

@@ -117,6 +117,10 @@ def cipher_for(settings: Settings) -> TokenCipher | None:
     return TokenCipher.from_setting(settings.encryption_key)
 
 
+class ShopNotFound(ConfigError):
+    """No shop has the name asked for (never registered, or removed since)."""
+
+
 def pick_shop(shops: list[Shop], name: str | None, base: Settings) -> Shop:
     """The shop `--shop NAME` names; without a name, the only shop there is."""
     if name is not None:
@@ -124,7 +128,7 @@ def pick_shop(shops: list[Shop], name: str | None, base: Settings) -> Shop:
             if shop.name == name:
                 return shop
         known = ", ".join(s.name for s in shops) or "none"
-        raise ConfigError(f"no shop named {name!r} (shops: {known}); see `possync shops list`")
+        raise ShopNotFound(f"no shop named {name!r} (shops: {known}); see `possync shops list`")
     if len(shops) > 1:
         names = ", ".join(s.name for s in shops)
         raise ConfigError(f"{len(shops)} shops ({names}): name one with --shop NAME")
