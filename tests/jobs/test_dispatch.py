@@ -199,3 +199,19 @@ def test_a_shop_schedule_of_its_own_and_an_empty_one(
         job_queue.close()
     # No source in the environment: no `default`; west has no schedule left at all.
     assert summary(done) == [("east", "incremental", "2026-06-01T12:15:00+00:00")]
+
+
+def test_a_worker_without_the_environments_shop_never_makes_it_new_again(
+    db: Database, tmp_path: Path, shops_settings: Settings, queue: JobQueue
+) -> None:
+    dispatch_due(shops_settings, db, queue, at("2026-06-01T23:30:00+00:00"))
+    # Another worker whose environment configures no source runs the next dispatch.
+    bare = make_settings(db, tmp_path, encryption_key=KEY)
+    dispatch_due(bare, db, queue, at("2026-06-01T23:31:00+00:00"))
+    with db.connect() as conn:
+        kept = conn.execute(
+            "SELECT schedule FROM possync_dispatches WHERE shop_name = 'default' ORDER BY 1"
+        ).fetchall()
+    assert kept == [("deep",), ("incremental",)]
+    # Back on a configured worker, nothing is due again within the same hour.
+    assert dispatch_due(shops_settings, db, queue, at("2026-06-01T23:32:00+00:00")) == []

@@ -36,7 +36,7 @@ from possync.db.queries import query
 from possync.errors import PossyncError
 from possync.jobs.names import ENVIRONMENT_SHOP_ARG, EVERY_ENTITY
 from possync.jobs.queue import Enqueued, JobQueue, source_needs_import
-from possync.shops.model import Shop
+from possync.shops.model import ENVIRONMENT_SHOP, Shop
 from possync.shops.resolve import all_shops
 from possync.sources.registry import can_reconcile, deep_pass_entities
 
@@ -63,12 +63,6 @@ def latest_due(cron: str, timezone: str, now: datetime) -> datetime:
     start = now.astimezone(ZoneInfo(timezone)).replace(microsecond=0) + timedelta(seconds=1)
     due: datetime = croniter(cron, start).get_prev(datetime)
     return due
-
-
-def next_run(cron: str, timezone: str, after: datetime) -> datetime:
-    """When `cron` fires next after `after`, read in `timezone` (shown on the jobs page)."""
-    result: datetime = croniter(cron, after.astimezone(ZoneInfo(timezone))).get_next(datetime)
-    return result
 
 
 def shop_schedules(shop: Shop, settings: Settings) -> dict[str, str]:
@@ -104,7 +98,10 @@ def dispatch_due(
     with control.connect() as conn:
         known = all_shops(conn, settings)
         queued = {(r[0], r[1]): r[2] for r in conn.execute(query("dispatched_times"))}
-        conn.execute(query("forget_dispatches"), {"shops": [s.name for s in known]})
+        # Forget removed shops only: a worker whose environment configures no source must not
+        # make the environment's shop new again (its deep pass would then never run).
+        names = [s.name for s in known] + [ENVIRONMENT_SHOP]
+        conn.execute(query("forget_dispatches"), {"shops": names})
         conn.commit()
         shops = [s for s in known if not s.paused and s.sources]
         for shop in in_turn(shops, now):

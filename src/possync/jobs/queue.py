@@ -35,7 +35,7 @@ from possync.jobs.names import (
     sync_lock,
 )
 from possync.shops.model import schema_for
-from possync.sources.registry import configured_sources, sync_target
+from possync.sources.registry import sync_target
 
 
 @dataclass(frozen=True)
@@ -160,16 +160,6 @@ class JobQueue:
         except Exception as exc:
             raise _as_database_error(self.db, exc) from None
         return job_id
-
-    def enqueue_everything(
-        self, *, trigger: str = "manual", shop: str = ENVIRONMENT_SHOP_ARG
-    ) -> list[Enqueued]:
-        """A job per configured source of the environment's shop, each syncing every entity
-        in dependency order."""
-        return [
-            self.enqueue_sync(source, trigger=trigger, shop=shop)
-            for source in configured_sources(self.settings)
-        ]
 
     def needs_import(self, shop: str, source: str, entity: str = EVERY_ENTITY) -> bool:
         """Whether syncing (shop, source, entity) now is an import (see `source_needs_import`)."""
