@@ -77,3 +77,20 @@ def test_a_schema_dropped_while_serving_is_never_read_through_the_control_schema
     assert 'possync_shop_readable{shop="south"} 1' in metrics
     assert not [line for line in metrics.splitlines() if 'shop="north",' in line]
     assert 'possync_entity_records{source="lightspeed",entity="sales"} 999' in metrics
+
+
+def test_after_a_database_restart_only_the_request_that_finds_out_fails(
+    db: Database, dashboard: Flask
+) -> None:
+    client = dashboard.test_client()
+    assert log_in(client).status_code == 302
+    pages = ("/shops/north/api/status", "/shops/south/api/status", "/shops", "/healthz")
+    for page in pages:  # pooled connections on several search paths
+        assert client.get(page).status_code == 200, page
+    with db.connect() as conn:  # what a restart does to every open connection
+        conn.execute(
+            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+               WHERE pid <> pg_backend_pid() AND datname = current_database()"""
+        )
+    codes = [client.get(page).status_code for page in pages]
+    assert codes.count(503) <= 1 and codes[1:] == [200] * (len(pages) - 1), codes

@@ -49,6 +49,9 @@ def database_unavailable(exc: Exception) -> tuple[Response | str, int, dict[str,
     and to people who logged in; anonymous callers learn only that it is down."""
     message = describe_database_problem(exc)
     logger.warning("dashboard: %s", message)
+    pool = web_state().connections
+    if pool is not None and isinstance(exc, psycopg.OperationalError | DatabaseError):
+        pool.discard_idle()
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     schema_missing = isinstance(exc, SchemaMissingError) or "possync migrate" in message
     if not has_signed_session():

@@ -61,7 +61,11 @@ class ConnectionPool:
                 )
                 conn, idle_since, current = self._idle.pop(index)
             if _usable(conn, time.monotonic() - idle_since):
-                _switch_path(conn, current, wanted)
+                try:
+                    _switch_path(conn, current, wanted)
+                except psycopg.OperationalError:  # the server closed it meanwhile
+                    conn.close()
+                    continue
                 return conn
             conn.close()
         conn = self.db.connect(autocommit=True)
@@ -79,6 +83,11 @@ class ConnectionPool:
                     self._idle.append((conn, time.monotonic(), path or self.default_path))
                     return
         conn.close()
+
+    def discard_idle(self) -> None:
+        """Close every idle connection: the server went away (a restart) and took them all, so
+        only the request that found out fails, not one per connection still pooled."""
+        self.close()
 
     def close(self) -> None:
         with self._lock:
